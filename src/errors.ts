@@ -1,0 +1,142 @@
+// Every failure fanout reports has a class and a stable `code`, so callers (and tests)
+// match on codes, never on wording. Job-level errors say which job and which task.
+import { describeValue, type TaskRef } from './protocol.js';
+
+/** The index (array input) or key (record input) that identifies a job in its call. */
+export type JobKey = number | string;
+
+/** Base class of every error fanout creates, except invalid arguments (see below). */
+export class FanoutError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Where a job-level error happened. */
+export interface JobInfo {
+  /** Index or key of the job in its call's input. */
+  readonly job: JobKey;
+  /** The worker task, or undefined for a main-thread function job. */
+  readonly task?: TaskRef | undefined;
+  /** Attempts made before the job ended (1 = no retry). */
+  readonly attempts: number;
+}
+
+function where(info: JobInfo): string {
+  const job = typeof info.job === 'number' ? `job ${info.job}` : `job "${info.job}"`;
+  const task = info.task
+    ? `task \`${info.task.export}\` from ${info.task.module}`
+    : 'a main-thread function';
+  const tries = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
+  return `${job} (${task})${tries}`;
+}
+
+/** A failure that belongs to one job of a call. */
+export class TaskError extends FanoutError {
+  readonly job: JobKey;
+  readonly task: TaskRef | undefined;
+  readonly attempts: number;
+  constructor(code: string, info: JobInfo, what: string, options?: { cause?: unknown }) {
+    super(code, `${where(info)}: ${what}`, options);
+    this.job = info.job;
+    this.task = info.task;
+    this.attempts = info.attempts;
+  }
+}
+
+/** The task threw or rejected. `cause` is the original error, rebuilt across the thread boundary. */
+export class TaskFailedError extends TaskError {
+  constructor(info: JobInfo, cause: Error) {
+    super('ERR_TASK_FAILED', info, `failed: ${cause.message}`, { cause });
+  }
+}
+
+/** An attempt ran longer than `timeout`; CPU-bound code was stopped by terminating its worker. */
+export class TaskTimeoutError extends TaskError {
+  readonly timeout: number;
+  constructor(info: JobInfo, timeout: number) {
+    super('ERR_TASK_TIMEOUT', info, `timed out after ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** The job was stopped before it finished: the call was aborted, failed fast, or was won by another job. */
+export class TaskCancelledError extends TaskError {
+  constructor(info: JobInfo, reason: string, cause?: unknown) {
+    super('ERR_TASK_CANCELLED', info, `cancelled: ${reason}`, { cause });
+  }
+}
+
+/** The worker running the job died (process.exit, out of memory, crash). It has been replaced. */
+export class WorkerExitedError extends TaskError {
+  constructor(info: JobInfo, cause: Error) {
+    super('ERR_WORKER_EXITED', info, `its worker exited: ${cause.message}`, { cause });
+  }
+}
+
+/** The job's input or output cannot be structured-cloned across threads. */
+export class DataCloneError extends TaskError {
+  constructor(info: JobInfo, cause: Error) {
+    super(
+      'ERR_DATA_CLONE',
+      info,
+      `its input or output cannot be sent between threads: ${cause.message}`,
+      { cause },
+    );
+  }
+}
+
+/** The task's module could not be loaded, or it has no such export (or the export is not a function). */
+export class TaskNotFoundError extends TaskError {
+  constructor(info: JobInfo, cause: Error) {
+    super('ERR_TASK_NOT_FOUND', info, cause.message, { cause });
+  }
+}
+
+/** The runner's queue already holds `maxQueue` jobs waiting for a thread. */
+export class QueueFullError extends TaskError {
+  constructor(info: JobInfo, maxQueue: number) {
+    super('ERR_QUEUE_FULL', info, `the queue is full (maxQueue = ${maxQueue})`);
+  }
+}
+
+/** The runner was closed or destroyed; it takes no new work. */
+export class RunnerClosedError extends FanoutError {
+  constructor(message = 'The runner is closed and takes no new work') {
+    super('ERR_RUNNER_CLOSED', message);
+  }
+}
+
+/** An argument or option has the wrong type. */
+export class InvalidArgTypeError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_TYPE';
+  override get name(): string {
+    return 'TypeError';
+  }
+}
+
+/** An argument or option has the right type but a value out of range. */
+export class InvalidArgValueError extends RangeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  override get name(): string {
+    return 'RangeError';
+  }
+}
+
+/** "Expected `threads` to be an integer from 0 and up, got `-1` (number)". */
+export function invalidType(what: string, expected: string, got: unknown): InvalidArgTypeError {
+  return new InvalidArgTypeError(
+    `Expected \`${what}\` to be ${expected}, got ${describeValue(got)}`,
+  );
+}
+
+export function invalidValue(what: string, expected: string, got: unknown): InvalidArgValueError {
+  return new InvalidArgValueError(
+    `Expected \`${what}\` to be ${expected}, got ${describeValue(got)}`,
+  );
+}

@@ -1,0 +1,101 @@
+// Runs tasks one at a time in the calling thread: the sequential baseline, and the
+// executor that pure-policy tests use. Inputs are structured-cloned and outputs checked
+// for cloneability, as between threads, so a task behaves (and fails) the same way on
+// both executors. What it cannot do: stop code that never yields (a timeout abandons the
+// attempt instead), or survive process.exit() and out-of-memory in a task.
+
+import { runRequest } from '../../workers/task-host.js';
+import type { TaskRequest, TaskResponse } from '../protocol.js';
+import { ExecFailure, type ExecuteOptions, type Executor } from './types.js';
+
+interface Pending {
+  readonly request: TaskRequest;
+  /** Rejects when the attempt's signal aborts. */
+  readonly aborted: Promise<never>;
+  readonly resolve: (response: TaskResponse) => void;
+  readonly reject: (failure: ExecFailure) => void;
+  /** Removes the abort listener once the attempt is over. */
+  readonly done: () => void;
+}
+
+function clone<T>(value: T, what: string): T {
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    throw new ExecFailure('data-clone', `${what}: ${(error as Error).message}`, error);
+  }
+}
+
+export class InlineExecutor implements Executor {
+  readonly kind = 'inline';
+  readonly parallelism = 1;
+  readonly #queue: Pending[] = [];
+  #running: Pending | undefined;
+  #closed = false;
+  #drained: (() => void) | undefined;
+
+  execute(request: TaskRequest, { signal }: ExecuteOptions): Promise<TaskResponse> {
+    if (this.#closed) return Promise.reject(new ExecFailure('closed', 'executor is closed'));
+    if (signal.aborted) return Promise.reject(new ExecFailure('aborted', 'aborted'));
+    return new Promise<TaskResponse>((resolve, reject) => {
+      let onAbort: () => void = () => {};
+      const aborted = new Promise<never>((_, rejectAborted) => {
+        onAbort = () => {
+          const at = this.#queue.indexOf(pending);
+          if (at !== -1) this.#queue.splice(at, 1);
+          rejectAborted(new ExecFailure('aborted', 'aborted'));
+        };
+      });
+      aborted.catch(reject);
+      const pending: Pending = {
+        request,
+        aborted,
+        resolve,
+        reject,
+        done: () => signal.removeEventListener('abort', onAbort),
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(pending);
+      if (!this.#running) void this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+      this.#running = next;
+      try {
+        const input = clone(next.request.input, 'input');
+        // A running attempt that is aborted is abandoned, not stopped: code in this
+        // thread cannot be interrupted from outside. Its result is discarded.
+        const response = await Promise.race([runRequest({ ...next.request, input }), next.aborted]);
+        // The host has already checked that the output is cloneable.
+        next.resolve(response);
+      } catch (error) {
+        next.reject(error as ExecFailure);
+      } finally {
+        next.done();
+      }
+    }
+    this.#running = undefined;
+    this.#drained?.();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (!this.#running) return;
+    await new Promise<void>((resolve) => {
+      this.#drained = resolve;
+    });
+  }
+
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    const abandoned = [...this.#queue];
+    this.#queue.length = 0;
+    if (this.#running) abandoned.push(this.#running);
+    for (const pending of abandoned) {
+      pending.done();
+      pending.reject(new ExecFailure('closed', 'executor was destroyed'));
+    }
+  }
+}

@@ -1,0 +1,39 @@
+// The public API of fanout, every export by name.
+
+export type { TaskContext } from '../workers/task-host.js';
+export type { AttemptRecord, JobTiming } from './call.js';
+export type { JobInfo, JobKey } from './errors.js';
+export {
+  DataCloneError,
+  FanoutError,
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  QueueFullError,
+  RunnerClosedError,
+  TaskCancelledError,
+  TaskError,
+  TaskFailedError,
+  TaskNotFoundError,
+  TaskTimeoutError,
+  WorkerExitedError,
+} from './errors.js';
+export type { ExecFailureKind, ExecuteOptions, Executor } from './executors/types.js';
+export { ExecFailure } from './executors/types.js';
+export type { Policy } from './policies.js';
+export type { TaskRef, TaskRequest, TaskResponse } from './protocol.js';
+export type { BackoffOptions, RetryOptions } from './retry.js';
+export type {
+  AnyOptions,
+  CallOptions,
+  FailFastOptions,
+  JobOutcome,
+  RunnerOptions,
+  RunOptions,
+  SettledReport,
+  SettleOptions,
+} from './runner.js';
+export { createRunner, Runner } from './runner.js';
+export type { CallStats } from './stats.js';
+export type { FunctionJob, FunctionJobContext, JobLike, OutputOf, Task, TaskJob } from './task.js';
+export { builtins } from './builtins.js';
+export { defineTask, job } from './task.js';

@@ -1,0 +1,76 @@
+// Turns the argument forms of all / any / spawn into a flat list of jobs, and shapes
+// per-job results back into the caller's form (array in, array out; record in, record out).
+import type { JobSpec } from './call.js';
+import { invalidType } from './errors.js';
+import { type FunctionJob, isTask, isTaskJob, type JobLike, type Task } from './task.js';
+
+export interface JobList {
+  readonly specs: JobSpec[];
+  /** Record keys, or undefined when the input was a list. */
+  readonly keys: string[] | undefined;
+}
+
+function toSpec(key: number | string, value: unknown, where: string): JobSpec {
+  if (typeof value === 'function') return { key, fn: value as FunctionJob };
+  if (isTaskJob(value)) return { key, task: value.task, input: value.input };
+  throw invalidType(where, 'a job made by job(task, input) or a function', value);
+}
+
+/**
+ * Accepts `(task, inputs)` or `(jobs)` where jobs is an array or a record of jobs.
+ * Returns the jobs and the index of the options argument.
+ */
+export function parseJobs(
+  first: unknown,
+  second: unknown,
+  method: string,
+): { list: JobList; rest: number } {
+  if (isTask(first)) {
+    const inputs = second as Iterable<unknown> | null | undefined;
+    if (
+      inputs == null ||
+      typeof (inputs as Iterable<unknown>)[Symbol.iterator] !== 'function' ||
+      typeof inputs === 'string'
+    ) {
+      throw invalidType(
+        `${method}(task, inputs): inputs`,
+        'an iterable of inputs (an array, a Set, a generator)',
+        second,
+      );
+    }
+    const task = first as Task;
+    const specs: JobSpec[] = [];
+    let index = 0;
+    for (const input of inputs) specs.push({ key: index++, task, input });
+    return { list: { specs, keys: undefined }, rest: 2 };
+  }
+  if (Array.isArray(first)) {
+    return {
+      list: { specs: first.map((value, i) => toSpec(i, value, `jobs[${i}]`)), keys: undefined },
+      rest: 1,
+    };
+  }
+  if (typeof first === 'object' && first !== null && !isTaskJob(first)) {
+    const keys = Object.keys(first);
+    const record = first as Record<string, JobLike>;
+    return {
+      list: { specs: keys.map((key) => toSpec(key, record[key], `jobs.${key}`)), keys },
+      rest: 1,
+    };
+  }
+  throw invalidType(
+    `${method}() first argument`,
+    'a task (then an iterable of inputs), or an array or record of jobs',
+    first,
+  );
+}
+
+/** Places per-job values back into the caller's shape. */
+export function shape<T>(list: JobList, values: readonly T[]): T[] | Record<string, T> {
+  if (!list.keys) return values as T[];
+  const out: Record<string, T> = {};
+  list.keys.forEach((key, i) => {
+    out[key] = values[i] as T;
+  });
+  return out;
+}

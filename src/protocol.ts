@@ -1,0 +1,151 @@
+// The messages between the scheduler (main thread) and the worker host. Both sides
+// import this module and nothing else of each other, so it must stay free of imports.
+
+/** Where a task lives: an ES module URL and the name of one of its exports. */
+export interface TaskRef {
+  readonly module: string;
+  readonly export: string;
+}
+
+/** One attempt of one job, as sent to a worker. */
+export interface TaskRequest {
+  readonly module: string;
+  readonly export: string;
+  readonly input: unknown;
+  readonly attempt: number;
+}
+
+/**
+ * An error as it crosses a thread boundary. Structured clone keeps only `message`
+ * and `stack` of an Error (and Piscina loses more: piscina#141), so the worker
+ * flattens everything a caller may match on.
+ */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string | undefined;
+  readonly code?: unknown;
+  /** Own enumerable properties that survived structured cloning. */
+  readonly props?: Record<string, unknown> | undefined;
+  readonly cause?: SerializedError | undefined;
+  /** Present when the thrown value was not an Error (a string, null, a number...). */
+  readonly thrown?: { readonly value: unknown } | undefined;
+}
+
+/** Why an attempt failed inside the worker. */
+export type FailureKind = 'task' | 'not-found' | 'data-clone';
+
+/** When and where an attempt ran: timestamps from now(), and the thread's id (0: main). */
+export interface RunTiming {
+  readonly start: number;
+  readonly end: number;
+  readonly thread: number;
+}
+
+/** A worker's answer. Failures travel as values, never as throws, so nothing is lost. */
+export type TaskResponse =
+  | ({ readonly ok: true; readonly value: unknown } & RunTiming)
+  | ({
+      readonly ok: false;
+      readonly kind: FailureKind;
+      readonly error: SerializedError;
+    } & RunTiming);
+
+/** A wall-clock timestamp in ms comparable across threads (each thread has its own timeOrigin). */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const MAX_CAUSE_DEPTH = 8;
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Flattens anything thrown into a cloneable description. */
+export function serializeError(thrown: unknown, depth = 0): SerializedError {
+  if (!(thrown instanceof Error)) {
+    const value = cloneable(thrown) ? thrown : String(thrown);
+    return {
+      name: 'NonErrorThrown',
+      message: `A non-Error value was thrown: ${describeValue(thrown)}`,
+      thrown: { value },
+    };
+  }
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(thrown)) {
+    if (key === 'code' || key === 'cause' || key === 'message' || key === 'stack') continue;
+    const value = (thrown as unknown as Record<string, unknown>)[key];
+    props[key] = cloneable(value) ? value : String(value);
+  }
+  const code = (thrown as { code?: unknown }).code;
+  const cause =
+    'cause' in thrown && thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH
+      ? serializeError(thrown.cause, depth + 1)
+      : undefined;
+  return {
+    name: thrown.name,
+    message: thrown.message,
+    stack: thrown.stack,
+    code: cloneable(code) ? code : String(code),
+    props: Object.keys(props).length > 0 ? props : undefined,
+    cause,
+  };
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Rebuilds an Error from its flattened form, keeping name, message, stack, code and properties. */
+export function deserializeError(data: SerializedError): Error {
+  const Ctor = BUILTIN_ERRORS[data.name] ?? Error;
+  const error = new Ctor(data.message);
+  if (error.name !== data.name) {
+    Object.defineProperty(error, 'name', {
+      value: data.name,
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
+  }
+  if (data.stack !== undefined) error.stack = data.stack;
+  if (data.code !== undefined) Object.assign(error, { code: data.code });
+  if (data.props) Object.assign(error, data.props);
+  if (data.thrown) Object.assign(error, { thrown: data.thrown.value });
+  if (data.cause) {
+    Object.defineProperty(error, 'cause', {
+      value: deserializeError(data.cause),
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
+  }
+  return error;
+}
+
+/** A short, safe rendering of any value for error messages: `0` (number), `"x"` (string). */
+export function describeValue(value: unknown): string {
+  if (value === null) return '`null`';
+  if (value === undefined) return '`undefined`';
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  return `\`${shown}\` (${type})`;
+}

@@ -1,0 +1,375 @@
+// The runner: the public face of the scheduler. It owns one executor and one dispatcher
+// and turns each call's per-job outcomes into the result its policy promises.
+import { EventEmitter, setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+import { type CallConfig, type CallRecord, type Outcome, runCall } from './call.js';
+import { Dispatcher } from './dispatch.js';
+import { invalidType, RunnerClosedError, type TaskError } from './errors.js';
+import { InlineExecutor } from './executors/inline.js';
+import { ThreadsExecutor } from './executors/threads.js';
+import type { Executor } from './executors/types.js';
+import { type JobList, parseJobs, shape } from './jobs.js';
+import {
+  functionOption,
+  integerOption,
+  knownKeys,
+  numberOption,
+  objectOption,
+  oneOf,
+  signalOption,
+} from './options.js';
+import { type CallPolicy, POLICIES, type Policy } from './policies.js';
+import { type RetryOptions, retryPolicy } from './retry.js';
+import { type CallStats, callStats } from './stats.js';
+import type { JobLike, OutputOf, Task } from './task.js';
+
+export interface RunnerOptions {
+  /**
+   * Worker threads. `0` runs every task in the calling thread, one at a time, with the
+   * same semantics: the sequential baseline.
+   * @default os.availableParallelism()
+   */
+  readonly threads?: number;
+  /**
+   * Runs tasks with this executor instead of the built-in ones (`threads` is then ignored).
+   */
+  readonly executor?: Executor;
+  /**
+   * Most attempts that may wait for a thread, across all calls; one more fails with
+   * ERR_QUEUE_FULL (load shedding for servers).
+   * @default Infinity
+   */
+  readonly maxQueue?: number;
+  /** V8 heap limits for each worker; a worker that exceeds them fails its job with ERR_WORKER_EXITED. */
+  readonly resourceLimits?: ResourceLimits;
+  /**
+   * Ms an idle worker above the minimum lives. With one worker per core (the default,
+   * min = max) workers stay; they never hold the process open while idle.
+   * @default piscina's default
+   */
+  readonly idleTimeout?: number;
+  /**
+   * Receives each failure of work started with `spawn()`. Without it, failures are
+   * emitted as the runner's `'error'` event when it has listeners, or else printed as a
+   * process warning: never an unhandled rejection.
+   */
+  readonly onError?: (error: TaskError) => void;
+}
+
+export interface RunOptions {
+  /** Retries per job: a count, or `{ attempts, backoff, retryOn }`. @default 0 */
+  readonly retries?: number | RetryOptions;
+  /**
+   * Ms one attempt may run, counted from when it gets a thread. CPU-bound code that never
+   * yields is stopped by terminating its worker (a new one takes its place).
+   * @default Infinity
+   */
+  readonly timeout?: number;
+  /** Cancels the whole call; it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called once with what the call measured, just before it settles. */
+  readonly onStats?: (stats: CallStats) => void;
+}
+
+export interface CallOptions extends RunOptions {
+  /**
+   * `'fail-fast'`: the first failure (after its retries) rejects the call; queued jobs are
+   * dropped and running ones stopped. `'settle'`: every job runs to its end and the call
+   * resolves with a report.
+   * @default 'fail-fast'
+   */
+  readonly policy?: Policy;
+  /** Most jobs of this call in flight at once. @default Infinity */
+  readonly concurrency?: number;
+}
+
+export type SettleOptions = CallOptions & { readonly policy: 'settle' };
+export type FailFastOptions = CallOptions & { readonly policy?: 'fail-fast' };
+export type AnyOptions = Omit<CallOptions, 'policy'>;
+
+/** One job's end in a settle report, like Promise.allSettled's entries. */
+export type JobOutcome<T = unknown> = Outcome<T>;
+
+/** What `all(..., { policy: 'settle' })` resolves with. */
+export interface SettledReport<R> {
+  /** One outcome per job, keyed like the input (array or record). */
+  readonly results: R;
+  readonly counts: {
+    readonly total: number;
+    readonly fulfilled: number;
+    readonly rejected: number;
+  };
+  readonly stats: CallStats;
+}
+
+type Values<J> = { -readonly [K in keyof J]: OutputOf<J[K]> };
+type Outcomes<J> = { -readonly [K in keyof J]: JobOutcome<OutputOf<J[K]>> };
+type JobsInput = readonly JobLike[] | Readonly<Record<string, JobLike>>;
+
+const RUN_KEYS = ['retries', 'timeout', 'signal', 'onStats'] as const;
+const CALL_KEYS = [...RUN_KEYS, 'policy', 'concurrency'] as const;
+const ANY_KEYS = [...RUN_KEYS, 'concurrency'] as const;
+
+interface ParsedCall {
+  readonly config: Omit<CallConfig, 'policy'> & { readonly policy: Policy };
+  readonly onStats: ((stats: CallStats) => void) | undefined;
+}
+
+function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCall {
+  const options = value === undefined ? {} : objectOption('options', value);
+  knownKeys('options', options, allowed);
+  return {
+    config: {
+      policy:
+        options.policy === undefined ? 'fail-fast' : oneOf('policy', options.policy, POLICIES),
+      retry: retryPolicy(options.retries as number | RetryOptions | undefined),
+      timeout:
+        options.timeout === undefined || options.timeout === Number.POSITIVE_INFINITY
+          ? undefined
+          : numberOption('timeout', options.timeout, 1),
+      signal: options.signal === undefined ? undefined : signalOption('signal', options.signal),
+      concurrency:
+        options.concurrency === undefined
+          ? Number.POSITIVE_INFINITY
+          : integerOption('concurrency', options.concurrency, 1, { infinity: true }),
+    },
+    onStats: options.onStats === undefined ? undefined : functionOption('onStats', options.onStats),
+  };
+}
+
+function makeExecutor(options: RunnerOptions): Executor {
+  if (options.executor !== undefined) {
+    const executor = objectOption('executor', options.executor) as unknown as Executor;
+    if (typeof executor.execute !== 'function') {
+      throw invalidType('executor', 'an Executor (with execute, close and destroy)', executor);
+    }
+    return executor;
+  }
+  const threads =
+    options.threads === undefined
+      ? availableParallelism()
+      : integerOption('threads', options.threads, 0);
+  if (threads === 0) return new InlineExecutor();
+  return new ThreadsExecutor({
+    threads,
+    ...(options.idleTimeout === undefined
+      ? {}
+      : { idleTimeout: integerOption('idleTimeout', options.idleTimeout, 0) }),
+    ...(options.resourceLimits === undefined
+      ? {}
+      : {
+          resourceLimits: objectOption('resourceLimits', options.resourceLimits) as ResourceLimits,
+        }),
+  });
+}
+
+const RUNNER_KEYS = ['threads', 'executor', 'maxQueue', 'resourceLimits', 'idleTimeout', 'onError'];
+
+export class Runner extends EventEmitter<{ error: [TaskError] }> {
+  readonly #executor: Executor;
+  readonly #dispatcher: Dispatcher;
+  readonly #onError: ((error: TaskError) => void) | undefined;
+  readonly #destroyed = new AbortController();
+  readonly #active = new Set<Promise<unknown>>();
+  readonly #detached = new Set<Promise<unknown>>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions = {}) {
+    super();
+    const opts = objectOption('options', options) as RunnerOptions;
+    knownKeys('options', opts as Record<string, unknown>, RUNNER_KEYS);
+    const maxQueue =
+      opts.maxQueue === undefined
+        ? Number.POSITIVE_INFINITY
+        : integerOption('maxQueue', opts.maxQueue, 0, { infinity: true });
+    this.#onError =
+      opts.onError === undefined ? undefined : functionOption('onError', opts.onError);
+    this.#executor = makeExecutor(opts);
+    this.#dispatcher = new Dispatcher(this.#executor.parallelism, maxQueue);
+    // Each call under way listens to it.
+    setMaxListeners(0, this.#destroyed.signal);
+  }
+
+  /** Threads that run tasks at once (1 for the inline executor). */
+  get threads(): number {
+    return this.#executor.parallelism;
+  }
+
+  /** Attempts waiting for a thread right now, across all calls. */
+  get queued(): number {
+    return this.#dispatcher.waiting;
+  }
+
+  /** Runs one task on one input. Rejects with the job's TaskError. */
+  async run<In, Out>(task: Task<In, Out>, input: In, options?: RunOptions): Promise<Out> {
+    const { list } = parseJobs(task, [input], 'run');
+    const parsed = parseCallOptions(options, RUN_KEYS);
+    const record = await this.#call(list, parsed, 'fail-fast');
+    return (this.#failFast(list, record) as Out[])[0] as Out;
+  }
+
+  /**
+   * Runs every job. Forms: `all(task, inputs)` (one task over many inputs), `all([jobs])`,
+   * `all({ name: job })`, where a job is `job(task, input)` or a main-thread async function.
+   * Fail-fast (default) resolves with the outputs in the input's shape; settle resolves
+   * with a report.
+   */
+  all<In, Out>(
+    task: Task<In, Out>,
+    inputs: Iterable<In>,
+    options?: FailFastOptions,
+  ): Promise<Out[]>;
+  all<In, Out>(
+    task: Task<In, Out>,
+    inputs: Iterable<In>,
+    options: SettleOptions,
+  ): Promise<SettledReport<JobOutcome<Out>[]>>;
+  all<const J extends JobsInput>(jobs: J, options?: FailFastOptions): Promise<Values<J>>;
+  all<const J extends JobsInput>(
+    jobs: J,
+    options: SettleOptions,
+  ): Promise<SettledReport<Outcomes<J>>>;
+  async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
+    const { list, rest: at } = parseJobs(first, rest[0], 'all');
+    const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
+    const record = await this.#call(list, parsed, parsed.config.policy);
+    if (parsed.config.policy === 'fail-fast') return this.#failFast(list, record);
+    if (record.aborted) throw record.aborted.reason;
+    const stats = callStats(record, this.threads);
+    return {
+      results: shape(list, record.outcomes),
+      counts: {
+        total: record.outcomes.length,
+        fulfilled: stats.fulfilled,
+        rejected: record.outcomes.length - stats.fulfilled,
+      },
+      stats,
+    };
+  }
+
+  /**
+   * Resolves with the first job to succeed and cancels the rest. Rejects with an
+   * AggregateError of every job's TaskError (in input order) only when all fail.
+   */
+  any<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: AnyOptions): Promise<Out>;
+  any<const J extends JobsInput>(
+    jobs: J,
+    options?: AnyOptions,
+  ): Promise<Values<J>[keyof Values<J>]>;
+  async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
+    const { list, rest: at } = parseJobs(first, rest[0], 'any');
+    const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
+    const record = await this.#call(list, parsed, 'any');
+    if (record.aborted) throw record.aborted.reason;
+    const winner = record.stoppedBy === undefined ? undefined : record.outcomes[record.stoppedBy];
+    if (winner?.status === 'fulfilled') return winner.value;
+    const reasons = record.outcomes.map((o) => (o.status === 'rejected' ? o.reason : undefined));
+    throw new AggregateError(reasons, `All ${reasons.length} jobs of any() failed`);
+  }
+
+  /**
+   * Starts work and returns at once. The work is tracked (`idle()` waits for it); each
+   * failure goes to `onError`, the `'error'` event, or a process warning, never to an
+   * unhandled rejection. Same forms as `all`; the policy defaults to `'settle'`.
+   */
+  spawn<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: CallOptions): void;
+  spawn(jobs: JobsInput, options?: CallOptions): void;
+  spawn(first: unknown, ...rest: unknown[]): void {
+    const { list, rest: at } = parseJobs(first, rest[0], 'spawn');
+    const raw = rest[at - 1];
+    const withDefault =
+      raw === undefined || (typeof raw === 'object' && raw !== null && !('policy' in raw))
+        ? { ...(raw as object | undefined), policy: 'settle' }
+        : raw;
+    const parsed = parseCallOptions(withDefault, CALL_KEYS);
+    const work = this.#call(list, parsed, parsed.config.policy).then(
+      (record) => {
+        for (const outcome of record.outcomes) {
+          if (outcome.status === 'rejected' && outcome.reason.code !== 'ERR_TASK_CANCELLED') {
+            this.#report(outcome.reason);
+          }
+        }
+      },
+      (error: TaskError) => this.#report(error),
+    );
+    this.#detached.add(work);
+    void work.finally(() => this.#detached.delete(work));
+  }
+
+  /** Resolves when all work started with `spawn()` has ended. */
+  async idle(): Promise<void> {
+    while (this.#detached.size > 0) await Promise.allSettled([...this.#detached]);
+  }
+
+  /** Takes no new work, waits for the work under way (spawned work too), then stops the threads. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
+      await this.#executor.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Stops everything now: calls under way reject with ERR_RUNNER_CLOSED, threads are terminated. */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    this.#destroyed.abort();
+    await Promise.allSettled([...this.#active]);
+    await this.#executor.destroy();
+  }
+
+  /** `await using runner = createRunner()` closes it gracefully at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #call(list: JobList, parsed: ParsedCall, policy: CallPolicy): Promise<CallRecord> {
+    if (this.#closed) return Promise.reject(new RunnerClosedError());
+    const call = runCall(
+      list.specs,
+      { ...parsed.config, policy },
+      {
+        executor: this.#executor,
+        dispatcher: this.#dispatcher,
+        destroyed: this.#destroyed.signal,
+      },
+    ).then((record) => {
+      parsed.onStats?.(callStats(record, this.threads));
+      return record;
+    });
+    this.#active.add(call);
+    void call.finally(() => this.#active.delete(call)).catch(() => {});
+    return call;
+  }
+
+  #failFast(list: JobList, record: CallRecord): unknown {
+    if (record.aborted) throw record.aborted.reason;
+    if (record.stoppedBy !== undefined) {
+      const failed = record.outcomes[record.stoppedBy];
+      if (failed?.status === 'rejected') throw failed.reason;
+    }
+    return shape(
+      list,
+      record.outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined)),
+    );
+  }
+
+  #report(error: TaskError): void {
+    try {
+      if (this.#onError) this.#onError(error);
+      else if (this.listenerCount('error') > 0) this.emit('error', error);
+      else process.emitWarning(error);
+    } catch (thrown) {
+      // A throwing handler must not turn detached work into an unhandled rejection.
+      process.emitWarning(`fanout: the error handler threw: ${String(thrown)}`);
+    }
+  }
+}
+
+/** Creates a runner: a pool of worker threads, one per core by default. */
+export function createRunner(options?: RunnerOptions): Runner {
+  return new Runner(options);
+}

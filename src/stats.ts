@@ -1,0 +1,58 @@
+// What a call measured, and the speedup it implies.
+import type { CallRecord } from './call.js';
+
+export interface CallStats {
+  /** Jobs in the call. */
+  readonly jobs: number;
+  readonly fulfilled: number;
+  /** Jobs that failed, not counting those cancelled. */
+  readonly rejected: number;
+  /** Jobs stopped or never started because the call stopped (ERR_TASK_CANCELLED). */
+  readonly cancelled: number;
+  /** Attempts made, retries included. */
+  readonly attempts: number;
+  /** From the call's start to its end (ms). */
+  readonly wallMs: number;
+  /** Task run time summed over every attempt (ms): what one thread would have spent. */
+  readonly workMs: number;
+  /** Time attempts spent waiting for a thread, summed (ms). */
+  readonly queueWaitMs: number;
+  /** Threads the call could use (1 for the inline executor). */
+  readonly threads: number;
+  /** workMs / wallMs: the speedup over running the same work one task after another. */
+  readonly speedup: number;
+  /** speedup / threads: how much of the available parallelism was used (at most 1). */
+  readonly efficiency: number;
+}
+
+export function callStats(record: CallRecord, threads: number): CallStats {
+  let fulfilled = 0;
+  let rejected = 0;
+  let cancelled = 0;
+  for (const outcome of record.outcomes) {
+    if (outcome.status === 'fulfilled') fulfilled++;
+    else if (outcome.reason.code === 'ERR_TASK_CANCELLED') cancelled++;
+    else rejected++;
+  }
+  let workMs = 0;
+  let queueWaitMs = 0;
+  for (const a of record.attempts) {
+    workMs += a.end - a.start;
+    queueWaitMs += Math.max(0, a.start - a.queued);
+  }
+  const wallMs = record.ended - record.started;
+  const speedup = wallMs > 0 ? workMs / wallMs : 0;
+  return {
+    jobs: record.outcomes.length,
+    fulfilled,
+    rejected,
+    cancelled,
+    attempts: record.attempts.length,
+    wallMs,
+    workMs,
+    queueWaitMs,
+    threads,
+    speedup,
+    efficiency: threads > 0 ? speedup / threads : 0,
+  };
+}

@@ -1,0 +1,119 @@
+// Loads task modules and runs one request. Shared by the Piscina worker entry (host.ts)
+// and the inline executor, so both run tasks exactly the same way.
+import { threadId as thread } from 'node:worker_threads';
+import {
+  now,
+  type SerializedError,
+  serializeError,
+  type TaskRequest,
+  type TaskResponse,
+} from '../src/protocol.js';
+
+/** What a task receives as its second argument. */
+export interface TaskContext {
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  readonly attempt: number;
+}
+
+type TaskModule = Record<string, unknown>;
+
+// One import per module per thread; a failed load is forgotten so a retry can load again.
+const modules = new Map<string, Promise<TaskModule>>();
+
+const TS_EXTENSION = /\.(?:ts|mts|cts|tsx)$/;
+
+async function importModule(url: string): Promise<TaskModule> {
+  if (!TS_EXTENSION.test(new URL(url).pathname)) return import(url);
+  // Node >= 22.18 strips types by itself; older Node needs tsx (an optional peer dependency).
+  if ((process.features as { typescript?: unknown }).typescript) return import(url);
+  let tsx: { tsImport: (specifier: string, parent: string) => Promise<TaskModule> };
+  try {
+    tsx = (await import('tsx/esm/api')) as typeof tsx;
+  } catch (error) {
+    throw Object.assign(
+      new Error(
+        `Cannot load TypeScript task module ${url}: this Node.js (${process.version}) cannot run TypeScript by itself; install tsx (npm install tsx) or compile the module to JavaScript`,
+        { cause: error },
+      ),
+      { code: 'ERR_TS_LOADER_MISSING' },
+    );
+  }
+  return tsx.tsImport(url, import.meta.url);
+}
+
+function load(url: string): Promise<TaskModule> {
+  let module = modules.get(url);
+  if (!module) {
+    module = importModule(url);
+    modules.set(url, module);
+    module.catch(() => modules.delete(url));
+  }
+  return module;
+}
+
+const NOT_FOUND_CODES = new Set(['ERR_MODULE_NOT_FOUND', 'ENOENT', 'ERR_TS_LOADER_MISSING']);
+
+function notFound(message: string, cause?: unknown): TaskResponse {
+  const t = now();
+  const error = new Error(message, cause === undefined ? undefined : { cause });
+  return { ok: false, kind: 'not-found', error: serializeError(error), start: t, end: t, thread };
+}
+
+// An output that cannot be cloned would make the worker crash while posting it, and the
+// error that reaches the main thread then is an empty object. Check before returning;
+// primitives, typed arrays and buffers are always cloneable and skip the (copying) check.
+function cloneProblem(value: unknown): SerializedError | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'function' || typeof value === 'symbol'
+      ? serializeError(new TypeError(`the output (a ${typeof value}) could not be cloned`))
+      : undefined;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch (error) {
+    return serializeError(error);
+  }
+}
+
+/** Runs one attempt of one task. Never throws: failures come back as values. */
+export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
+  let module: TaskModule;
+  try {
+    module = await load(request.module);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) {
+      return notFound(
+        `cannot load module ${request.module} (looking for export \`${request.export}\`): ${(error as Error).message}`,
+        error,
+      );
+    }
+    // The module exists but failed while loading (syntax error, a throw at top level).
+    const t = now();
+    return { ok: false, kind: 'task', error: serializeError(error), start: t, end: t, thread };
+  }
+  const fn = module[request.export];
+  if (typeof fn !== 'function') {
+    const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
+    const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
+    return notFound(
+      `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`,
+    );
+  }
+  const context: TaskContext = { attempt: request.attempt };
+  const start = now();
+  try {
+    const value = await (fn as (input: unknown, ctx: TaskContext) => unknown)(
+      request.input,
+      context,
+    );
+    const end = now();
+    const unclonable = cloneProblem(value);
+    if (unclonable) return { ok: false, kind: 'data-clone', error: unclonable, start, end, thread };
+    return { ok: true, value, start, end, thread };
+  } catch (error) {
+    return { ok: false, kind: 'task', error: serializeError(error), start, end: now(), thread };
+  }
+}
