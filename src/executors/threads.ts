@@ -15,12 +15,14 @@ export interface ThreadsExecutorOptions {
   readonly resourceLimits?: ResourceLimits;
 }
 
-// Compiled, the host sits beside this file's output (dist/workers/host.js). Run from
-// source (tests, tsx), there is no host.js beside src/, so use the build's.
+// Compiled, the host's entry sits beside this file's output (dist/workers/entry.cjs). Run
+// from source (tests, tsx), there is no entry.cjs beside src/, so use the build's. The
+// entry is CommonJS so that Piscina's require() of it never goes through require(esm),
+// which can abort the process (see workers/entry.cts).
 function hostFilename(): string {
-  const compiled = new URL('../../workers/host.js', import.meta.url);
+  const compiled = new URL('../../workers/entry.cjs', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return fileURLToPath(compiled);
-  const built = new URL('../../dist/workers/host.js', import.meta.url);
+  const built = new URL('../../dist/workers/entry.cjs', import.meta.url);
   if (existsSync(fileURLToPath(built))) return fileURLToPath(built);
   throw new Error(
     `fanout's worker host is not built (looked for ${fileURLToPath(built)}): run \`npm run build\``,

@@ -1,0 +1,126 @@
+// ERR_TASK_FAILED: the task threw or rejected. Its `cause` is the original error rebuilt
+// across the thread boundary: name, message, stack, code and own enumerable properties,
+// and its own cause chain.
+import { describe, expect, it } from 'vitest';
+import { defineTask, FanoutError, job, TaskError, TaskFailedError } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
+import { fixtures, tasks } from './helpers/tasks.js';
+
+const createRunner = trackRunners();
+
+async function failure(promise: Promise<unknown>): Promise<TaskFailedError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TaskFailedError);
+  return error as TaskFailedError;
+}
+
+describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
+  it('is a TaskError with a code, the job and the task', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.all(tasks.failIfOdd, [0, 1]));
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error).toBeInstanceOf(FanoutError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('TaskFailedError');
+    expect(error.code).toBe('ERR_TASK_FAILED');
+    expect(error.job).toBe(1);
+    expect(error.task).toEqual({ module: fixtures.href, export: 'failIfOdd' });
+    expect(error.attempts).toBe(1);
+    // The message names the task.
+    expect(error.message).toContain('failIfOdd');
+  });
+
+  it('names the job by its key for a record input', async () => {
+    const runner = createRunner(options);
+    const error = await failure(
+      runner.all({ fine: job(tasks.double, 1), broken: job(tasks.failIfOdd, 3) }),
+    );
+    expect(error.job).toBe('broken');
+    expect(error.message).toContain('broken');
+  });
+
+  it('rebuilds the cause: name, message, stack, code and own properties', async () => {
+    const runner = createRunner(options);
+    const error = await failure(
+      runner.run(tasks.failWith, { message: 'out of range', field: 'age' }),
+    );
+    const cause = error.cause as Error & Record<string, unknown>;
+    expect(cause).toBeInstanceOf(Error);
+    expect(cause.name).toBe('ValidationError');
+    expect(cause.message).toBe('out of range');
+    expect(cause.code).toBe('E_VALIDATION');
+    expect(cause.field).toBe('age');
+    expect(cause.details).toEqual({ min: 1, max: 10 });
+    expect(cause.stack).toContain('failWith');
+    expect(cause.stack).toContain('tasks.mjs');
+  });
+
+  it('keeps a cause chain, with built-in error classes rebuilt as such', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.run(tasks.failWithCause, null));
+    const outer = error.cause as Error;
+    expect(outer.message).toBe('outer');
+    const inner = outer.cause as TypeError & { code?: unknown };
+    expect(inner).toBeInstanceOf(TypeError);
+    expect(inner.message).toBe('inner');
+    expect(inner.code).toBe('E_INNER');
+  });
+
+  it('reports a thrown string as ERR_TASK_FAILED with the value available', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.run(tasks.throwString, null));
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as { thrown?: unknown }).thrown).toBe('plain string');
+  });
+
+  it('reports a thrown null as ERR_TASK_FAILED with the value available', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.run(tasks.throwNull, null));
+    const cause = error.cause as { thrown?: unknown };
+    expect('thrown' in cause).toBe(true);
+    expect(cause.thrown).toBeNull();
+  });
+
+  it('reports a rejected promise like a throw', async () => {
+    const runner = createRunner(options);
+    const error = await failure(
+      runner.all([
+        async () => {
+          throw Object.assign(new Error('async failure'), { code: 'E_ASYNC', extra: [1, 2] });
+        },
+      ]),
+    );
+    expect(error.job).toBe(0);
+    expect(error.task).toBeUndefined();
+    expect(error.cause).toMatchObject({ message: 'async failure', code: 'E_ASYNC', extra: [1, 2] });
+  });
+
+  it('reports a main-thread function throwing a non-Error value', async () => {
+    const runner = createRunner(options);
+    const error = await failure(
+      runner.all([
+        () => {
+          throw 42;
+        },
+      ]),
+    );
+    expect((error.cause as { thrown?: unknown }).thrown).toBe(42);
+  });
+
+  it('reports a module that throws while loading as ERR_TASK_FAILED', async () => {
+    const runner = createRunner(options);
+    const broken = defineTask(new URL('./fixtures/throws-on-load.mjs', import.meta.url), 'x');
+    const error = await failure(runner.run(broken, 1));
+    expect((error.cause as Error).message).toBe('broken at load time');
+  });
+
+  it('records the attempts made when retries were used', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.run(tasks.failIfOdd, 1, { retries: 2 }));
+    expect(error.attempts).toBe(3);
+  });
+});

@@ -1,0 +1,40 @@
+// Typed handles on the fixture tasks (test/fixtures/tasks.mjs).
+import { defineTask, type Task } from '../../src/index.js';
+
+export const fixtures = new URL('../fixtures/tasks.mjs', import.meta.url);
+
+const task = <In, Out>(name: string): Task<In, Out> => defineTask<In, Out>(fixtures, name);
+
+export interface Latch {
+  readonly sab: SharedArrayBuffer;
+}
+
+export const tasks = {
+  double: task<number, number>('double'),
+  doubleAsync: task<number, number>('doubleAsync'),
+  echo: task<unknown, unknown>('echo'),
+  attempt: task<unknown, number>('attempt'),
+  flaky: task<{ succeedOn: number }, number>('flaky'),
+  failWith: task<{ message: string; field: string }, never>('failWith'),
+  failIfOdd: task<number, number>('failIfOdd'),
+  throwString: task<unknown, never>('throwString'),
+  throwNull: task<unknown, never>('throwNull'),
+  failWithCause: task<unknown, never>('failWithCause'),
+  exitProcess: task<number, never>('exitProcess'),
+  exhaustMemory: task<unknown, never>('exhaustMemory'),
+  unclonableOutput: task<unknown, unknown>('unclonableOutput'),
+  spinForever: task<Latch, never>('spinForever'),
+  hold: task<Latch & { index: number; value?: unknown }, unknown>('hold'),
+  holdAsync: task<Latch & { index: number; value?: unknown }, unknown>('holdAsync'),
+  barrier: task<Latch & { parties: number }, number>('barrier'),
+  count: task<Latch & { index?: number }, number>('count'),
+  after: task<
+    Latch & { index?: number; atLeast?: number; value?: unknown; fail?: string },
+    unknown
+  >('after'),
+  never: task<unknown, never>('never'),
+  neverOnFirstAttempt: task<unknown, number>('neverOnFirstAttempt'),
+  spinOnFirstAttempt: task<Latch, number>('spinOnFirstAttempt'),
+  cpu: task<number, number>('cpu'),
+  notAFunction: task<unknown, unknown>('notAFunction'),
+} as const;

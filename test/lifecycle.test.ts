@@ -1,0 +1,187 @@
+// close() finishes the work under way and then takes no more; destroy() stops everything
+// now; `await using` closes; a script that never closes its runner still exits.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { FanoutError, job, type Runner, RunnerClosedError } from '../src/index.js';
+import { executors, threads } from './helpers/executors.js';
+import { cells, deferred, reached, release, started } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
+import { tasks } from './helpers/tasks.js';
+
+const createRunner = trackRunners();
+const run = promisify(execFile);
+
+/** Handles the rejection at once, so a call that rejects while we wait is not unhandled. */
+function outcome(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+function expectClosedError(error: unknown): void {
+  expect(error).toBeInstanceOf(RunnerClosedError);
+  expect(error).toBeInstanceOf(FanoutError);
+  expect(error).toMatchObject({ code: 'ERR_RUNNER_CLOSED' });
+}
+
+async function expectClosed(call: Promise<unknown>): Promise<void> {
+  expectClosedError(await outcome(call));
+}
+
+describe.each(executors)('lifecycle on $name', ({ options }) => {
+  it('close() waits for work under way, then resolves; new calls reject at once', async () => {
+    const runner = createRunner(options);
+    const held = cells(2);
+    const events: string[] = [];
+    const call = runner.run(tasks.holdAsync, { sab: held.sab, index: 0, value: 'done' });
+    void call.then(() => events.push('call'));
+    await started(held.cells, 0);
+    const closing = runner.close();
+    void closing.then(() => events.push('close'));
+    // While closing, the runner takes no new work, of any form.
+    await expectClosed(runner.run(tasks.double, 1));
+    await expectClosed(runner.all(tasks.double, [1]));
+    await expectClosed(runner.all([async () => 1]));
+    await expectClosed(runner.any(tasks.double, [1]));
+    events.push('released');
+    release(held.cells, 0);
+    await expect(call).resolves.toBe('done');
+    await closing;
+    expect(events).toEqual(['released', 'call', 'close']);
+    await expectClosed(runner.run(tasks.double, 1));
+    await expectClosed(runner.all(tasks.double, [1], { policy: 'settle' }));
+  });
+
+  it('close() waits for main-thread functions under way', async () => {
+    const runner = createRunner(options);
+    const gate = deferred();
+    let finished = false;
+    const call = runner.all([
+      async () => {
+        await gate.promise;
+        finished = true;
+        return 'ok';
+      },
+    ]);
+    const closing = runner.close();
+    gate.resolve();
+    await closing;
+    expect(finished).toBe(true);
+    await expect(call).resolves.toEqual(['ok']);
+  });
+
+  it('close() can be called again and after the runner closed', async () => {
+    const runner = createRunner(options);
+    await expect(runner.run(tasks.double, 1)).resolves.toBe(2);
+    await Promise.all([runner.close(), runner.close()]);
+    await expect(runner.close()).resolves.toBeUndefined();
+  });
+
+  it('destroy() makes a call under way reject with ERR_RUNNER_CLOSED', async () => {
+    const runner = createRunner(options);
+    const held = cells(2);
+    const call = outcome(runner.all([job(tasks.holdAsync, { sab: held.sab, index: 0 })]));
+    await started(held.cells, 0);
+    await runner.destroy();
+    expectClosedError(await call);
+    await expectClosed(runner.run(tasks.double, 1));
+  });
+
+  it('destroy() rejects settle calls and queued jobs too', async () => {
+    const runner = createRunner(options);
+    const held = cells(2 * runner.threads);
+    const gate = deferred();
+    const settle = outcome(
+      runner.all(
+        [
+          ...Array.from({ length: runner.threads }, (_, index) =>
+            job(tasks.holdAsync, { sab: held.sab, index }),
+          ),
+          job(tasks.double, 1),
+          () => gate.promise,
+        ],
+        { policy: 'settle' },
+      ),
+    );
+    for (let i = 0; i < runner.threads; i++) await started(held.cells, i);
+    await runner.destroy();
+    expectClosedError(await settle);
+  });
+
+  it('`await using` closes the runner at the end of the block', async () => {
+    let escaped: Runner | undefined;
+    {
+      await using runner = createRunner(options);
+      escaped = runner;
+      await expect(runner.run(tasks.double, 2)).resolves.toBe(4);
+    }
+    await expectClosed(escaped.run(tasks.double, 1));
+  });
+
+  it('`await using` waits for work started in the block', async () => {
+    const gate = deferred();
+    let finished = false;
+    let escaped: Runner | undefined;
+    {
+      await using runner = createRunner(options);
+      escaped = runner;
+      runner.spawn([
+        async () => {
+          await gate.promise;
+          finished = true;
+        },
+      ]);
+      gate.resolve();
+    }
+    expect(finished).toBe(true);
+    await expectClosed(escaped.run(tasks.double, 1));
+  });
+});
+
+describe('lifecycle on threads', () => {
+  it('destroy() stops a task that never yields', async () => {
+    const runner = createRunner(threads.options);
+    const spin = cells(2);
+    const call = outcome(runner.run(tasks.spinForever, { sab: spin.sab }));
+    await reached(spin.cells, 1);
+    await runner.destroy();
+    expectClosedError(await call);
+    // The thread is gone: the counter no longer moves (another runner's round trip later).
+    const before = Atomics.load(spin.cells, 0);
+    const other = createRunner(threads.options);
+    await expect(other.run(tasks.double, 1)).resolves.toBe(2);
+    expect(Atomics.load(spin.cells, 0)).toBe(before);
+  });
+
+  it('destroy() stops a task blocked in Atomics.wait', async () => {
+    const runner = createRunner(threads.options);
+    const held = cells(2);
+    const call = outcome(runner.run(tasks.hold, { sab: held.sab, index: 0 }));
+    await started(held.cells, 0);
+    await runner.destroy();
+    expectClosedError(await call);
+  });
+});
+
+describe('a script that never closes its runner', () => {
+  const script = fileURLToPath(new URL('./fixtures/exits-without-close.mjs', import.meta.url));
+  const expected = {
+    doubled: [2, 4, 6],
+    counts: { total: 2, fulfilled: 1, rejected: 1 },
+    first: 4,
+    timedOut: 'ERR_TASK_TIMEOUT',
+  };
+
+  it.each([
+    ['threads (default count)', []],
+    ['2 threads', ['2']],
+    ['inline', ['0']],
+  ])('exits by itself with code 0: %s', async (_name, args) => {
+    // execFile rejects on a non-zero exit code; a hang is caught by the test's timeout.
+    const { stdout } = await run(process.execPath, [script, ...args]);
+    expect(JSON.parse(stdout)).toEqual(expected);
+  });
+});

@@ -1,0 +1,244 @@
+// Options are validated where they enter: TypeError (ERR_INVALID_ARG_TYPE) for a wrong
+// type, RangeError (ERR_INVALID_ARG_VALUE) for a wrong value, naming the option and the
+// value received. Nothing runs when a call's arguments are invalid.
+import { describe, expect, it } from 'vitest';
+import {
+  createRunner,
+  defineTask,
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  job,
+} from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { cells } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
+import { fixtures, tasks } from './helpers/tasks.js';
+
+const makeRunner = trackRunners();
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+function expectTypeError(error: unknown, ...named: string[]): void {
+  expect(error).toBeInstanceOf(TypeError);
+  expect(error).toBeInstanceOf(InvalidArgTypeError);
+  expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' });
+  for (const text of named) expect((error as Error).message).toContain(text);
+}
+
+function expectRangeError(error: unknown, ...named: string[]): void {
+  expect(error).toBeInstanceOf(RangeError);
+  expect(error).toBeInstanceOf(InvalidArgValueError);
+  expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', name: 'RangeError' });
+  for (const text of named) expect((error as Error).message).toContain(text);
+}
+
+describe('createRunner options', () => {
+  it.each([
+    [-1, '-1'],
+    [1.5, '1.5'],
+    [Number.NaN, 'NaN'],
+    [Number.POSITIVE_INFINITY, 'Infinity'],
+  ])('rejects threads: %s with a RangeError', (threads, shown) => {
+    expectRangeError(
+      caught(() => createRunner({ threads })),
+      'threads',
+      shown,
+    );
+  });
+
+  it('rejects threads of the wrong type with a TypeError', () => {
+    expectTypeError(
+      caught(() => createRunner({ threads: 'x' as never })),
+      'threads',
+      '"x"',
+    );
+  });
+
+  it('rejects a bad maxQueue', () => {
+    expectRangeError(
+      caught(() => createRunner({ maxQueue: -1 })),
+      'maxQueue',
+      '-1',
+    );
+    expectRangeError(
+      caught(() => createRunner({ maxQueue: 2.5 })),
+      'maxQueue',
+      '2.5',
+    );
+    expectTypeError(
+      caught(() => createRunner({ maxQueue: '10' as never })),
+      'maxQueue',
+      '"10"',
+    );
+  });
+
+  it('rejects an unknown option key, naming it', () => {
+    expectRangeError(
+      caught(() => createRunner({ thread: 2 } as never)),
+      'thread',
+    );
+  });
+
+  it('rejects options that are not an object, and a bad onError', () => {
+    expectTypeError(
+      caught(() => createRunner(42 as never)),
+      'options',
+      '42',
+    );
+    expectTypeError(
+      caught(() => createRunner({ threads: 0, onError: 'log' as never })),
+      'onError',
+      '"log"',
+    );
+  });
+
+  it('accepts valid options', async () => {
+    const runner = makeRunner({ threads: 0, maxQueue: Number.POSITIVE_INFINITY });
+    expect(runner.threads).toBe(1);
+    const pool = makeRunner({ threads: 2, maxQueue: 0, idleTimeout: 1000 });
+    expect(pool.threads).toBe(2);
+  });
+});
+
+describe('defineTask and job', () => {
+  it('rejects a relative module path, naming it', () => {
+    expectRangeError(
+      caught(() => defineTask('./tasks.mjs', 'double')),
+      'moduleUrl',
+      './tasks.mjs',
+    );
+  });
+
+  it('rejects a non-file URL and a bad export name', () => {
+    expectRangeError(
+      caught(() => defineTask(new URL('https://example.com/tasks.mjs'))),
+      'moduleUrl',
+    );
+    expectTypeError(
+      caught(() => defineTask(42 as never)),
+      'moduleUrl',
+    );
+    expectTypeError(
+      caught(() => defineTask(fixtures, '')),
+      'exportName',
+    );
+  });
+
+  it('accepts an absolute path and a file: URL string', () => {
+    expect(defineTask(fixtures.pathname, 'double')).toEqual({
+      module: fixtures.href,
+      export: 'double',
+    });
+    expect(defineTask(fixtures.href, 'double').module).toBe(fixtures.href);
+  });
+
+  it('rejects job() with something that is not a task', () => {
+    expectTypeError(
+      caught(() => job({ module: 1 } as never, 1)),
+      'task',
+    );
+  });
+});
+
+type BadOption = [options: Record<string, unknown>, kind: 'type' | 'range', ...named: string[]];
+
+describe.each(executors)('call options on $name', ({ options }) => {
+  it.each<BadOption>([
+    [{ policy: 'bogus' }, 'range', 'policy', '"bogus"'],
+    [{ policy: 1 }, 'type', 'policy', '1'],
+    [{ concurrency: 0 }, 'range', 'concurrency', '0'],
+    [{ concurrency: 1.5 }, 'range', 'concurrency', '1.5'],
+    [{ concurrency: '2' }, 'type', 'concurrency', '"2"'],
+    [{ timeout: -1 }, 'range', 'timeout', '-1'],
+    [{ timeout: '10' }, 'type', 'timeout', '"10"'],
+    [{ retries: -1 }, 'range', 'retries', '-1'],
+    [{ retries: 1.5 }, 'range', 'retries', '1.5'],
+    [{ retries: 'x' }, 'type', 'retries', '"x"'],
+    [{ retries: { attempts: -1 } }, 'range', 'retries.attempts', '-1'],
+    [{ retries: { attempts: 1, backoff: { initial: -5 } } }, 'range', 'initial', '-5'],
+    [{ retries: { attempts: 1, retryOn: true } }, 'type', 'retryOn', 'true'],
+    [{ signal: 'x' }, 'type', 'signal', '"x"'],
+    [{ onStats: 5 }, 'type', 'onStats', '5'],
+    [{ polciy: 'settle' }, 'range', 'polciy'],
+  ])('all() rejects %o', async (bad, kind, ...named) => {
+    const runner = makeRunner(options);
+    const { sab, cells: counter } = cells(1);
+    const error = await runner.all([job(tasks.count, { sab })], bad as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (kind === 'type') expectTypeError(error, ...named);
+    else expectRangeError(error, ...named);
+    // Nothing ran.
+    await expect(runner.run(tasks.double, 1)).resolves.toBe(2);
+    expect(Atomics.load(counter, 0)).toBe(0);
+  });
+
+  it('run() takes no policy or concurrency; any() takes no policy', async () => {
+    const runner = makeRunner(options);
+    expectRangeError(
+      await runner.run(tasks.double, 1, { policy: 'settle' } as never).catch((e: unknown) => e),
+      'policy',
+    );
+    expectRangeError(
+      await runner.run(tasks.double, 1, { concurrency: 2 } as never).catch((e: unknown) => e),
+      'concurrency',
+    );
+    expectRangeError(
+      await runner.any(tasks.double, [1], { policy: 'settle' } as never).catch((e: unknown) => e),
+      'policy',
+    );
+  });
+
+  it('rejects a bad job entry, naming it: jobs[0], jobs.key', async () => {
+    const runner = makeRunner(options);
+    expectTypeError(await runner.all([42] as never).catch((e: unknown) => e), 'jobs[0]', '42');
+    expectTypeError(
+      await runner.all([job(tasks.double, 1), 'nope'] as never).catch((e: unknown) => e),
+      'jobs[1]',
+      '"nope"',
+    );
+    expectTypeError(
+      await runner.all({ good: job(tasks.double, 1), bad: null } as never).catch((e: unknown) => e),
+      'bad',
+      'null',
+    );
+    expectTypeError(await runner.any([42] as never).catch((e: unknown) => e), 'jobs[0]');
+  });
+
+  it('rejects inputs that are not iterable', async () => {
+    const runner = makeRunner(options);
+    expectTypeError(
+      await runner.all(tasks.double, 42 as never).catch((e: unknown) => e),
+      'inputs',
+      '42',
+    );
+    expectTypeError(
+      await runner.all(tasks.double, 'abc' as never).catch((e: unknown) => e),
+      'inputs',
+    );
+    expectTypeError(await runner.all(42 as never).catch((e: unknown) => e), '42');
+  });
+
+  it('accepts the documented forms of each option', async () => {
+    const runner = makeRunner(options);
+    const controller = new AbortController();
+    await expect(
+      runner.all(tasks.double, [1, 2], {
+        policy: 'fail-fast',
+        concurrency: Number.POSITIVE_INFINITY,
+        timeout: Number.POSITIVE_INFINITY,
+        retries: { attempts: 1, backoff: { initial: 0, factor: 1, max: 0 }, retryOn: () => true },
+        signal: controller.signal,
+        onStats: () => {},
+      }),
+    ).resolves.toEqual([2, 4]);
+  });
+});

@@ -1,0 +1,134 @@
+// `timeout` limits each attempt, counted from when it gets a thread. On threads it stops
+// CPU-bound code that never yields by terminating the worker, which is then replaced.
+import { describe, expect, it } from 'vitest';
+import { job, TaskError, TaskTimeoutError } from '../src/index.js';
+import { executors, threads } from './helpers/executors.js';
+import { cells, release, started } from './helpers/latches.js';
+import { trackRunners, warm } from './helpers/runners.js';
+import { tasks } from './helpers/tasks.js';
+
+const createRunner = trackRunners();
+
+describe.each(executors)('timeout on $name', ({ options }) => {
+  it('fails an attempt that runs too long with ERR_TASK_TIMEOUT and the timeout', async () => {
+    const runner = createRunner(options);
+    await warm(runner);
+    const error = await runner.run(tasks.never, 0, { timeout: 20 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error).toMatchObject({ code: 'ERR_TASK_TIMEOUT', timeout: 20, job: 0, attempts: 1 });
+    await expect(runner.run(tasks.double, 4)).resolves.toBe(8);
+  });
+
+  it('applies per attempt: a retry gets a fresh timeout', async () => {
+    const runner = createRunner(options);
+    await warm(runner);
+    const report = await runner.all([job(tasks.neverOnFirstAttempt, 0)], {
+      policy: 'settle',
+      timeout: 100,
+      retries: 1,
+    });
+    expect(report.results[0]).toMatchObject({ status: 'fulfilled', value: 2, attempts: 2 });
+  });
+
+  it('reports the last timeout once every attempt timed out', async () => {
+    const runner = createRunner(options);
+    await warm(runner);
+    await expect(runner.run(tasks.never, 0, { timeout: 10, retries: 2 })).rejects.toMatchObject({
+      code: 'ERR_TASK_TIMEOUT',
+      timeout: 10,
+      attempts: 3,
+    });
+  });
+
+  it('applies to main-thread functions and aborts their signal', async () => {
+    const runner = createRunner(options);
+    await warm(runner);
+    let signal: AbortSignal | undefined;
+    const error = await runner
+      .all(
+        {
+          slow: (ctx: { signal: AbortSignal }) => {
+            signal = ctx.signal;
+            return new Promise<never>(() => {});
+          },
+        },
+        { timeout: 20 },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_TASK_TIMEOUT', job: 'slow', timeout: 20 });
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('does not count time spent waiting for a thread', async () => {
+    const runner = createRunner(options);
+    await warm(runner);
+    const held = cells(2 * runner.threads);
+    // Every thread is held until we let go.
+    const holders = runner.all(
+      Array.from({ length: runner.threads }, (_, index) =>
+        job(tasks.holdAsync, { sab: held.sab, index }),
+      ),
+    );
+    for (let i = 0; i < runner.threads; i++) await started(held.cells, i);
+    const queued = runner.run(tasks.double, 21, { timeout: 20 });
+    // A main-thread function needs no thread: its timeout proves more than 20 ms went by.
+    await expect(
+      runner.all([() => new Promise<never>(() => {})], { timeout: 40 }),
+    ).rejects.toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
+    expect(runner.queued).toBe(1);
+    for (let i = 0; i < runner.threads; i++) release(held.cells, i);
+    await holders;
+    await expect(queued).resolves.toBe(42);
+  });
+});
+
+describe('timeout on threads: CPU-bound code is stopped', () => {
+  it('stops a task that never yields, and replaces its worker', async () => {
+    const runner = createRunner(threads.options);
+    await warm(runner);
+    const spin = cells(2);
+    const error = await runner
+      .run(tasks.spinForever, { sab: spin.sab }, { timeout: 50 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error).toMatchObject({ code: 'ERR_TASK_TIMEOUT', timeout: 50 });
+    expect(Atomics.load(spin.cells, 1)).toBe(1);
+
+    const before = Atomics.load(spin.cells, 0);
+    await expect(runner.run(tasks.double, 2)).resolves.toBe(4);
+    expect(Atomics.load(spin.cells, 0)).toBe(before);
+
+    const gate = cells(1);
+    const ids = await runner.all(tasks.barrier, [
+      { sab: gate.sab, parties: 2 },
+      { sab: gate.sab, parties: 2 },
+    ]);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('applies per attempt: the retry runs on a fresh worker and succeeds', async () => {
+    const runner = createRunner(threads.options);
+    await warm(runner);
+    const spin = cells(2);
+    const report = await runner.all([job(tasks.spinOnFirstAttempt, { sab: spin.sab })], {
+      policy: 'settle',
+      timeout: 100,
+      retries: 1,
+    });
+    expect(report.results[0]).toMatchObject({ status: 'fulfilled', value: 2, attempts: 2 });
+    const before = Atomics.load(spin.cells, 0);
+    await expect(runner.run(tasks.double, 2)).resolves.toBe(4);
+    expect(Atomics.load(spin.cells, 0)).toBe(before);
+  });
+
+  it('times out every spinning attempt and reports the attempts', async () => {
+    const runner = createRunner(threads.options);
+    await warm(runner);
+    const spin = cells(2);
+    await expect(
+      runner.run(tasks.spinForever, { sab: spin.sab }, { timeout: 100, retries: 1 }),
+    ).rejects.toMatchObject({ code: 'ERR_TASK_TIMEOUT', attempts: 2 });
+    expect(Atomics.load(spin.cells, 1)).toBe(2);
+  });
+});

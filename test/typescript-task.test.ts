@@ -1,0 +1,54 @@
+// A task module written in TypeScript works like a JavaScript one, on every executor.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { defineTask, job } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
+import { tasks } from './helpers/tasks.js';
+
+const createRunner = trackRunners();
+const typed = new URL('./fixtures/typed-task.ts', import.meta.url);
+const norm = defineTask<{ x: number; y: number }, number>(typed, 'norm');
+
+describe.each(executors)('TypeScript task module on $name', ({ options }) => {
+  it('runs an export of a .ts module', async () => {
+    const runner = createRunner(options);
+    await expect(runner.run(norm, { x: 3, y: 4 })).resolves.toBe(5);
+  });
+
+  it('runs it over many inputs, beside JavaScript tasks', async () => {
+    const runner = createRunner(options);
+    await expect(
+      runner.all(norm, [
+        { x: 3, y: 4 },
+        { x: 5, y: 12 },
+        { x: 8, y: 15 },
+      ]),
+    ).resolves.toEqual([5, 13, 17]);
+    await expect(
+      runner.all({ ts: job(norm, { x: 6, y: 8 }), js: job(tasks.double, 5) }),
+    ).resolves.toEqual({ ts: 10, js: 10 });
+  });
+
+  it('reports a missing export of a .ts module as ERR_TASK_NOT_FOUND', async () => {
+    const runner = createRunner(options);
+    await expect(runner.run(defineTask(typed, 'nope'), 1)).rejects.toMatchObject({
+      code: 'ERR_TASK_NOT_FOUND',
+      task: { export: 'nope' },
+    });
+  });
+});
+
+describe('TypeScript task module outside the test runner', () => {
+  // Vitest compiles TypeScript itself; a user's script relies on fanout's own loading.
+  const script = fileURLToPath(new URL('./fixtures/run-typed-task.mjs', import.meta.url));
+  it.each([
+    ['threads', '2'],
+    ['inline', '0'],
+  ])('works on %s', async (_name, threads) => {
+    const { stdout } = await promisify(execFile)(process.execPath, [script, threads]);
+    expect(JSON.parse(stdout)).toEqual([5, 13]);
+  });
+});

@@ -1,0 +1,98 @@
+// ERR_WORKER_EXITED: the worker running a job died (process.exit, out of memory). The
+// worker is replaced and the rest of the call goes on. Threads only: on the inline
+// executor a task shares the process and nothing survives its exit.
+import { describe, expect, it } from 'vitest';
+import { job, type Runner, TaskError, WorkerExitedError } from '../src/index.js';
+import { threads } from './helpers/executors.js';
+import { cells } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
+import { fixtures, tasks } from './helpers/tasks.js';
+
+const createRunner = trackRunners();
+
+/** Both threads are alive: a 2-party barrier completes on two distinct threads. */
+async function bothThreadsWork(runner: Runner): Promise<void> {
+  const gate = cells(1);
+  const ids = await runner.all(tasks.barrier, [
+    { sab: gate.sab, parties: 2 },
+    { sab: gate.sab, parties: 2 },
+  ]);
+  expect(new Set(ids).size).toBe(2);
+}
+
+describe('ERR_WORKER_EXITED on threads', () => {
+  it('reports process.exit() in a task, and replaces the worker', async () => {
+    const runner = createRunner(threads.options);
+    const error = await runner.run(tasks.exitProcess, 3).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerExitedError);
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error).toMatchObject({
+      code: 'ERR_WORKER_EXITED',
+      job: 0,
+      task: { module: fixtures.href, export: 'exitProcess' },
+    });
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    await expect(runner.run(tasks.double, 4)).resolves.toBe(8);
+    await bothThreadsWork(runner);
+  });
+
+  it('reports running out of memory; the rest of a settle call goes on', async () => {
+    const runner = createRunner({
+      ...threads.options,
+      resourceLimits: { maxOldGenerationSizeMb: 32 },
+    });
+    const report = await runner.all(
+      [
+        job(tasks.double, 1),
+        job(tasks.exhaustMemory, null),
+        job(tasks.double, 2),
+        job(tasks.double, 3),
+        job(tasks.double, 4),
+      ],
+      { policy: 'settle' },
+    );
+    expect(report.results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(report.results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))).toEqual([
+      2,
+      undefined,
+      4,
+      6,
+      8,
+    ]);
+    const oom = report.results[1]!;
+    if (oom.status === 'rejected') {
+      expect(oom.reason).toBeInstanceOf(WorkerExitedError);
+      expect(oom.reason).toMatchObject({ code: 'ERR_WORKER_EXITED', job: 1 });
+    }
+    expect(report.counts).toEqual({ total: 5, fulfilled: 4, rejected: 1 });
+    await bothThreadsWork(runner);
+  });
+
+  it('retries a job whose worker exited, on a new worker', async () => {
+    const runner = createRunner(threads.options);
+    const report = await runner.all([job(tasks.exitProcess, 1)], {
+      policy: 'settle',
+      retries: 1,
+    });
+    expect(report.results[0]).toMatchObject({
+      status: 'rejected',
+      attempts: 2,
+      reason: { code: 'ERR_WORKER_EXITED', attempts: 2 },
+    });
+    await bothThreadsWork(runner);
+  });
+
+  it('fails a fail-fast call with ERR_WORKER_EXITED', async () => {
+    const runner = createRunner(threads.options);
+    await expect(
+      runner.all([job(tasks.double, 1), job(tasks.exitProcess, 0)]),
+    ).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED', job: 1 });
+    await bothThreadsWork(runner);
+  });
+});

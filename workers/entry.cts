@@ -1,0 +1,20 @@
+// Piscina's worker entry: a CommonJS shim in front of the ES host (host.ts).
+//
+// Piscina loads its worker file with require() before trying import(). Where require()
+// can load ES modules (Node >= 20.19 and 22.12) that path sometimes aborts the whole
+// process while workers start and stop: a failed V8 assertion in
+// ModuleWrap::CreateRequiredModuleFacade, or "IsGraphAsync must be used on an instantiated
+// module", from require(esm) in piscina/dist/worker.js. A CommonJS file loads with a plain
+// require(), and the ES host comes in through import(), the loader's asynchronous path.
+import type { TaskRequest, TaskResponse } from '../src/protocol.js';
+
+type Host = (request: TaskRequest) => Promise<TaskResponse>;
+
+let host: Promise<Host> | undefined;
+
+function entry(request: TaskRequest): Promise<TaskResponse> {
+  host ??= import('./host.js').then((module) => module.default);
+  return host.then((run) => run(request));
+}
+
+export = entry;
