@@ -1,9 +1,10 @@
 // The engine under every call: runs a list of jobs with attempts, retries, per-attempt
-// timeouts, a concurrency cap and a policy that decides when to stop. It never throws;
-// it returns what happened to every job, and the runner shapes that into a result.
+// timeouts, a concurrency cap and a policy that decides when to stop. Worker-task jobs
+// travel in chunks sized by a ChunkSizer; each item keeps its own outcome and retries.
+// It never throws: it returns what happened to every job, and the runner shapes that.
 import { setMaxListeners } from 'node:events';
+import { ChunkSizer } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
-import { QueueFull } from './dispatch.js';
 import {
   DataCloneError,
   type JobInfo,
@@ -19,7 +20,13 @@ import {
 } from './errors.js';
 import { ExecFailure, type Executor } from './executors/types.js';
 import { type CallPolicy, stopReason, stopsCall } from './policies.js';
-import { deserializeError, now, serializeError, type TaskRef } from './protocol.js';
+import {
+  deserializeError,
+  now,
+  serializeError,
+  type TaskRef,
+  type TaskResponse,
+} from './protocol.js';
 import { backoffDelay, type RetryPolicy, shouldRetry } from './retry.js';
 import type { FunctionJob } from './task.js';
 
@@ -70,14 +77,22 @@ export type Outcome<T = unknown> =
       readonly timing: JobTiming;
     };
 
+export interface ChunkOptions {
+  /** A fixed number of items per message; undefined sizes chunks automatically. */
+  readonly fixed?: number | undefined;
+  readonly min?: number | undefined;
+  readonly max?: number | undefined;
+}
+
 export interface CallConfig {
   readonly policy: CallPolicy;
   readonly retry: RetryPolicy;
-  /** Per attempt, in ms, counted from when the attempt gets a thread. */
+  /** Per attempt, in ms, counted from when the attempt gets a thread. Disables chunking. */
   readonly timeout: number | undefined;
   readonly signal: AbortSignal | undefined;
   /** Most jobs of this call in flight at once. */
   readonly concurrency: number;
+  readonly chunk: ChunkOptions;
 }
 
 export interface CallEnv {
@@ -99,14 +114,21 @@ export interface CallRecord {
   readonly aborted: { readonly reason: unknown } | undefined;
 }
 
-type AttemptResult = (
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: TaskError }
-) & { readonly record: AttemptRecord | undefined };
+/** A job waiting for, or going through, its next attempt. */
+interface Item {
+  readonly index: number;
+  /** The number of the attempt to make next. */
+  attempt: number;
+  /** When the item became ready for this attempt. */
+  readyAt: number;
+  /** Set after its chunk crashed: the item travels alone from then on. */
+  isolate: boolean;
+}
 
 /** An abortable wait; resolves false if aborted. */
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (ms <= 0) return Promise.resolve(!signal.aborted);
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
       clearTimeout(timer);
@@ -131,24 +153,53 @@ function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: (
   return { promise, dispose };
 }
 
+function sameTask(a: TaskRef, b: TaskRef): boolean {
+  return a === b || (a.module === b.module && a.export === b.export);
+}
+
 export function runCall(
   jobs: readonly JobSpec[],
   config: CallConfig,
   env: CallEnv,
 ): Promise<CallRecord> {
   const started = now();
-  const outcomes: (Outcome | undefined)[] = new Array(jobs.length);
+  const count = jobs.length;
+  const outcomes: (Outcome | undefined)[] = new Array(count);
   const attempts: AttemptRecord[] = [];
-  // Aborting `stop` stops every attempt of this call, whatever the cause.
+  const firstQueued: (number | undefined)[] = new Array(count);
+  const runMs = new Float64Array(count);
+  const waitMs = new Float64Array(count);
+  const { executor, dispatcher } = env;
+  const threads = executor.parallelism;
+  const sizer = new ChunkSizer({
+    // A timeout is per attempt, so attempts that can time out travel alone.
+    fixed: config.timeout !== undefined ? 1 : config.chunk.fixed,
+    ...(config.chunk.min === undefined ? {} : { min: config.chunk.min }),
+    ...(config.chunk.max === undefined ? {} : { max: config.chunk.max }),
+    threads,
+  });
+
+  // Task items wait here for a thread; retries go to the front. Main-thread functions
+  // do not need a thread and wait only for the concurrency cap.
+  let ready: Item[] = [];
+  let head = 0;
+  const retryFront: Item[] = [];
+  const fnReady: Item[] = [];
+  let inFlight = 0;
+  let lanes = 0;
+  let settledCount = 0;
+  let finished = false;
+  let resolveCall: (record: CallRecord) => void = () => {};
+
+  // Aborting `stop` stops every attempt of this call, whatever the cause. Running
+  // attempts (a few per thread) listen to it: more than 10 is not a leak.
   const stop = new AbortController();
-  // Running attempts (one per thread) listen to it: more than 10 is not a leak.
   setMaxListeners(0, stop.signal);
+  const live = new Set<AbortController>();
   let cancelReason = '';
   let stoppedBy: number | undefined;
   let aborted: { reason: unknown } | undefined;
 
-  // Attempts with a controller of their own; the rest use `stop.signal` directly.
-  const live = new Set<AbortController>();
   const halt = (reason: string) => {
     if (stop.signal.aborted) return;
     cancelReason = reason;
@@ -163,32 +214,27 @@ export function runCall(
     aborted = { reason: new RunnerClosedError('The runner was destroyed while the call ran') };
     halt('the runner was destroyed');
   };
-  config.signal?.addEventListener('abort', onSignal, { once: true });
-  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
-  if (config.signal?.aborted) onSignal();
-  if (env.destroyed.aborted) onDestroyed();
 
-  const info = (spec: JobSpec, attempt: number): JobInfo => ({
-    job: spec.key,
-    task: 'task' in spec ? spec.task : undefined,
-    attempts: attempt,
-  });
+  const info = (index: number, attempt: number): JobInfo => {
+    const spec = jobs[index]!;
+    return { job: spec.key, task: 'task' in spec ? spec.task : undefined, attempts: attempt };
+  };
 
-  const toTaskError = (
-    spec: JobSpec,
-    attempt: number,
-    failure: unknown,
-    timedOut: boolean,
-    timeout: number,
-  ): TaskError => {
-    const where = info(spec, attempt);
-    if (timedOut) return new TaskTimeoutError(where, timeout);
-    if (stop.signal.aborted) return new TaskCancelledError(where, cancelReason, aborted?.reason);
-    if (failure instanceof QueueFull) return new QueueFullError(where, env.dispatcher.maxQueue);
+  const cancelled = (index: number, attempt: number, cause?: unknown): TaskError =>
+    new TaskCancelledError(
+      info(index, attempt),
+      cancelReason || 'aborted',
+      cause ?? aborted?.reason,
+    );
+
+  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
+    const where = info(item.index, item.attempt);
+    if (timedOut) return new TaskTimeoutError(where, config.timeout ?? 0);
+    if (stop.signal.aborted) return cancelled(item.index, item.attempt);
     if (failure instanceof ExecFailure) {
       switch (failure.kind) {
         case 'aborted':
-          return new TaskCancelledError(where, cancelReason || 'aborted', failure);
+          return cancelled(item.index, item.attempt, failure);
         case 'closed':
           return new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError());
         case 'data-clone':
@@ -201,155 +247,328 @@ export function runCall(
     return new TaskFailedError(where, deserializeError(serializeError(failure)));
   };
 
-  const runAttempt = async (spec: JobSpec, attempt: number): Promise<AttemptResult> => {
-    const queued = now();
-    let start = queued;
-    let end = queued;
-    let thread = 0;
+  const record = (
+    item: Item,
+    start: number,
+    end: number,
+    thread: number,
+    error?: TaskError,
+  ): void => {
+    const { index, attempt, readyAt } = item;
+    attempts.push({
+      job: jobs[index]!.key,
+      attempt,
+      queued: readyAt,
+      start,
+      end,
+      thread,
+      status: error ? 'rejected' : 'fulfilled',
+      ...(error ? { code: error.code } : {}),
+    });
+    firstQueued[index] ??= readyAt;
+    runMs[index] = (runMs[index] ?? 0) + (end - start);
+    waitMs[index] = (waitMs[index] ?? 0) + Math.max(0, start - readyAt);
+  };
+
+  const timing = (index: number): JobTiming => ({
+    queued: firstQueued[index],
+    ended: now(),
+    runMs: runMs[index] ?? 0,
+    waitMs: waitMs[index] ?? 0,
+  });
+
+  const settle = (item: Item, outcome: Outcome) => {
+    outcomes[item.index] = outcome;
+    settledCount++;
+    inFlight--;
+    if (!stop.signal.aborted && stopsCall(config.policy, outcome.status)) {
+      stoppedBy = item.index;
+      const key = jobs[item.index]!.key;
+      halt(stopReason(config.policy, typeof key === 'number' ? `job ${key}` : `job "${key}"`));
+    }
+  };
+
+  const fulfil = (item: Item, value: unknown) =>
+    settle(item, {
+      status: 'fulfilled',
+      value,
+      attempts: item.attempt,
+      timing: timing(item.index),
+    });
+
+  const reject = (item: Item, reason: TaskError, attemptsMade = item.attempt) =>
+    settle(item, {
+      status: 'rejected',
+      reason,
+      attempts: attemptsMade,
+      timing: timing(item.index),
+    });
+
+  /** A failed attempt: try again after the backoff, or end the job. */
+  const failed = async (item: Item, error: TaskError): Promise<void> => {
+    if (stop.signal.aborted || !shouldRetry(config.retry, error, item.attempt)) {
+      reject(item, error);
+    } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
+      reject(item, cancelled(item.index, item.attempt));
+    } else {
+      item.attempt++;
+      item.readyAt = now();
+      if ('fn' in jobs[item.index]!) {
+        inFlight--;
+        fnReady.unshift(item);
+      } else if (dispatcher.enqueue(1) === 1) {
+        inFlight--;
+        retryFront.push(item);
+      } else {
+        reject(item, new QueueFullError(info(item.index, item.attempt), dispatcher.maxQueue));
+      }
+    }
+    pump();
+  };
+
+  const readyCount = () => retryFront.length + ready.length - head;
+
+  const nextReady = (): Item | undefined => {
+    if (retryFront.length > 0) return retryFront.shift();
+    if (head >= ready.length) return undefined;
+    const item = ready[head++];
+    if (head > 1024 && head * 2 > ready.length) {
+      ready = ready.slice(head);
+      head = 0;
+    }
+    return item;
+  };
+
+  const peekReady = (): Item | undefined => retryFront[0] ?? ready[head];
+
+  /** Takes up to `size` ready items of the same task as the first one. */
+  const takeChunk = (size: number): Item[] => {
+    const first = nextReady()!;
+    const chunk = [first];
+    if (first.isolate) return chunk;
+    const task = (jobs[first.index] as { task: TaskRef }).task;
+    while (chunk.length < size) {
+      const candidate = peekReady();
+      if (!candidate || candidate.isolate) break;
+      const spec = jobs[candidate.index]!;
+      if (!('task' in spec) || !sameTask(spec.task, task)) break;
+      chunk.push(nextReady()!);
+    }
+    return chunk;
+  };
+
+  const runChunk = async (chunk: Item[], release: () => void): Promise<void> => {
+    const first = jobs[chunk[0]!.index] as { task: TaskRef };
+    let signal = stop.signal;
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let release: (() => void) | undefined;
     let own: AbortController | undefined;
-    const record = (status: 'fulfilled' | 'rejected', code?: string): AttemptRecord => {
-      const entry: AttemptRecord = {
-        job: spec.key,
-        attempt,
-        queued,
-        start,
-        end,
-        thread,
-        status,
-        ...(code === undefined ? {} : { code }),
-      };
-      attempts.push(entry);
-      return entry;
-    };
+    if (config.timeout !== undefined) {
+      const controller = new AbortController();
+      own = controller;
+      live.add(controller);
+      signal = controller.signal;
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, config.timeout);
+    }
+    const dispatched = now();
+    let response: TaskResponse;
     try {
-      if ('task' in spec) release = await env.dispatcher.acquire(stop.signal);
-      if (stop.signal.aborted) throw stop.signal.reason;
-      // The call's own signal stops an attempt; one that can also time out, or a
-      // main-thread function (not limited by the thread count), gets a signal of its own.
-      let signal = stop.signal;
-      if (config.timeout !== undefined || 'fn' in spec) {
-        const controller = new AbortController();
-        own = controller;
-        live.add(controller);
-        signal = controller.signal;
-        if (config.timeout !== undefined) {
-          timer = setTimeout(() => {
+      response = await executor.execute(
+        {
+          module: first.task.module,
+          export: first.task.export,
+          inputs: chunk.map((item) => (jobs[item.index] as { input: unknown }).input),
+          attempts: chunk.map((item) => item.attempt),
+        },
+        { signal },
+      );
+    } catch (failure) {
+      const end = now();
+      if (
+        chunk.length > 1 &&
+        !stop.signal.aborted &&
+        failure instanceof ExecFailure &&
+        (failure.kind === 'worker-exited' || failure.kind === 'data-clone')
+      ) {
+        // One item crashed its worker, or could not be cloned: run each alone to find it,
+        // so its chunk-mates are not blamed. No attempt is counted for the lost chunk.
+        for (let i = chunk.length - 1; i >= 0; i--) {
+          const item = chunk[i]!;
+          item.isolate = true;
+          retryFront.unshift(item);
+        }
+        dispatcher.requeue(chunk.length);
+        inFlight -= chunk.length;
+        return;
+      }
+      for (const item of chunk) {
+        const error = toTaskError(item, failure, timedOut);
+        record(item, dispatched, end, 0, error);
+        void failed(item, error);
+      }
+      return;
+    } finally {
+      clearTimeout(timer);
+      if (own) live.delete(own);
+      release();
+    }
+    const { results, times, thread } = response;
+    let busy = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const item = chunk[i]!;
+      const result = results[i]!;
+      const start = times[2 * i]!;
+      const end = times[2 * i + 1]!;
+      busy += end - start;
+      if (result.ok) {
+        record(item, start, end, thread);
+        fulfil(item, result.value);
+        continue;
+      }
+      const where = info(item.index, item.attempt);
+      const cause = deserializeError(result.error);
+      const error =
+        result.kind === 'not-found'
+          ? new TaskNotFoundError(where, cause)
+          : result.kind === 'data-clone'
+            ? new DataCloneError(where, cause)
+            : new TaskFailedError(where, cause);
+      record(item, start, end, thread, error);
+      void failed(item, error);
+    }
+    sizer.observe(chunk.length, busy);
+  };
+
+  /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
+  const lane = async (): Promise<void> => {
+    try {
+      while (!stop.signal.aborted && readyCount() > 0 && inFlight < config.concurrency) {
+        const release = await dispatcher.acquire(stop.signal);
+        const room = config.concurrency - inFlight;
+        if (stop.signal.aborted || readyCount() === 0 || room <= 0) {
+          release();
+          break;
+        }
+        const chunk = takeChunk(Math.min(room, sizer.next(readyCount())));
+        inFlight += chunk.length;
+        dispatcher.dequeue(chunk.length);
+        await runChunk(chunk, release);
+        pump();
+      }
+    } catch {
+      // acquire() rejects only when the call stops; the items are accounted for below.
+    } finally {
+      lanes--;
+      pump();
+    }
+  };
+
+  const runFunction = async (item: Item): Promise<void> => {
+    const spec = jobs[item.index] as { fn: FunctionJob };
+    const controller = new AbortController();
+    live.add(controller);
+    let timedOut = false;
+    const timer =
+      config.timeout === undefined
+        ? undefined
+        : setTimeout(() => {
             timedOut = true;
             controller.abort();
           }, config.timeout);
-        }
-      }
-      start = now();
-      if ('fn' in spec) {
-        const abort = whenAborted(signal);
-        try {
-          const value = await Promise.race([spec.fn({ signal, attempt }), abort.promise]);
-          end = now();
-          return { ok: true, value, record: record('fulfilled') };
-        } finally {
-          abort.dispose();
-        }
-      }
-      const response = await env.executor.execute(
-        { module: spec.task.module, export: spec.task.export, input: spec.input, attempt },
-        { signal },
-      );
-      ({ start, end, thread } = response);
-      if (response.ok) return { ok: true, value: response.value, record: record('fulfilled') };
-      const cause = deserializeError(response.error);
-      const where = info(spec, attempt);
-      const error =
-        response.kind === 'not-found'
-          ? new TaskNotFoundError(where, cause)
-          : response.kind === 'data-clone'
-            ? new DataCloneError(where, cause)
-            : new TaskFailedError(where, cause);
-      return { ok: false, error, record: record('rejected', error.code) };
+    const abort = whenAborted(controller.signal);
+    const start = now();
+    try {
+      const value = await Promise.race([
+        spec.fn({ signal: controller.signal, attempt: item.attempt }),
+        abort.promise,
+      ]);
+      record(item, start, now(), 0);
+      fulfil(item, value);
     } catch (failure) {
-      if (end === queued) end = now();
-      const error = toTaskError(spec, attempt, failure, timedOut, config.timeout ?? 0);
-      return { ok: false, error, record: record('rejected', error.code) };
+      const error = toTaskError(item, failure, timedOut);
+      record(item, start, now(), 0, error);
+      void failed(item, error);
     } finally {
       clearTimeout(timer);
-      release?.();
-      if (own) live.delete(own);
+      abort.dispose();
+      live.delete(controller);
+      pump();
     }
   };
 
-  const runJob = async (index: number): Promise<void> => {
-    const spec = jobs[index]!;
-    let result: AttemptResult;
-    let attempt = 0;
-    let queued: number | undefined;
-    let runMs = 0;
-    let waitMs = 0;
-    for (;;) {
-      attempt++;
-      result = await runAttempt(spec, attempt);
-      if (result.record) {
-        queued ??= result.record.queued;
-        runMs += result.record.end - result.record.start;
-        waitMs += Math.max(0, result.record.start - result.record.queued);
-      }
-      if (result.ok || !shouldRetry(config.retry, result.error, attempt)) break;
-      if (!(await delay(backoffDelay(config.retry, attempt), stop.signal))) {
-        result = {
-          ok: false,
-          error: toTaskError(spec, attempt, undefined, false, 0),
-          record: undefined,
-        };
-        break;
-      }
+  const finish = () => {
+    finished = true;
+    config.signal?.removeEventListener('abort', onSignal);
+    env.destroyed.removeEventListener('abort', onDestroyed);
+    // Jobs that did not get to run end cancelled, so every job has exactly one outcome.
+    let dropped = 0;
+    for (let item = nextReady(); item; item = nextReady()) {
+      dropped++;
+      outcomes[item.index] ??= {
+        status: 'rejected',
+        reason: cancelled(item.index, item.attempt - 1),
+        attempts: item.attempt - 1,
+        timing: timing(item.index),
+      };
     }
-    const timing: JobTiming = { queued, ended: now(), runMs, waitMs };
-    const outcome: Outcome = result.ok
-      ? { status: 'fulfilled', value: result.value, attempts: attempt, timing }
-      : { status: 'rejected', reason: result.error, attempts: attempt, timing };
-    outcomes[index] = outcome;
-    if (!stop.signal.aborted && stopsCall(config.policy, outcome.status)) {
-      stoppedBy = index;
-      const by = typeof spec.key === 'number' ? `job ${spec.key}` : `job "${spec.key}"`;
-      halt(stopReason(config.policy, by));
+    dispatcher.dequeue(dropped);
+    for (let item = fnReady.shift(); item; item = fnReady.shift()) {
+      outcomes[item.index] ??= {
+        status: 'rejected',
+        reason: cancelled(item.index, item.attempt - 1),
+        attempts: item.attempt - 1,
+        timing: timing(item.index),
+      };
     }
+    resolveCall({
+      outcomes: outcomes as Outcome[],
+      attempts,
+      started,
+      ended: now(),
+      stoppedBy,
+      aborted,
+    });
   };
+
+  function pump(): void {
+    if (finished) return;
+    if (!stop.signal.aborted) {
+      while (fnReady.length > 0 && inFlight < config.concurrency) {
+        inFlight++;
+        void runFunction(fnReady.shift()!);
+      }
+      const wanted = Math.min(threads, config.concurrency - inFlight, readyCount());
+      while (lanes < wanted) {
+        lanes++;
+        void lane();
+      }
+    }
+    if (settledCount === count || (stop.signal.aborted && inFlight === 0 && lanes === 0)) {
+      finish();
+    }
+  }
 
   return new Promise<CallRecord>((resolve) => {
-    let next = 0;
-    let active = 0;
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      config.signal?.removeEventListener('abort', onSignal);
-      env.destroyed.removeEventListener('abort', onDestroyed);
-      const ended = now();
-      // Jobs that never started end cancelled, so every job has exactly one outcome.
-      for (let i = 0; i < jobs.length; i++) {
-        if (outcomes[i]) continue;
-        const spec = jobs[i]!;
-        outcomes[i] = {
-          status: 'rejected',
-          reason: new TaskCancelledError(info(spec, 0), cancelReason, aborted?.reason),
-          attempts: 0,
-          timing: { queued: undefined, ended, runMs: 0, waitMs: 0 },
-        };
-      }
-      resolve({ outcomes: outcomes as Outcome[], attempts, started, ended, stoppedBy, aborted });
-    };
-    const pump = () => {
-      while (!stop.signal.aborted && active < config.concurrency && next < jobs.length) {
-        const index = next++;
-        active++;
-        void runJob(index).then(() => {
-          active--;
-          pump();
-        });
-      }
-      if (active === 0 && (next === jobs.length || stop.signal.aborted)) finish();
-    };
+    resolveCall = resolve;
+    config.signal?.addEventListener('abort', onSignal, { once: true });
+    env.destroyed.addEventListener('abort', onDestroyed, { once: true });
+    if (config.signal?.aborted) onSignal();
+    else if (env.destroyed.aborted) onDestroyed();
+    const taskItems: Item[] = [];
+    for (let index = 0; index < count; index++) {
+      const item: Item = { index, attempt: 1, readyAt: started, isolate: false };
+      if ('fn' in jobs[index]!) fnReady.push(item);
+      else taskItems.push(item);
+    }
+    const admitted = dispatcher.enqueue(taskItems.length);
+    ready = taskItems.slice(0, admitted);
+    for (const item of taskItems.slice(admitted)) {
+      inFlight++;
+      reject(item, new QueueFullError(info(item.index, 1), dispatcher.maxQueue));
+    }
     pump();
   });
 }

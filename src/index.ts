@@ -1,6 +1,7 @@
 // The public API of fanout, every export by name.
 
 export type { TaskContext } from '../workers/task-host.js';
+export { builtins } from './builtins.js';
 export type { AttemptRecord, JobTiming } from './call.js';
 export type { JobInfo, JobKey } from './errors.js';
 export {
@@ -35,5 +36,4 @@ export type {
 export { createRunner, Runner } from './runner.js';
 export type { CallStats } from './stats.js';
 export type { FunctionJob, FunctionJobContext, JobLike, OutputOf, Task, TaskJob } from './task.js';
-export { builtins } from './builtins.js';
 export { defineTask, job } from './task.js';

@@ -7,12 +7,16 @@ export interface TaskRef {
   readonly export: string;
 }
 
-/** One attempt of one job, as sent to a worker. */
+/**
+ * A chunk of inputs for one task, as sent to a worker: one attempt of each of several
+ * jobs. Items smaller than a message's cost travel together; a single job is a chunk of one.
+ */
 export interface TaskRequest {
   readonly module: string;
   readonly export: string;
-  readonly input: unknown;
-  readonly attempt: number;
+  readonly inputs: readonly unknown[];
+  /** The attempt number of each item (1 = first try). */
+  readonly attempts: readonly number[];
 }
 
 /**
@@ -32,24 +36,22 @@ export interface SerializedError {
   readonly thrown?: { readonly value: unknown } | undefined;
 }
 
-/** Why an attempt failed inside the worker. */
+/** Why an item failed inside the worker. */
 export type FailureKind = 'task' | 'not-found' | 'data-clone';
 
-/** When and where an attempt ran: timestamps from now(), and the thread's id (0: main). */
-export interface RunTiming {
-  readonly start: number;
-  readonly end: number;
+/** One item's result. Failures travel as values, never as throws, so nothing is lost. */
+export type ItemResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly kind: FailureKind; readonly error: SerializedError };
+
+/** A worker's answer to a chunk: one result per item, errors kept per item. */
+export interface TaskResponse {
+  readonly results: ItemResult[];
+  /** Start and end of each item, flattened: [start0, end0, start1, end1, ...] (see now()). */
+  readonly times: number[];
+  /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;
 }
-
-/** A worker's answer. Failures travel as values, never as throws, so nothing is lost. */
-export type TaskResponse =
-  | ({ readonly ok: true; readonly value: unknown } & RunTiming)
-  | ({
-      readonly ok: false;
-      readonly kind: FailureKind;
-      readonly error: SerializedError;
-    } & RunTiming);
 
 /** A wall-clock timestamp in ms comparable across threads (each thread has its own timeOrigin). */
 export function now(): number {

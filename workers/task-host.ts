@@ -2,6 +2,7 @@
 // and the inline executor, so both run tasks exactly the same way.
 import { threadId as thread } from 'node:worker_threads';
 import {
+  type ItemResult,
   now,
   type SerializedError,
   serializeError,
@@ -53,15 +54,9 @@ function load(url: string): Promise<TaskModule> {
 
 const NOT_FOUND_CODES = new Set(['ERR_MODULE_NOT_FOUND', 'ENOENT', 'ERR_TS_LOADER_MISSING']);
 
-function notFound(message: string, cause?: unknown): TaskResponse {
-  const t = now();
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  return { ok: false, kind: 'not-found', error: serializeError(error), start: t, end: t, thread };
-}
-
-// An output that cannot be cloned would make the worker crash while posting it, and the
-// error that reaches the main thread then is an empty object. Check before returning;
-// primitives, typed arrays and buffers are always cloneable and skip the (copying) check.
+// An output that cannot be cloned makes the worker crash while posting it, and the error
+// that reaches the main thread then is an empty object. Primitives, typed arrays and
+// buffers are always cloneable and skip the (copying) check.
 function cloneProblem(value: unknown): SerializedError | undefined {
   if (typeof value !== 'object' || value === null) {
     return typeof value === 'function' || typeof value === 'symbol'
@@ -77,43 +72,65 @@ function cloneProblem(value: unknown): SerializedError | undefined {
   }
 }
 
-/** Runs one attempt of one task. Never throws: failures come back as values. */
-export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
+type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
+
+/** Finds the task function, or says why there is none (the same for every item). */
+async function resolveTask(request: TaskRequest): Promise<TaskFunction | ItemResult> {
   let module: TaskModule;
   try {
     module = await load(request.module);
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) {
-      return notFound(
-        `cannot load module ${request.module} (looking for export \`${request.export}\`): ${(error as Error).message}`,
-        error,
-      );
+      const message = `cannot load module ${request.module} (looking for export \`${request.export}\`): ${(error as Error).message}`;
+      return {
+        ok: false,
+        kind: 'not-found',
+        error: serializeError(new Error(message, { cause: error })),
+      };
     }
     // The module exists but failed while loading (syntax error, a throw at top level).
-    const t = now();
-    return { ok: false, kind: 'task', error: serializeError(error), start: t, end: t, thread };
+    return { ok: false, kind: 'task', error: serializeError(error) };
   }
   const fn = module[request.export];
-  if (typeof fn !== 'function') {
-    const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
-    const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
-    return notFound(
-      `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`,
-    );
+  if (typeof fn === 'function') return fn as TaskFunction;
+  const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
+  const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
+  const message = `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`;
+  return { ok: false, kind: 'not-found', error: serializeError(new Error(message)) };
+}
+
+/**
+ * Runs one chunk: every item, in order, each failure kept to its own item. Never throws.
+ */
+export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
+  const task = await resolveTask(request);
+  const count = request.inputs.length;
+  const results: ItemResult[] = new Array(count);
+  const times: number[] = new Array(2 * count);
+  // Checking cloneability copies the output, so only a chunk of one pays for it. A bigger
+  // chunk with an output that cannot be cloned crashes its worker while posting; the
+  // scheduler then runs its items one by one, and this check names the culprit.
+  const checkClone = count === 1;
+  for (let i = 0; i < count; i++) {
+    const start = now();
+    if (typeof task !== 'function') {
+      results[i] = task;
+    } else {
+      try {
+        let value = task(request.inputs[i], { attempt: request.attempts[i] ?? 1 });
+        // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
+        if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
+        const unclonable = checkClone ? cloneProblem(value) : undefined;
+        results[i] = unclonable
+          ? { ok: false, kind: 'data-clone', error: unclonable }
+          : { ok: true, value };
+      } catch (error) {
+        results[i] = { ok: false, kind: 'task', error: serializeError(error) };
+      }
+    }
+    times[2 * i] = start;
+    times[2 * i + 1] = now();
   }
-  const context: TaskContext = { attempt: request.attempt };
-  const start = now();
-  try {
-    const value = await (fn as (input: unknown, ctx: TaskContext) => unknown)(
-      request.input,
-      context,
-    );
-    const end = now();
-    const unclonable = cloneProblem(value);
-    if (unclonable) return { ok: false, kind: 'data-clone', error: unclonable, start, end, thread };
-    return { ok: true, value, start, end, thread };
-  } catch (error) {
-    return { ok: false, kind: 'task', error: serializeError(error), start, end: now(), thread };
-  }
+  return { results, times, thread };
 }

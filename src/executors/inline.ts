@@ -64,11 +64,17 @@ export class InlineExecutor implements Executor {
     for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
       this.#running = next;
       try {
-        const input = clone(next.request.input, 'input');
+        const inputs = clone(next.request.inputs, 'input');
         // A running attempt that is aborted is abandoned, not stopped: code in this
         // thread cannot be interrupted from outside. Its result is discarded.
-        const response = await Promise.race([runRequest({ ...next.request, input }), next.aborted]);
-        // The host has already checked that the output is cloneable.
+        const response = await Promise.race([
+          runRequest({ ...next.request, inputs }),
+          next.aborted,
+        ]);
+        // The host checks a chunk of one itself; a bigger chunk whose outputs could not
+        // cross a thread fails as a whole, as it would on a worker (its items are then run
+        // one by one to find the culprit).
+        if (inputs.length > 1) clone(response.results, 'output');
         next.resolve(response);
       } catch (error) {
         next.reject(error as ExecFailure);
