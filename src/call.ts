@@ -1,7 +1,8 @@
-// The engine under every call: runs a list of jobs with attempts, retries, per-attempt
-// timeouts, a concurrency cap and a policy that decides when to stop. Worker-task jobs
-// travel in chunks sized by a ChunkSizer; each item keeps its own outcome and retries.
-// It never throws: it returns what happened to every job, and the runner shapes that.
+// The engine under every call: pulls jobs from a source as it has room for them, runs
+// them with attempts, retries, per-attempt timeouts, a concurrency cap and a policy that
+// decides when to stop, and hands each job's outcome to a sink as it ends. Worker-task
+// jobs travel in chunks sized by a ChunkSizer; each item keeps its own outcome and
+// retries. It never throws: what happened is in the outcomes and the call record.
 import { setMaxListeners } from 'node:events';
 import { ChunkSizer } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
@@ -21,7 +22,9 @@ import {
 import { ExecFailure, type Executor } from './executors/types.js';
 import { type CallPolicy, stopReason, stopsCall } from './policies.js';
 import {
+  buffersIn,
   deserializeError,
+  type ItemFailure,
   now,
   serializeError,
   type TaskRef,
@@ -84,6 +87,26 @@ export interface ChunkOptions {
   readonly max?: number | undefined;
 }
 
+/** Where a call's jobs come from. The engine pulls only as it has room for them. */
+export interface JobSource {
+  /** The next job, or undefined when there are no more; a promise for async sources. */
+  next(): JobSpec | undefined | Promise<JobSpec | undefined>;
+  /** How many jobs are left to pull, when known. */
+  remaining(): number | undefined;
+  /** Called once if the call stops before the source is exhausted. */
+  close(): void;
+}
+
+/** A source over jobs already in memory. */
+export function arraySource(specs: readonly JobSpec[]): JobSource {
+  let at = 0;
+  return {
+    next: () => (at < specs.length ? specs[at++] : undefined),
+    remaining: () => specs.length - at,
+    close: () => {},
+  };
+}
+
 export interface CallConfig {
   readonly policy: CallPolicy;
   readonly retry: RetryPolicy;
@@ -93,6 +116,15 @@ export interface CallConfig {
   /** Most jobs of this call in flight at once. */
   readonly concurrency: number;
   readonly chunk: ChunkOptions;
+  /**
+   * Most jobs pulled from the source and not yet released by the consumer (read ahead,
+   * in flight, finished but not consumed). Infinity for calls that collect everything.
+   */
+  readonly window: number;
+  /** Keep an AttemptRecord per attempt (for traces); off for unbounded streams. */
+  readonly keepAttempts: boolean;
+  /** Transfer (not copy) the ArrayBuffers found in inputs; the caller's views are detached. */
+  readonly transfer: boolean;
 }
 
 export interface CallEnv {
@@ -102,28 +134,59 @@ export interface CallEnv {
   readonly destroyed: AbortSignal;
 }
 
+/** What a call did, in aggregate. Per-job outcomes went to the sink. */
 export interface CallRecord {
-  /** One outcome per job, in job order. */
-  readonly outcomes: Outcome[];
-  readonly attempts: AttemptRecord[];
   readonly started: number;
   readonly ended: number;
+  /** Jobs pulled from the source (every one of them reached the sink). */
+  readonly jobs: number;
+  readonly fulfilled: number;
+  /** Failed jobs, cancelled ones not included. */
+  readonly rejected: number;
+  readonly cancelled: number;
+  /** Attempts made, retries included. */
+  readonly attemptCount: number;
+  /** Task run time summed over attempts (ms). */
+  readonly workMs: number;
+  /** Time attempts waited for a thread, summed (ms). */
+  readonly queueWaitMs: number;
+  /** Every attempt, when `keepAttempts` was set. */
+  readonly attempts: AttemptRecord[] | undefined;
   /** The job whose outcome stopped the call (first failure, or `any`'s winner). */
-  readonly stoppedBy: number | undefined;
-  /** Set when the call's signal aborted or the runner was destroyed: the reason. */
+  readonly stoppedBy: { readonly index: number; readonly outcome: Outcome } | undefined;
+  /** Set when the call's signal aborted, the runner was destroyed, or the consumer left. */
   readonly aborted: { readonly reason: unknown } | undefined;
+  /** Set when the source itself threw. */
+  readonly sourceError: { readonly error: unknown } | undefined;
+}
+
+/** A call under way. */
+export interface CallHandle {
+  readonly done: Promise<CallRecord>;
+  /** The consumer took `count` outcomes: room for as many more jobs in the window. */
+  release(count: number): void;
+  /** Stops the call (the consumer left); it ends as aborted with `reason`. */
+  cancel(reason: unknown): void;
+  /** Jobs started and not yet ended. */
+  inFlight(): number;
 }
 
 /** A job waiting for, or going through, its next attempt. */
 interface Item {
   readonly index: number;
+  readonly spec: JobSpec;
   /** The number of the attempt to make next. */
   attempt: number;
   /** When the item became ready for this attempt. */
   readyAt: number;
   /** Set after its chunk crashed: the item travels alone from then on. */
   isolate: boolean;
+  firstQueued: number | undefined;
+  runMs: number;
+  waitMs: number;
 }
+
+type TaskItem = Item & { readonly spec: { readonly task: TaskRef; readonly input: unknown } };
 
 /** An abortable wait; resolves false if aborted. */
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {
@@ -157,20 +220,36 @@ function sameTask(a: TaskRef, b: TaskRef): boolean {
   return a === b || (a.module === b.module && a.export === b.export);
 }
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function';
+}
+
+/** Runs jobs already in memory and collects their outcomes in job order. */
 export function runCall(
   jobs: readonly JobSpec[],
   config: CallConfig,
   env: CallEnv,
-): Promise<CallRecord> {
+  onOutcome?: (outcome: Outcome, inFlight: number) => void,
+): Promise<{ record: CallRecord; outcomes: Outcome[] }> {
+  const outcomes: Outcome[] = new Array(jobs.length);
+  let handle: CallHandle | undefined;
+  handle = startCall(arraySource(jobs), config, env, (index, outcome) => {
+    outcomes[index] = outcome;
+    onOutcome?.(outcome, handle?.inFlight() ?? 0);
+  });
+  return handle.done.then((record) => ({ record, outcomes }));
+}
+
+export function startCall(
+  source: JobSource,
+  config: CallConfig,
+  env: CallEnv,
+  sink: (index: number, outcome: Outcome) => void,
+): CallHandle {
   const started = now();
-  const count = jobs.length;
-  const outcomes: (Outcome | undefined)[] = new Array(count);
-  const attempts: AttemptRecord[] = [];
-  const firstQueued: (number | undefined)[] = new Array(count);
-  const runMs = new Float64Array(count);
-  const waitMs = new Float64Array(count);
   const { executor, dispatcher } = env;
   const threads = executor.parallelism;
+  const attempts: AttemptRecord[] | undefined = config.keepAttempts ? [] : undefined;
   const sizer = new ChunkSizer({
     // A timeout is per attempt, so attempts that can time out travel alone.
     fixed: config.timeout !== undefined ? 1 : config.chunk.fixed,
@@ -179,16 +258,26 @@ export function runCall(
     threads,
   });
 
-  // Task items wait here for a thread; retries go to the front. Main-thread functions
-  // do not need a thread and wait only for the concurrency cap.
-  let ready: Item[] = [];
+  // Task items wait here for a thread; retries and crashed chunks go first. Main-thread
+  // functions do not need a thread and wait only for the concurrency cap.
+  let ready: TaskItem[] = [];
   let head = 0;
-  const retryFront: Item[] = [];
+  const retryFront: TaskItem[] = [];
   const fnReady: Item[] = [];
+  let pulled = 0;
+  let released = 0;
+  let exhausted = false;
+  let pulling = false;
   let inFlight = 0;
   let lanes = 0;
   let settledCount = 0;
   let finished = false;
+  let fulfilled = 0;
+  let rejected = 0;
+  let cancelledCount = 0;
+  let attemptCount = 0;
+  let workMs = 0;
+  let queueWaitMs = 0;
   let resolveCall: (record: CallRecord) => void = () => {};
 
   // Aborting `stop` stops every attempt of this call, whatever the cause. Running
@@ -197,44 +286,51 @@ export function runCall(
   setMaxListeners(0, stop.signal);
   const live = new Set<AbortController>();
   let cancelReason = '';
-  let stoppedBy: number | undefined;
+  let stoppedBy: CallRecord['stoppedBy'];
   let aborted: { reason: unknown } | undefined;
+  let sourceError: { error: unknown } | undefined;
 
   const halt = (reason: string) => {
     if (stop.signal.aborted) return;
     cancelReason = reason;
     stop.abort();
     for (const controller of live) controller.abort();
+    if (!exhausted) source.close();
   };
-  const onSignal = () => {
-    aborted = { reason: config.signal?.reason };
-    halt('the call was aborted');
+  const abortWith = (reason: unknown, why: string) => {
+    if (stop.signal.aborted) return;
+    aborted = { reason };
+    halt(why);
+    pump();
   };
-  const onDestroyed = () => {
-    aborted = { reason: new RunnerClosedError('The runner was destroyed while the call ran') };
-    halt('the runner was destroyed');
-  };
+  const onSignal = () => abortWith(config.signal?.reason, 'the call was aborted');
+  const onDestroyed = () =>
+    abortWith(
+      new RunnerClosedError('The runner was destroyed while the call ran'),
+      'the runner was destroyed',
+    );
 
-  const info = (index: number, attempt: number): JobInfo => {
-    const spec = jobs[index]!;
-    return { job: spec.key, task: 'task' in spec ? spec.task : undefined, attempts: attempt };
-  };
+  const info = (item: Item, attempt = item.attempt): JobInfo => ({
+    job: item.spec.key,
+    task: 'task' in item.spec ? item.spec.task : undefined,
+    attempts: attempt,
+  });
 
-  const cancelled = (index: number, attempt: number, cause?: unknown): TaskError =>
+  const cancelled = (item: Item, attempt: number, cause?: unknown): TaskError =>
     new TaskCancelledError(
-      info(index, attempt),
+      info(item, attempt),
       cancelReason || 'aborted',
       cause ?? aborted?.reason,
     );
 
   const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
-    const where = info(item.index, item.attempt);
+    const where = info(item);
     if (timedOut) return new TaskTimeoutError(where, config.timeout ?? 0);
-    if (stop.signal.aborted) return cancelled(item.index, item.attempt);
+    if (stop.signal.aborted) return cancelled(item, item.attempt);
     if (failure instanceof ExecFailure) {
       switch (failure.kind) {
         case 'aborted':
-          return cancelled(item.index, item.attempt, failure);
+          return cancelled(item, item.attempt, failure);
         case 'closed':
           return new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError());
         case 'data-clone':
@@ -247,80 +343,79 @@ export function runCall(
     return new TaskFailedError(where, deserializeError(serializeError(failure)));
   };
 
-  const record = (
-    item: Item,
-    start: number,
-    end: number,
-    thread: number,
-    error?: TaskError,
-  ): void => {
-    const { index, attempt, readyAt } = item;
-    attempts.push({
-      job: jobs[index]!.key,
-      attempt,
-      queued: readyAt,
+  const record = (item: Item, start: number, end: number, thread: number, error?: TaskError) => {
+    const wait = Math.max(0, start - item.readyAt);
+    attemptCount++;
+    workMs += end - start;
+    queueWaitMs += wait;
+    item.firstQueued ??= item.readyAt;
+    item.runMs += end - start;
+    item.waitMs += wait;
+    attempts?.push({
+      job: item.spec.key,
+      attempt: item.attempt,
+      queued: item.readyAt,
       start,
       end,
       thread,
       status: error ? 'rejected' : 'fulfilled',
       ...(error ? { code: error.code } : {}),
     });
-    firstQueued[index] ??= readyAt;
-    runMs[index] = (runMs[index] ?? 0) + (end - start);
-    waitMs[index] = (waitMs[index] ?? 0) + Math.max(0, start - readyAt);
   };
 
-  const timing = (index: number): JobTiming => ({
-    queued: firstQueued[index],
-    ended: now(),
-    runMs: runMs[index] ?? 0,
-    waitMs: waitMs[index] ?? 0,
+  const timing = (item: Item, ended = now()): JobTiming => ({
+    queued: item.firstQueued,
+    ended,
+    runMs: item.runMs,
+    waitMs: item.waitMs,
   });
 
-  const settle = (item: Item, outcome: Outcome) => {
-    outcomes[item.index] = outcome;
+  const settle = (item: Item, outcome: Outcome, wasInFlight = true) => {
     settledCount++;
-    inFlight--;
+    if (wasInFlight) inFlight--;
+    if (outcome.status === 'fulfilled') fulfilled++;
+    else if (outcome.reason.code === 'ERR_TASK_CANCELLED') cancelledCount++;
+    else rejected++;
     if (!stop.signal.aborted && stopsCall(config.policy, outcome.status)) {
-      stoppedBy = item.index;
-      const key = jobs[item.index]!.key;
+      stoppedBy = { index: item.index, outcome };
+      const key = item.spec.key;
       halt(stopReason(config.policy, typeof key === 'number' ? `job ${key}` : `job "${key}"`));
     }
+    sink(item.index, outcome);
   };
 
-  const fulfil = (item: Item, value: unknown) =>
+  const fulfil = (item: Item, value: unknown, ended?: number) =>
     settle(item, {
       status: 'fulfilled',
       value,
       attempts: item.attempt,
-      timing: timing(item.index),
+      timing: timing(item, ended),
     });
 
-  const reject = (item: Item, reason: TaskError, attemptsMade = item.attempt) =>
-    settle(item, {
-      status: 'rejected',
-      reason,
-      attempts: attemptsMade,
-      timing: timing(item.index),
-    });
+  const reject = (item: Item, reason: TaskError, attemptsMade = item.attempt, wasInFlight = true) =>
+    settle(
+      item,
+      { status: 'rejected', reason, attempts: attemptsMade, timing: timing(item) },
+      wasInFlight,
+    );
 
   /** A failed attempt: try again after the backoff, or end the job. */
   const failed = async (item: Item, error: TaskError): Promise<void> => {
     if (stop.signal.aborted || !shouldRetry(config.retry, error, item.attempt)) {
       reject(item, error);
     } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
-      reject(item, cancelled(item.index, item.attempt));
+      reject(item, cancelled(item, item.attempt));
     } else {
       item.attempt++;
       item.readyAt = now();
-      if ('fn' in jobs[item.index]!) {
+      if ('fn' in item.spec) {
         inFlight--;
         fnReady.unshift(item);
       } else if (dispatcher.enqueue(1) === 1) {
         inFlight--;
-        retryFront.push(item);
+        retryFront.push(item as TaskItem);
       } else {
-        reject(item, new QueueFullError(info(item.index, item.attempt), dispatcher.maxQueue));
+        reject(item, new QueueFullError(info(item), dispatcher.maxQueue));
       }
     }
     pump();
@@ -328,37 +423,54 @@ export function runCall(
 
   const readyCount = () => retryFront.length + ready.length - head;
 
-  const nextReady = (): Item | undefined => {
+  const nextReady = (): TaskItem | undefined => {
     if (retryFront.length > 0) return retryFront.shift();
     if (head >= ready.length) return undefined;
     const item = ready[head++];
+    compact();
+    return item;
+  };
+
+  /** Drops the items already taken from the front of `ready`, once they are many. */
+  const compact = () => {
     if (head > 1024 && head * 2 > ready.length) {
       ready = ready.slice(head);
       head = 0;
     }
-    return item;
   };
 
-  const peekReady = (): Item | undefined => retryFront[0] ?? ready[head];
+  const peekReady = (): TaskItem | undefined => retryFront[0] ?? ready[head];
 
   /** Takes up to `size` ready items of the same task as the first one. */
-  const takeChunk = (size: number): Item[] => {
+  const takeChunk = (size: number): TaskItem[] => {
     const first = nextReady()!;
     const chunk = [first];
     if (first.isolate) return chunk;
-    const task = (jobs[first.index] as { task: TaskRef }).task;
+    if (retryFront.length === 0) {
+      // The common case, items of one task in order: one scan, one slice.
+      const task = first.spec.task;
+      let end = head;
+      const limit = Math.min(ready.length, head + size - 1);
+      while (end < limit) {
+        const candidate = ready[end]!;
+        if (candidate.isolate || !sameTask(candidate.spec.task, task)) break;
+        end++;
+      }
+      for (let i = head; i < end; i++) chunk.push(ready[i]!);
+      head = end;
+      compact();
+      return chunk;
+    }
     while (chunk.length < size) {
       const candidate = peekReady();
-      if (!candidate || candidate.isolate) break;
-      const spec = jobs[candidate.index]!;
-      if (!('task' in spec) || !sameTask(spec.task, task)) break;
+      if (!candidate || candidate.isolate || !sameTask(candidate.spec.task, first.spec.task)) break;
       chunk.push(nextReady()!);
     }
     return chunk;
   };
 
-  const runChunk = async (chunk: Item[], release: () => void): Promise<void> => {
-    const first = jobs[chunk[0]!.index] as { task: TaskRef };
+  const runChunk = async (chunk: TaskItem[], release: () => void): Promise<void> => {
+    const { task } = chunk[0]!.spec;
     let signal = stop.signal;
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -373,17 +485,30 @@ export function runCall(
         controller.abort();
       }, config.timeout);
     }
+    const inputs = new Array<unknown>(chunk.length);
+    let retried = false;
+    for (let i = 0; i < chunk.length; i++) {
+      const item = chunk[i]!;
+      inputs[i] = item.spec.input;
+      if (item.attempt > 1) retried = true;
+    }
+    let transfer: ArrayBuffer[] | undefined;
+    if (config.transfer) {
+      const buffers = new Set<ArrayBuffer>();
+      for (const input of inputs) buffersIn(input, buffers);
+      transfer = [...buffers];
+    }
     const dispatched = now();
     let response: TaskResponse;
     try {
       response = await executor.execute(
         {
-          module: first.task.module,
-          export: first.task.export,
-          inputs: chunk.map((item) => (jobs[item.index] as { input: unknown }).input),
-          attempts: chunk.map((item) => item.attempt),
+          module: task.module,
+          export: task.export,
+          inputs,
+          attempts: retried ? chunk.map((item) => item.attempt) : undefined,
         },
-        { signal },
+        { signal, ...(transfer ? { transfer } : {}) },
       );
     } catch (failure) {
       const end = now();
@@ -415,31 +540,39 @@ export function runCall(
       if (own) live.delete(own);
       release();
     }
-    const { results, times, thread } = response;
+    const { values, failures, times, thread } = response;
+    const failedAt = new Map<number, ItemFailure>();
+    if (failures) for (const f of failures) failedAt.set(f.index, f);
     let busy = 0;
     for (let i = 0; i < chunk.length; i++) {
       const item = chunk[i]!;
-      const result = results[i]!;
       const start = times[2 * i]!;
       const end = times[2 * i + 1]!;
       busy += end - start;
-      if (result.ok) {
+      const failure = failures && failedAt.get(i);
+      if (!failure) {
         record(item, start, end, thread);
-        fulfil(item, result.value);
+        fulfil(item, values[i], end);
         continue;
       }
-      const where = info(item.index, item.attempt);
-      const cause = deserializeError(result.error);
+      const where = info(item);
+      const cause = deserializeError(failure.error);
       const error =
-        result.kind === 'not-found'
+        failure.kind === 'not-found'
           ? new TaskNotFoundError(where, cause)
-          : result.kind === 'data-clone'
+          : failure.kind === 'data-clone'
             ? new DataCloneError(where, cause)
             : new TaskFailedError(where, cause);
       record(item, start, end, thread, error);
       void failed(item, error);
     }
     sizer.observe(chunk.length, busy);
+  };
+
+  /** The size of the next chunk: known-length inputs shrink their tail. */
+  const chunkSize = (room: number): number => {
+    const more = exhausted ? 0 : source.remaining();
+    return Math.min(room, sizer.next(more === undefined ? undefined : readyCount() + more));
   };
 
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
@@ -452,14 +585,15 @@ export function runCall(
           release();
           break;
         }
-        const chunk = takeChunk(Math.min(room, sizer.next(readyCount())));
+        const chunk = takeChunk(chunkSize(room));
         inFlight += chunk.length;
         dispatcher.dequeue(chunk.length);
+        pump(); // taking items may make room to read more of the source
         await runChunk(chunk, release);
         pump();
       }
     } catch {
-      // acquire() rejects only when the call stops; the items are accounted for below.
+      // acquire() rejects only when the call stops; the items are accounted for in finish.
     } finally {
       lanes--;
       pump();
@@ -467,7 +601,7 @@ export function runCall(
   };
 
   const runFunction = async (item: Item): Promise<void> => {
-    const spec = jobs[item.index] as { fn: FunctionJob };
+    const spec = item.spec as { fn: FunctionJob };
     const controller = new AbortController();
     live.add(controller);
     let timedOut = false;
@@ -499,6 +633,63 @@ export function runCall(
     }
   };
 
+  const admit = (spec: JobSpec) => {
+    const item: Item = {
+      index: pulled++,
+      spec,
+      attempt: 1,
+      readyAt: now(),
+      isolate: false,
+      firstQueued: undefined,
+      runMs: 0,
+      waitMs: 0,
+    };
+    if ('fn' in spec) {
+      fnReady.push(item);
+    } else if (dispatcher.enqueue(1) === 1) {
+      ready.push(item as TaskItem);
+    } else {
+      reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
+    }
+  };
+
+  /** Reads from the source while the window has room and the threads could use more. */
+  const wanted = () => {
+    // Keep enough ready for every thread's next chunk, twice over.
+    const perThread = sizer.perItemMs === undefined ? 1 : sizer.next();
+    return Math.max(2 * threads * perThread, 2 * threads);
+  };
+  // A call over jobs in memory (window Infinity) admits them all at once: its function
+  // jobs start at once and `maxQueue` sees every job. A stream reads only what it needs.
+  const canPull = () =>
+    !exhausted &&
+    !stop.signal.aborted &&
+    (config.window === Number.POSITIVE_INFINITY ||
+      (pulled - released < config.window && readyCount() + fnReady.length < wanted()));
+
+  const fill = async (): Promise<void> => {
+    pulling = true;
+    try {
+      while (canPull()) {
+        const next = source.next();
+        const spec = isPromise(next) ? await next : next;
+        if (spec === undefined) {
+          exhausted = true;
+          break;
+        }
+        if (finished) return;
+        admit(spec);
+        if (isPromise(next)) pump(); // let lanes start while an async source keeps reading
+      }
+    } catch (error) {
+      exhausted = true;
+      sourceError = { error };
+      halt('the source failed');
+    } finally {
+      pulling = false;
+    }
+  };
+
   const finish = () => {
     finished = true;
     config.signal?.removeEventListener('abort', onSignal);
@@ -507,68 +698,73 @@ export function runCall(
     let dropped = 0;
     for (let item = nextReady(); item; item = nextReady()) {
       dropped++;
-      outcomes[item.index] ??= {
-        status: 'rejected',
-        reason: cancelled(item.index, item.attempt - 1),
-        attempts: item.attempt - 1,
-        timing: timing(item.index),
-      };
+      reject(item, cancelled(item, item.attempt - 1), item.attempt - 1, false);
     }
     dispatcher.dequeue(dropped);
     for (let item = fnReady.shift(); item; item = fnReady.shift()) {
-      outcomes[item.index] ??= {
-        status: 'rejected',
-        reason: cancelled(item.index, item.attempt - 1),
-        attempts: item.attempt - 1,
-        timing: timing(item.index),
-      };
+      reject(item, cancelled(item, item.attempt - 1), item.attempt - 1, false);
     }
     resolveCall({
-      outcomes: outcomes as Outcome[],
-      attempts,
       started,
       ended: now(),
+      jobs: pulled,
+      fulfilled,
+      rejected,
+      cancelled: cancelledCount,
+      attemptCount,
+      workMs,
+      queueWaitMs,
+      attempts,
       stoppedBy,
       aborted,
+      sourceError,
     });
   };
 
   function pump(): void {
     if (finished) return;
+    if (!pulling && canPull()) void fill().then(pump);
     if (!stop.signal.aborted) {
       while (fnReady.length > 0 && inFlight < config.concurrency) {
         inFlight++;
         void runFunction(fnReady.shift()!);
       }
-      const wanted = Math.min(threads, config.concurrency - inFlight, readyCount());
-      while (lanes < wanted) {
+      const wantedLanes = Math.min(threads, config.concurrency - inFlight, readyCount());
+      while (lanes < wantedLanes) {
         lanes++;
         void lane();
       }
     }
-    if (settledCount === count || (stop.signal.aborted && inFlight === 0 && lanes === 0)) {
+    // A stopped call does not wait for a pending read: the source may never answer (an
+    // endless stream); what it yields after the stop is not the call's any more.
+    const idle = inFlight === 0 && lanes === 0;
+    if (
+      (exhausted && !pulling && settledCount === pulled && idle) ||
+      (stop.signal.aborted && idle)
+    ) {
       finish();
     }
   }
 
-  return new Promise<CallRecord>((resolve) => {
+  const done = new Promise<CallRecord>((resolve) => {
     resolveCall = resolve;
-    config.signal?.addEventListener('abort', onSignal, { once: true });
-    env.destroyed.addEventListener('abort', onDestroyed, { once: true });
-    if (config.signal?.aborted) onSignal();
-    else if (env.destroyed.aborted) onDestroyed();
-    const taskItems: Item[] = [];
-    for (let index = 0; index < count; index++) {
-      const item: Item = { index, attempt: 1, readyAt: started, isolate: false };
-      if ('fn' in jobs[index]!) fnReady.push(item);
-      else taskItems.push(item);
-    }
-    const admitted = dispatcher.enqueue(taskItems.length);
-    ready = taskItems.slice(0, admitted);
-    for (const item of taskItems.slice(admitted)) {
-      inFlight++;
-      reject(item, new QueueFullError(info(item.index, 1), dispatcher.maxQueue));
-    }
-    pump();
   });
+  config.signal?.addEventListener('abort', onSignal, { once: true });
+  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
+  if (config.signal?.aborted) onSignal();
+  else if (env.destroyed.aborted) onDestroyed();
+  pump();
+  return {
+    done,
+    release(count) {
+      // Only a full window held the reading back; otherwise nothing changes for pump().
+      const wasFull = pulled - released >= config.window;
+      released += count;
+      if (wasFull) pump();
+    },
+    cancel(reason) {
+      abortWith(reason, 'the consumer stopped reading');
+    },
+    inFlight: () => inFlight,
+  };
 }

@@ -15,8 +15,8 @@ export interface TaskRequest {
   readonly module: string;
   readonly export: string;
   readonly inputs: readonly unknown[];
-  /** The attempt number of each item (1 = first try). */
-  readonly attempts: readonly number[];
+  /** The attempt number of each item (1 = first try); left out when all are first tries. */
+  readonly attempts?: readonly number[] | undefined;
 }
 
 /**
@@ -39,18 +39,49 @@ export interface SerializedError {
 /** Why an item failed inside the worker. */
 export type FailureKind = 'task' | 'not-found' | 'data-clone';
 
-/** One item's result. Failures travel as values, never as throws, so nothing is lost. */
-export type ItemResult =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly kind: FailureKind; readonly error: SerializedError };
+/** One item's failure. Failures travel as values, never as throws, so nothing is lost. */
+export interface ItemFailure {
+  /** The item's position in its chunk. */
+  readonly index: number;
+  readonly kind: FailureKind;
+  readonly error: SerializedError;
+}
 
-/** A worker's answer to a chunk: one result per item, errors kept per item. */
+/**
+ * A worker's answer to a chunk. Kept flat (arrays, not an object per item) because
+ * cloning it is paid on the main thread for every item.
+ */
 export interface TaskResponse {
-  readonly results: ItemResult[];
+  /** Each item's output; undefined where the item failed. */
+  readonly values: unknown[];
+  /** The items that failed, if any. */
+  readonly failures: ItemFailure[] | undefined;
   /** Start and end of each item, flattened: [start0, end0, start1, end1, ...] (see now()). */
-  readonly times: number[];
+  readonly times: Float64Array;
   /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;
+}
+
+/**
+ * The ArrayBuffers to transfer for a value: its own, or those one level down in a plain
+ * object or array. Node Buffers are left out: small ones share a pool that must not move.
+ */
+export function buffersIn(value: unknown, into: Set<ArrayBuffer>): void {
+  const add = (v: unknown) => {
+    if (v instanceof ArrayBuffer) into.add(v);
+    else if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && !Buffer.isBuffer(v)) {
+      into.add(v.buffer);
+    }
+  };
+  add(value);
+  if (Array.isArray(value)) for (const v of value) add(v);
+  else if (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    for (const v of Object.values(value)) add(v);
+  }
 }
 
 /** A wall-clock timestamp in ms comparable across threads (each thread has its own timeOrigin). */

@@ -2,7 +2,8 @@
 // and the inline executor, so both run tasks exactly the same way.
 import { threadId as thread } from 'node:worker_threads';
 import {
-  type ItemResult,
+  type FailureKind,
+  type ItemFailure,
   now,
   type SerializedError,
   serializeError,
@@ -75,7 +76,9 @@ function cloneProblem(value: unknown): SerializedError | undefined {
 type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
 
 /** Finds the task function, or says why there is none (the same for every item). */
-async function resolveTask(request: TaskRequest): Promise<TaskFunction | ItemResult> {
+type Unusable = { readonly kind: FailureKind; readonly error: SerializedError };
+
+async function resolveTask(request: TaskRequest): Promise<TaskFunction | Unusable> {
   let module: TaskModule;
   try {
     module = await load(request.module);
@@ -84,20 +87,19 @@ async function resolveTask(request: TaskRequest): Promise<TaskFunction | ItemRes
     if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) {
       const message = `cannot load module ${request.module} (looking for export \`${request.export}\`): ${(error as Error).message}`;
       return {
-        ok: false,
         kind: 'not-found',
         error: serializeError(new Error(message, { cause: error })),
       };
     }
     // The module exists but failed while loading (syntax error, a throw at top level).
-    return { ok: false, kind: 'task', error: serializeError(error) };
+    return { kind: 'task', error: serializeError(error) };
   }
   const fn = module[request.export];
   if (typeof fn === 'function') return fn as TaskFunction;
   const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
   const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
   const message = `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`;
-  return { ok: false, kind: 'not-found', error: serializeError(new Error(message)) };
+  return { kind: 'not-found', error: serializeError(new Error(message)) };
 }
 
 /**
@@ -105,9 +107,15 @@ async function resolveTask(request: TaskRequest): Promise<TaskFunction | ItemRes
  */
 export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
   const task = await resolveTask(request);
-  const count = request.inputs.length;
-  const results: ItemResult[] = new Array(count);
-  const times: number[] = new Array(2 * count);
+  const { inputs, attempts } = request;
+  const count = inputs.length;
+  const values: unknown[] = new Array(count);
+  const times = new Float64Array(2 * count);
+  let failures: ItemFailure[] | undefined;
+  const fail = (index: number, kind: FailureKind, error: SerializedError) => {
+    failures ??= [];
+    failures.push({ index, kind, error });
+  };
   // Checking cloneability copies the output, so only a chunk of one pays for it. A bigger
   // chunk with an output that cannot be cloned crashes its worker while posting; the
   // scheduler then runs its items one by one, and this check names the culprit.
@@ -115,22 +123,21 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
   for (let i = 0; i < count; i++) {
     const start = now();
     if (typeof task !== 'function') {
-      results[i] = task;
+      fail(i, task.kind, task.error);
     } else {
       try {
-        let value = task(request.inputs[i], { attempt: request.attempts[i] ?? 1 });
+        let value = task(inputs[i], { attempt: attempts?.[i] ?? 1 });
         // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
         if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
         const unclonable = checkClone ? cloneProblem(value) : undefined;
-        results[i] = unclonable
-          ? { ok: false, kind: 'data-clone', error: unclonable }
-          : { ok: true, value };
+        if (unclonable) fail(i, 'data-clone', unclonable);
+        else values[i] = value;
       } catch (error) {
-        results[i] = { ok: false, kind: 'task', error: serializeError(error) };
+        fail(i, 'task', serializeError(error));
       }
     }
     times[2 * i] = start;
     times[2 * i + 1] = now();
   }
-  return { results, times, thread };
+  return { values, failures, times, thread };
 }
