@@ -4,6 +4,9 @@
 // jobs travel in chunks sized by a ChunkSizer; each item keeps its own outcome and
 // retries. It never throws: what happened is in the outcomes and the call record.
 import { setMaxListeners } from 'node:events';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { expose } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { ChunkSizer } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
@@ -26,6 +29,7 @@ import {
   deserializeError,
   type ItemFailure,
   now,
+  type ProgressReceiver,
   serializeError,
   type TaskRef,
   type TaskResponse,
@@ -125,6 +129,8 @@ export interface CallConfig {
   readonly keepAttempts: boolean;
   /** Transfer (not copy) the ArrayBuffers found in inputs; the caller's views are detached. */
   readonly transfer: boolean;
+  /** Receives what tasks report with `ctx.progress(value)`. */
+  readonly onTaskProgress: ((job: JobKey, value: unknown) => void) | undefined;
 }
 
 export interface CallEnv {
@@ -214,6 +220,29 @@ function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: (
   });
   promise.catch(() => {});
   return { promise, dispose };
+}
+
+/**
+ * A comlink channel for one chunk's `ctx.progress` reports, made only when the caller
+ * listens. The worker end travels with the request.
+ */
+function progressPort(
+  chunk: readonly Item[],
+  onTaskProgress: (job: JobKey, value: unknown) => void,
+): { port: MessagePort; close: () => void } {
+  const { port1, port2 } = new MessageChannel();
+  const receiver: ProgressReceiver = {
+    report: (item, value) => {
+      const job = chunk[item];
+      if (job) onTaskProgress(job.spec.key, value);
+    },
+    // Reports and done() travel on one port, in order: nothing is lost by closing now.
+    done: () => port1.close(),
+  };
+  expose(receiver, nodeEndpoint(port1 as never));
+  // A worker that dies closes its end, and so this one; a request that never reached a
+  // worker is closed by the caller.
+  return { port: port2, close: () => port1.close() };
 }
 
 function sameTask(a: TaskRef, b: TaskRef): boolean {
@@ -498,6 +527,7 @@ export function startCall(
       for (const input of inputs) buffersIn(input, buffers);
       transfer = [...buffers];
     }
+    const progress = config.onTaskProgress && progressPort(chunk, config.onTaskProgress);
     const dispatched = now();
     let response: TaskResponse;
     try {
@@ -507,10 +537,12 @@ export function startCall(
           export: task.export,
           inputs,
           attempts: retried ? chunk.map((item) => item.attempt) : undefined,
+          progress: progress?.port,
         },
         { signal, ...(transfer ? { transfer } : {}) },
       );
     } catch (failure) {
+      progress?.close();
       const end = now();
       if (
         chunk.length > 1 &&

@@ -1,5 +1,6 @@
 // The messages between the scheduler (main thread) and the worker host. Both sides
-// import this module and nothing else of each other, so it must stay free of imports.
+// import this module and nothing else of each other, so it must stay free of runtime imports.
+import type { MessagePort } from 'node:worker_threads';
 
 /** Where a task lives: an ES module URL and the name of one of its exports. */
 export interface TaskRef {
@@ -17,6 +18,18 @@ export interface TaskRequest {
   readonly inputs: readonly unknown[];
   /** The attempt number of each item (1 = first try); left out when all are first tries. */
   readonly attempts?: readonly number[] | undefined;
+  /**
+   * Where `ctx.progress(value)` reports, through comlink: `report(itemIndex, value)`.
+   * Only sent when the caller listens, so progress costs nothing otherwise.
+   */
+  readonly progress?: MessagePort | undefined;
+}
+
+/** What the main thread exposes on `TaskRequest.progress`. */
+export interface ProgressReceiver {
+  report(item: number, value: unknown): void;
+  /** The chunk is over: every report was sent before this, on the same port. */
+  done(): void;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 type CallResult = { readonly record: CallRecord; readonly outcomes: Outcome[] };
 
 import { Dispatcher } from './dispatch.js';
-import { invalidType, RunnerClosedError, type TaskError } from './errors.js';
+import { invalidType, type JobKey, RunnerClosedError, type TaskError } from './errors.js';
 import { InlineExecutor } from './executors/inline.js';
 import { ThreadsExecutor } from './executors/threads.js';
 import type { Executor } from './executors/types.js';
@@ -89,6 +89,11 @@ export interface RunOptions {
    * every 100 ms while it runs, and once at its end.
    */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Receives what a task reports from inside a long computation with
+   * `ctx.progress(value)`, with the job's index or key. Costs nothing when left out.
+   */
+  readonly onTaskProgress?: (job: JobKey, value: unknown) => void;
 }
 
 export interface CallOptions extends RunOptions {
@@ -158,7 +163,14 @@ type Values<J> = { -readonly [K in keyof J]: OutputOf<J[K]> };
 type Outcomes<J> = { -readonly [K in keyof J]: JobOutcome<OutputOf<J[K]>> };
 type JobsInput = readonly JobLike[] | Readonly<Record<string, JobLike>>;
 
-const RUN_KEYS = ['retries', 'timeout', 'signal', 'onStats', 'onProgress'] as const;
+const RUN_KEYS = [
+  'retries',
+  'timeout',
+  'signal',
+  'onStats',
+  'onProgress',
+  'onTaskProgress',
+] as const;
 const CHUNK_KEYS = ['chunkSize', 'minChunk', 'maxChunk', 'transfer'] as const;
 const CALL_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'policy', 'concurrency'] as const;
 const ANY_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'concurrency'] as const;
@@ -193,6 +205,10 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
       keepAttempts: false,
       transfer:
         options.transfer === undefined ? false : booleanOption('transfer', options.transfer),
+      onTaskProgress:
+        options.onTaskProgress === undefined
+          ? undefined
+          : functionOption('onTaskProgress', options.onTaskProgress),
     },
     onStats: options.onStats === undefined ? undefined : functionOption('onStats', options.onStats),
     onProgress:

@@ -1,10 +1,11 @@
 // Loads task modules and runs one request. Shared by the Piscina worker entry (host.ts)
 // and the inline executor, so both run tasks exactly the same way.
-import { threadId as thread } from 'node:worker_threads';
+import { type MessagePort, threadId as thread } from 'node:worker_threads';
 import {
   type FailureKind,
   type ItemFailure,
   now,
+  type ProgressReceiver,
   type SerializedError,
   serializeError,
   type TaskRequest,
@@ -15,6 +16,31 @@ import {
 export interface TaskContext {
   /** 1 for the first attempt, 2 for the first retry, and so on. */
   readonly attempt: number;
+  /**
+   * Reports progress from inside a long computation to the call's `onTaskProgress`
+   * (any cloneable value). A no-op when nobody listens.
+   */
+  readonly progress: (value: unknown) => void;
+}
+
+const ignore = () => {};
+
+/** The progress channel of a chunk, through comlink; undefined when nobody listens. */
+async function progressChannel(
+  port: MessagePort | undefined,
+): Promise<{ report: (item: number, value: unknown) => void; done: () => void } | undefined> {
+  if (!port) return undefined;
+  const [{ wrap }, { default: nodeEndpoint }] = await Promise.all([
+    import('comlink'),
+    import('comlink/dist/esm/node-adapter.mjs'),
+  ]);
+  const receiver = wrap<ProgressReceiver>(nodeEndpoint(port as never));
+  // Fire and forget: the task does not wait for the main thread to acknowledge. The main
+  // thread closes the channel when it receives done(), after every report.
+  return {
+    report: (item, value) => void receiver.report(item, value).catch(ignore),
+    done: () => void receiver.done().catch(ignore),
+  };
 }
 
 type TaskModule = Record<string, unknown>;
@@ -120,13 +146,15 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
   // chunk with an output that cannot be cloned crashes its worker while posting; the
   // scheduler then runs its items one by one, and this check names the culprit.
   const checkClone = count === 1;
+  const channel = await progressChannel(request.progress);
   for (let i = 0; i < count; i++) {
     const start = now();
     if (typeof task !== 'function') {
       fail(i, task.kind, task.error);
     } else {
       try {
-        let value = task(inputs[i], { attempt: attempts?.[i] ?? 1 });
+        const progress = channel ? (value: unknown) => channel.report(i, value) : ignore;
+        let value = task(inputs[i], { attempt: attempts?.[i] ?? 1, progress });
         // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
         if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
         const unclonable = checkClone ? cloneProblem(value) : undefined;
@@ -139,5 +167,6 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
     times[2 * i] = start;
     times[2 * i + 1] = now();
   }
+  channel?.done();
   return { values, failures, times, thread };
 }

@@ -67,9 +67,10 @@ export class ThreadsExecutor implements Executor {
     };
     signal.addEventListener('abort', snapshot, { once: true });
     try {
+      const transferList = [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
       return await this.#pool.run(request, {
         signal,
-        ...(transfer && transfer.length > 0 ? { transferList: [...transfer] } : {}),
+        ...(transferList.length > 0 ? { transferList } : {}),
       });
     } catch (error) {
       const failure = this.#closed
