@@ -74,12 +74,16 @@ export type Outcome<T = unknown> =
   | {
       readonly status: 'fulfilled';
       readonly value: T;
+      /** The job's index or key in its call's input. */
+      readonly job: JobKey;
       readonly attempts: number;
       readonly timing: JobTiming;
     }
   | {
       readonly status: 'rejected';
       readonly reason: TaskError;
+      /** The job's index or key in its call's input. */
+      readonly job: JobKey;
       readonly attempts: number;
       readonly timing: JobTiming;
     };
@@ -417,6 +421,7 @@ export function startCall(
     settle(item, {
       status: 'fulfilled',
       value,
+      job: item.spec.key,
       attempts: item.attempt,
       timing: timing(item, ended),
     });
@@ -424,7 +429,13 @@ export function startCall(
   const reject = (item: Item, reason: TaskError, attemptsMade = item.attempt, wasInFlight = true) =>
     settle(
       item,
-      { status: 'rejected', reason, attempts: attemptsMade, timing: timing(item) },
+      {
+        status: 'rejected',
+        reason,
+        job: item.spec.key,
+        attempts: attemptsMade,
+        timing: timing(item),
+      },
       wasInFlight,
     );
 
