@@ -1,9 +1,14 @@
-// The engine under every call: runs a list of jobs with attempts, retries, per-attempt
-// timeouts, a concurrency cap and a policy that decides when to stop. It never throws;
-// it returns what happened to every job, and the runner shapes that into a result.
+// The engine under every call: pulls jobs from a source as it has room for them, runs
+// them with attempts, retries, per-attempt timeouts, a concurrency cap and a policy that
+// decides when to stop, and hands each job's outcome to a sink as it ends. Worker-task
+// jobs travel in chunks sized by a ChunkSizer; each item keeps its own outcome and
+// retries. It never throws: what happened is in the outcomes and the call record.
 import { setMaxListeners } from 'node:events';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { expose } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { ChunkSizer } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
-import { QueueFull } from './dispatch.js';
 import {
   DataCloneError,
   type JobInfo,
@@ -19,7 +24,16 @@ import {
 } from './errors.js';
 import { ExecFailure, type Executor } from './executors/types.js';
 import { type CallPolicy, stopReason, stopsCall } from './policies.js';
-import { deserializeError, now, serializeError, type TaskRef } from './protocol.js';
+import {
+  buffersIn,
+  deserializeError,
+  type ItemFailure,
+  now,
+  type ProgressReceiver,
+  serializeError,
+  type TaskRef,
+  type TaskResponse,
+} from './protocol.js';
 import { backoffDelay, type RetryPolicy, shouldRetry } from './retry.js';
 import type { FunctionJob } from './task.js';
 
@@ -60,24 +74,67 @@ export type Outcome<T = unknown> =
   | {
       readonly status: 'fulfilled';
       readonly value: T;
+      /** The job's index or key in its call's input. */
+      readonly job: JobKey;
       readonly attempts: number;
       readonly timing: JobTiming;
     }
   | {
       readonly status: 'rejected';
       readonly reason: TaskError;
+      /** The job's index or key in its call's input. */
+      readonly job: JobKey;
       readonly attempts: number;
       readonly timing: JobTiming;
     };
 
+export interface ChunkOptions {
+  /** A fixed number of items per message; undefined sizes chunks automatically. */
+  readonly fixed?: number | undefined;
+  readonly min?: number | undefined;
+  readonly max?: number | undefined;
+}
+
+/** Where a call's jobs come from. The engine pulls only as it has room for them. */
+export interface JobSource {
+  /** The next job, or undefined when there are no more; a promise for async sources. */
+  next(): JobSpec | undefined | Promise<JobSpec | undefined>;
+  /** How many jobs are left to pull, when known. */
+  remaining(): number | undefined;
+  /** Called once if the call stops before the source is exhausted. */
+  close(): void;
+}
+
+/** A source over jobs already in memory. */
+export function arraySource(specs: readonly JobSpec[]): JobSource {
+  let at = 0;
+  return {
+    next: () => (at < specs.length ? specs[at++] : undefined),
+    remaining: () => specs.length - at,
+    close: () => {},
+  };
+}
+
 export interface CallConfig {
   readonly policy: CallPolicy;
   readonly retry: RetryPolicy;
-  /** Per attempt, in ms, counted from when the attempt gets a thread. */
+  /** Per attempt, in ms, counted from when the attempt gets a thread. Disables chunking. */
   readonly timeout: number | undefined;
   readonly signal: AbortSignal | undefined;
   /** Most jobs of this call in flight at once. */
   readonly concurrency: number;
+  readonly chunk: ChunkOptions;
+  /**
+   * Most jobs pulled from the source and not yet released by the consumer (read ahead,
+   * in flight, finished but not consumed). Infinity for calls that collect everything.
+   */
+  readonly window: number;
+  /** Keep an AttemptRecord per attempt (for traces); off for unbounded streams. */
+  readonly keepAttempts: boolean;
+  /** Transfer (not copy) the ArrayBuffers found in inputs; the caller's views are detached. */
+  readonly transfer: boolean;
+  /** Receives what tasks report with `ctx.progress(value)`. */
+  readonly onTaskProgress: ((job: JobKey, value: unknown) => void) | undefined;
 }
 
 export interface CallEnv {
@@ -87,26 +144,64 @@ export interface CallEnv {
   readonly destroyed: AbortSignal;
 }
 
+/** What a call did, in aggregate. Per-job outcomes went to the sink. */
 export interface CallRecord {
-  /** One outcome per job, in job order. */
-  readonly outcomes: Outcome[];
-  readonly attempts: AttemptRecord[];
   readonly started: number;
   readonly ended: number;
+  /** Jobs pulled from the source (every one of them reached the sink). */
+  readonly jobs: number;
+  readonly fulfilled: number;
+  /** Failed jobs, cancelled ones not included. */
+  readonly rejected: number;
+  readonly cancelled: number;
+  /** Attempts made, retries included. */
+  readonly attemptCount: number;
+  /** Task run time summed over attempts (ms). */
+  readonly workMs: number;
+  /** Time attempts waited for a thread, summed (ms). */
+  readonly queueWaitMs: number;
+  /** Every attempt, when `keepAttempts` was set. */
+  readonly attempts: AttemptRecord[] | undefined;
   /** The job whose outcome stopped the call (first failure, or `any`'s winner). */
-  readonly stoppedBy: number | undefined;
-  /** Set when the call's signal aborted or the runner was destroyed: the reason. */
+  readonly stoppedBy: { readonly index: number; readonly outcome: Outcome } | undefined;
+  /** Set when the call's signal aborted, the runner was destroyed, or the consumer left. */
   readonly aborted: { readonly reason: unknown } | undefined;
+  /** Set when the source itself threw. */
+  readonly sourceError: { readonly error: unknown } | undefined;
 }
 
-type AttemptResult = (
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: TaskError }
-) & { readonly record: AttemptRecord | undefined };
+/** A call under way. */
+export interface CallHandle {
+  readonly done: Promise<CallRecord>;
+  /** The consumer took `count` outcomes: room for as many more jobs in the window. */
+  release(count: number): void;
+  /** Stops the call (the consumer left); it ends as aborted with `reason`. */
+  cancel(reason: unknown): void;
+  /** Jobs started and not yet ended. */
+  inFlight(): number;
+}
+
+/** A job waiting for, or going through, its next attempt. */
+interface Item {
+  readonly index: number;
+  readonly spec: JobSpec;
+  /** The number of the attempt to make next. */
+  attempt: number;
+  /** When the item became ready for this attempt. */
+  readyAt: number;
+  /** Set after its chunk crashed: the item travels alone from then on. */
+  isolate: boolean;
+  firstQueued: number | undefined;
+  runMs: number;
+  waitMs: number;
+}
+
+type TaskItem = Item & { readonly spec: { readonly task: TaskRef; readonly input: unknown } };
 
 /** An abortable wait; resolves false if aborted. */
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (ms <= 0) return Promise.resolve(!signal.aborted);
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
       clearTimeout(timer);
@@ -131,64 +226,144 @@ function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: (
   return { promise, dispose };
 }
 
+/**
+ * A comlink channel for one chunk's `ctx.progress` reports, made only when the caller
+ * listens. The worker end travels with the request.
+ */
+function progressPort(
+  chunk: readonly Item[],
+  onTaskProgress: (job: JobKey, value: unknown) => void,
+): { port: MessagePort; close: () => void } {
+  const { port1, port2 } = new MessageChannel();
+  const receiver: ProgressReceiver = {
+    report: (item, value) => {
+      const job = chunk[item];
+      if (job) onTaskProgress(job.spec.key, value);
+    },
+    // Reports and done() travel on one port, in order: nothing is lost by closing now.
+    done: () => port1.close(),
+  };
+  expose(receiver, nodeEndpoint(port1 as never));
+  // A worker that dies closes its end, and so this one; a request that never reached a
+  // worker is closed by the caller.
+  return { port: port2, close: () => port1.close() };
+}
+
+function sameTask(a: TaskRef, b: TaskRef): boolean {
+  return a === b || (a.module === b.module && a.export === b.export);
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function';
+}
+
+/** Runs jobs already in memory and collects their outcomes in job order. */
 export function runCall(
   jobs: readonly JobSpec[],
   config: CallConfig,
   env: CallEnv,
-): Promise<CallRecord> {
-  const started = now();
-  const outcomes: (Outcome | undefined)[] = new Array(jobs.length);
-  const attempts: AttemptRecord[] = [];
-  // Aborting `stop` stops every attempt of this call, whatever the cause.
-  const stop = new AbortController();
-  // Running attempts (one per thread) listen to it: more than 10 is not a leak.
-  setMaxListeners(0, stop.signal);
-  let cancelReason = '';
-  let stoppedBy: number | undefined;
-  let aborted: { reason: unknown } | undefined;
+  onOutcome?: (outcome: Outcome, inFlight: number) => void,
+): Promise<{ record: CallRecord; outcomes: Outcome[] }> {
+  const outcomes: Outcome[] = new Array(jobs.length);
+  let handle: CallHandle | undefined;
+  handle = startCall(arraySource(jobs), config, env, (index, outcome) => {
+    outcomes[index] = outcome;
+    onOutcome?.(outcome, handle?.inFlight() ?? 0);
+  });
+  return handle.done.then((record) => ({ record, outcomes }));
+}
 
-  // Attempts with a controller of their own; the rest use `stop.signal` directly.
+export function startCall(
+  source: JobSource,
+  config: CallConfig,
+  env: CallEnv,
+  sink: (index: number, outcome: Outcome) => void,
+): CallHandle {
+  const started = now();
+  const { executor, dispatcher } = env;
+  const threads = executor.parallelism;
+  const attempts: AttemptRecord[] | undefined = config.keepAttempts ? [] : undefined;
+  const sizer = new ChunkSizer({
+    // A timeout is per attempt, so attempts that can time out travel alone.
+    fixed: config.timeout !== undefined ? 1 : config.chunk.fixed,
+    ...(config.chunk.min === undefined ? {} : { min: config.chunk.min }),
+    ...(config.chunk.max === undefined ? {} : { max: config.chunk.max }),
+    threads,
+  });
+
+  // Task items wait here for a thread; retries and crashed chunks go first. Main-thread
+  // functions do not need a thread and wait only for the concurrency cap.
+  let ready: TaskItem[] = [];
+  let head = 0;
+  const retryFront: TaskItem[] = [];
+  const fnReady: Item[] = [];
+  let pulled = 0;
+  let released = 0;
+  let exhausted = false;
+  let pulling = false;
+  let inFlight = 0;
+  let lanes = 0;
+  let settledCount = 0;
+  let finished = false;
+  let fulfilled = 0;
+  let rejected = 0;
+  let cancelledCount = 0;
+  let attemptCount = 0;
+  let workMs = 0;
+  let queueWaitMs = 0;
+  let resolveCall: (record: CallRecord) => void = () => {};
+
+  // Aborting `stop` stops every attempt of this call, whatever the cause. Running
+  // attempts (a few per thread) listen to it: more than 10 is not a leak.
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
   const live = new Set<AbortController>();
+  let cancelReason = '';
+  let stoppedBy: CallRecord['stoppedBy'];
+  let aborted: { reason: unknown } | undefined;
+  let sourceError: { error: unknown } | undefined;
+
   const halt = (reason: string) => {
     if (stop.signal.aborted) return;
     cancelReason = reason;
     stop.abort();
     for (const controller of live) controller.abort();
+    if (!exhausted) source.close();
   };
-  const onSignal = () => {
-    aborted = { reason: config.signal?.reason };
-    halt('the call was aborted');
+  const abortWith = (reason: unknown, why: string) => {
+    if (stop.signal.aborted) return;
+    aborted = { reason };
+    halt(why);
+    pump();
   };
-  const onDestroyed = () => {
-    aborted = { reason: new RunnerClosedError('The runner was destroyed while the call ran') };
-    halt('the runner was destroyed');
-  };
-  config.signal?.addEventListener('abort', onSignal, { once: true });
-  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
-  if (config.signal?.aborted) onSignal();
-  if (env.destroyed.aborted) onDestroyed();
+  const onSignal = () => abortWith(config.signal?.reason, 'the call was aborted');
+  const onDestroyed = () =>
+    abortWith(
+      new RunnerClosedError('The runner was destroyed while the call ran'),
+      'the runner was destroyed',
+    );
 
-  const info = (spec: JobSpec, attempt: number): JobInfo => ({
-    job: spec.key,
-    task: 'task' in spec ? spec.task : undefined,
+  const info = (item: Item, attempt = item.attempt): JobInfo => ({
+    job: item.spec.key,
+    task: 'task' in item.spec ? item.spec.task : undefined,
     attempts: attempt,
   });
 
-  const toTaskError = (
-    spec: JobSpec,
-    attempt: number,
-    failure: unknown,
-    timedOut: boolean,
-    timeout: number,
-  ): TaskError => {
-    const where = info(spec, attempt);
-    if (timedOut) return new TaskTimeoutError(where, timeout);
-    if (stop.signal.aborted) return new TaskCancelledError(where, cancelReason, aborted?.reason);
-    if (failure instanceof QueueFull) return new QueueFullError(where, env.dispatcher.maxQueue);
+  const cancelled = (item: Item, attempt: number, cause?: unknown): TaskError =>
+    new TaskCancelledError(
+      info(item, attempt),
+      cancelReason || 'aborted',
+      cause ?? aborted?.reason,
+    );
+
+  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
+    const where = info(item);
+    if (timedOut) return new TaskTimeoutError(where, config.timeout ?? 0);
+    if (stop.signal.aborted) return cancelled(item, item.attempt);
     if (failure instanceof ExecFailure) {
       switch (failure.kind) {
         case 'aborted':
-          return new TaskCancelledError(where, cancelReason || 'aborted', failure);
+          return cancelled(item, item.attempt, failure);
         case 'closed':
           return new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError());
         case 'data-clone':
@@ -201,155 +376,438 @@ export function runCall(
     return new TaskFailedError(where, deserializeError(serializeError(failure)));
   };
 
-  const runAttempt = async (spec: JobSpec, attempt: number): Promise<AttemptResult> => {
-    const queued = now();
-    let start = queued;
-    let end = queued;
-    let thread = 0;
+  const record = (item: Item, start: number, end: number, thread: number, error?: TaskError) => {
+    const wait = Math.max(0, start - item.readyAt);
+    attemptCount++;
+    workMs += end - start;
+    queueWaitMs += wait;
+    item.firstQueued ??= item.readyAt;
+    item.runMs += end - start;
+    item.waitMs += wait;
+    attempts?.push({
+      job: item.spec.key,
+      attempt: item.attempt,
+      queued: item.readyAt,
+      start,
+      end,
+      thread,
+      status: error ? 'rejected' : 'fulfilled',
+      ...(error ? { code: error.code } : {}),
+    });
+  };
+
+  const timing = (item: Item, ended = now()): JobTiming => ({
+    queued: item.firstQueued,
+    ended,
+    runMs: item.runMs,
+    waitMs: item.waitMs,
+  });
+
+  const settle = (item: Item, outcome: Outcome, wasInFlight = true) => {
+    settledCount++;
+    if (wasInFlight) inFlight--;
+    if (outcome.status === 'fulfilled') fulfilled++;
+    else if (outcome.reason.code === 'ERR_TASK_CANCELLED') cancelledCount++;
+    else rejected++;
+    if (!stop.signal.aborted && stopsCall(config.policy, outcome.status)) {
+      stoppedBy = { index: item.index, outcome };
+      const key = item.spec.key;
+      halt(stopReason(config.policy, typeof key === 'number' ? `job ${key}` : `job "${key}"`));
+    }
+    sink(item.index, outcome);
+  };
+
+  const fulfil = (item: Item, value: unknown, ended?: number) =>
+    settle(item, {
+      status: 'fulfilled',
+      value,
+      job: item.spec.key,
+      attempts: item.attempt,
+      timing: timing(item, ended),
+    });
+
+  const reject = (item: Item, reason: TaskError, attemptsMade = item.attempt, wasInFlight = true) =>
+    settle(
+      item,
+      {
+        status: 'rejected',
+        reason,
+        job: item.spec.key,
+        attempts: attemptsMade,
+        timing: timing(item),
+      },
+      wasInFlight,
+    );
+
+  /** A failed attempt: try again after the backoff, or end the job. */
+  const failed = async (item: Item, error: TaskError): Promise<void> => {
+    if (stop.signal.aborted || !shouldRetry(config.retry, error, item.attempt)) {
+      reject(item, error);
+    } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
+      reject(item, cancelled(item, item.attempt));
+    } else {
+      item.attempt++;
+      item.readyAt = now();
+      if ('fn' in item.spec) {
+        inFlight--;
+        fnReady.unshift(item);
+      } else if (dispatcher.enqueue(1) === 1) {
+        inFlight--;
+        retryFront.push(item as TaskItem);
+      } else {
+        reject(item, new QueueFullError(info(item), dispatcher.maxQueue));
+      }
+    }
+    pump();
+  };
+
+  const readyCount = () => retryFront.length + ready.length - head;
+
+  const nextReady = (): TaskItem | undefined => {
+    if (retryFront.length > 0) return retryFront.shift();
+    if (head >= ready.length) return undefined;
+    const item = ready[head++];
+    compact();
+    return item;
+  };
+
+  /** Drops the items already taken from the front of `ready`, once they are many. */
+  const compact = () => {
+    if (head > 1024 && head * 2 > ready.length) {
+      ready = ready.slice(head);
+      head = 0;
+    }
+  };
+
+  const peekReady = (): TaskItem | undefined => retryFront[0] ?? ready[head];
+
+  /** Takes up to `size` ready items of the same task as the first one. */
+  const takeChunk = (size: number): TaskItem[] => {
+    const first = nextReady()!;
+    const chunk = [first];
+    if (first.isolate) return chunk;
+    if (retryFront.length === 0) {
+      // The common case, items of one task in order: one scan, one slice.
+      const task = first.spec.task;
+      let end = head;
+      const limit = Math.min(ready.length, head + size - 1);
+      while (end < limit) {
+        const candidate = ready[end]!;
+        if (candidate.isolate || !sameTask(candidate.spec.task, task)) break;
+        end++;
+      }
+      for (let i = head; i < end; i++) chunk.push(ready[i]!);
+      head = end;
+      compact();
+      return chunk;
+    }
+    while (chunk.length < size) {
+      const candidate = peekReady();
+      if (!candidate || candidate.isolate || !sameTask(candidate.spec.task, first.spec.task)) break;
+      chunk.push(nextReady()!);
+    }
+    return chunk;
+  };
+
+  const runChunk = async (chunk: TaskItem[], release: () => void): Promise<void> => {
+    const { task } = chunk[0]!.spec;
+    let signal = stop.signal;
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let release: (() => void) | undefined;
     let own: AbortController | undefined;
-    const record = (status: 'fulfilled' | 'rejected', code?: string): AttemptRecord => {
-      const entry: AttemptRecord = {
-        job: spec.key,
-        attempt,
-        queued,
-        start,
-        end,
-        thread,
-        status,
-        ...(code === undefined ? {} : { code }),
-      };
-      attempts.push(entry);
-      return entry;
-    };
+    if (config.timeout !== undefined) {
+      const controller = new AbortController();
+      own = controller;
+      live.add(controller);
+      signal = controller.signal;
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, config.timeout);
+    }
+    const inputs = new Array<unknown>(chunk.length);
+    let retried = false;
+    for (let i = 0; i < chunk.length; i++) {
+      const item = chunk[i]!;
+      inputs[i] = item.spec.input;
+      if (item.attempt > 1) retried = true;
+    }
+    let transfer: ArrayBuffer[] | undefined;
+    if (config.transfer) {
+      const buffers = new Set<ArrayBuffer>();
+      for (const input of inputs) buffersIn(input, buffers);
+      transfer = [...buffers];
+    }
+    const progress = config.onTaskProgress && progressPort(chunk, config.onTaskProgress);
+    const dispatched = now();
+    let response: TaskResponse;
     try {
-      if ('task' in spec) release = await env.dispatcher.acquire(stop.signal);
-      if (stop.signal.aborted) throw stop.signal.reason;
-      // The call's own signal stops an attempt; one that can also time out, or a
-      // main-thread function (not limited by the thread count), gets a signal of its own.
-      let signal = stop.signal;
-      if (config.timeout !== undefined || 'fn' in spec) {
-        const controller = new AbortController();
-        own = controller;
-        live.add(controller);
-        signal = controller.signal;
-        if (config.timeout !== undefined) {
-          timer = setTimeout(() => {
+      response = await executor.execute(
+        {
+          module: task.module,
+          export: task.export,
+          inputs,
+          attempts: retried ? chunk.map((item) => item.attempt) : undefined,
+          progress: progress?.port,
+        },
+        { signal, ...(transfer ? { transfer } : {}) },
+      );
+    } catch (failure) {
+      progress?.close();
+      const end = now();
+      if (
+        chunk.length > 1 &&
+        !stop.signal.aborted &&
+        failure instanceof ExecFailure &&
+        (failure.kind === 'worker-exited' || failure.kind === 'data-clone')
+      ) {
+        // One item crashed its worker, or could not be cloned: run each alone to find it,
+        // so its chunk-mates are not blamed. No attempt is counted for the lost chunk.
+        for (let i = chunk.length - 1; i >= 0; i--) {
+          const item = chunk[i]!;
+          item.isolate = true;
+          retryFront.unshift(item);
+        }
+        dispatcher.requeue(chunk.length);
+        inFlight -= chunk.length;
+        return;
+      }
+      for (const item of chunk) {
+        const error = toTaskError(item, failure, timedOut);
+        record(item, dispatched, end, 0, error);
+        void failed(item, error);
+      }
+      return;
+    } finally {
+      clearTimeout(timer);
+      if (own) live.delete(own);
+      release();
+    }
+    const { values, failures, times, thread } = response;
+    const failedAt = new Map<number, ItemFailure>();
+    if (failures) for (const f of failures) failedAt.set(f.index, f);
+    let busy = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const item = chunk[i]!;
+      const start = times[2 * i]!;
+      const end = times[2 * i + 1]!;
+      busy += end - start;
+      const failure = failures && failedAt.get(i);
+      if (!failure) {
+        record(item, start, end, thread);
+        fulfil(item, values[i], end);
+        continue;
+      }
+      const where = info(item);
+      const cause = deserializeError(failure.error);
+      const error =
+        failure.kind === 'not-found'
+          ? new TaskNotFoundError(where, cause)
+          : failure.kind === 'data-clone'
+            ? new DataCloneError(where, cause)
+            : new TaskFailedError(where, cause);
+      record(item, start, end, thread, error);
+      void failed(item, error);
+    }
+    sizer.observe(chunk.length, busy);
+  };
+
+  /** The size of the next chunk: known-length inputs shrink their tail. */
+  const chunkSize = (room: number): number => {
+    const more = exhausted ? 0 : source.remaining();
+    return Math.min(room, sizer.next(more === undefined ? undefined : readyCount() + more));
+  };
+
+  /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
+  const lane = async (): Promise<void> => {
+    try {
+      while (!stop.signal.aborted && readyCount() > 0 && inFlight < config.concurrency) {
+        const release = await dispatcher.acquire(stop.signal);
+        const room = config.concurrency - inFlight;
+        if (stop.signal.aborted || readyCount() === 0 || room <= 0) {
+          release();
+          break;
+        }
+        const chunk = takeChunk(chunkSize(room));
+        inFlight += chunk.length;
+        dispatcher.dequeue(chunk.length);
+        pump(); // taking items may make room to read more of the source
+        await runChunk(chunk, release);
+        pump();
+      }
+    } catch {
+      // acquire() rejects only when the call stops; the items are accounted for in finish.
+    } finally {
+      lanes--;
+      pump();
+    }
+  };
+
+  const runFunction = async (item: Item): Promise<void> => {
+    const spec = item.spec as { fn: FunctionJob };
+    const controller = new AbortController();
+    live.add(controller);
+    let timedOut = false;
+    const timer =
+      config.timeout === undefined
+        ? undefined
+        : setTimeout(() => {
             timedOut = true;
             controller.abort();
           }, config.timeout);
-        }
-      }
-      start = now();
-      if ('fn' in spec) {
-        const abort = whenAborted(signal);
-        try {
-          const value = await Promise.race([spec.fn({ signal, attempt }), abort.promise]);
-          end = now();
-          return { ok: true, value, record: record('fulfilled') };
-        } finally {
-          abort.dispose();
-        }
-      }
-      const response = await env.executor.execute(
-        { module: spec.task.module, export: spec.task.export, input: spec.input, attempt },
-        { signal },
-      );
-      ({ start, end, thread } = response);
-      if (response.ok) return { ok: true, value: response.value, record: record('fulfilled') };
-      const cause = deserializeError(response.error);
-      const where = info(spec, attempt);
-      const error =
-        response.kind === 'not-found'
-          ? new TaskNotFoundError(where, cause)
-          : response.kind === 'data-clone'
-            ? new DataCloneError(where, cause)
-            : new TaskFailedError(where, cause);
-      return { ok: false, error, record: record('rejected', error.code) };
+    const abort = whenAborted(controller.signal);
+    const start = now();
+    try {
+      const value = await Promise.race([
+        spec.fn({ signal: controller.signal, attempt: item.attempt }),
+        abort.promise,
+      ]);
+      record(item, start, now(), 0);
+      fulfil(item, value);
     } catch (failure) {
-      if (end === queued) end = now();
-      const error = toTaskError(spec, attempt, failure, timedOut, config.timeout ?? 0);
-      return { ok: false, error, record: record('rejected', error.code) };
+      const error = toTaskError(item, failure, timedOut);
+      record(item, start, now(), 0, error);
+      void failed(item, error);
     } finally {
       clearTimeout(timer);
-      release?.();
-      if (own) live.delete(own);
+      abort.dispose();
+      live.delete(controller);
+      pump();
     }
   };
 
-  const runJob = async (index: number): Promise<void> => {
-    const spec = jobs[index]!;
-    let result: AttemptResult;
-    let attempt = 0;
-    let queued: number | undefined;
-    let runMs = 0;
-    let waitMs = 0;
-    for (;;) {
-      attempt++;
-      result = await runAttempt(spec, attempt);
-      if (result.record) {
-        queued ??= result.record.queued;
-        runMs += result.record.end - result.record.start;
-        waitMs += Math.max(0, result.record.start - result.record.queued);
-      }
-      if (result.ok || !shouldRetry(config.retry, result.error, attempt)) break;
-      if (!(await delay(backoffDelay(config.retry, attempt), stop.signal))) {
-        result = {
-          ok: false,
-          error: toTaskError(spec, attempt, undefined, false, 0),
-          record: undefined,
-        };
-        break;
-      }
-    }
-    const timing: JobTiming = { queued, ended: now(), runMs, waitMs };
-    const outcome: Outcome = result.ok
-      ? { status: 'fulfilled', value: result.value, attempts: attempt, timing }
-      : { status: 'rejected', reason: result.error, attempts: attempt, timing };
-    outcomes[index] = outcome;
-    if (!stop.signal.aborted && stopsCall(config.policy, outcome.status)) {
-      stoppedBy = index;
-      const by = typeof spec.key === 'number' ? `job ${spec.key}` : `job "${spec.key}"`;
-      halt(stopReason(config.policy, by));
+  const admit = (spec: JobSpec) => {
+    const item: Item = {
+      index: pulled++,
+      spec,
+      attempt: 1,
+      readyAt: now(),
+      isolate: false,
+      firstQueued: undefined,
+      runMs: 0,
+      waitMs: 0,
+    };
+    if ('fn' in spec) {
+      fnReady.push(item);
+    } else if (dispatcher.enqueue(1) === 1) {
+      ready.push(item as TaskItem);
+    } else {
+      reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
     }
   };
 
-  return new Promise<CallRecord>((resolve) => {
-    let next = 0;
-    let active = 0;
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      config.signal?.removeEventListener('abort', onSignal);
-      env.destroyed.removeEventListener('abort', onDestroyed);
-      const ended = now();
-      // Jobs that never started end cancelled, so every job has exactly one outcome.
-      for (let i = 0; i < jobs.length; i++) {
-        if (outcomes[i]) continue;
-        const spec = jobs[i]!;
-        outcomes[i] = {
-          status: 'rejected',
-          reason: new TaskCancelledError(info(spec, 0), cancelReason, aborted?.reason),
-          attempts: 0,
-          timing: { queued: undefined, ended, runMs: 0, waitMs: 0 },
-        };
+  /** Reads from the source while the window has room and the threads could use more. */
+  const wanted = () => {
+    // Keep enough ready for every thread's next chunk, twice over.
+    const perThread = sizer.perItemMs === undefined ? 1 : sizer.next();
+    return Math.max(2 * threads * perThread, 2 * threads);
+  };
+  // A call over jobs in memory (window Infinity) admits them all at once: its function
+  // jobs start at once and `maxQueue` sees every job. A stream reads only what it needs.
+  const canPull = () =>
+    !exhausted &&
+    !stop.signal.aborted &&
+    (config.window === Number.POSITIVE_INFINITY ||
+      (pulled - released < config.window && readyCount() + fnReady.length < wanted()));
+
+  const fill = async (): Promise<void> => {
+    pulling = true;
+    try {
+      while (canPull()) {
+        const next = source.next();
+        const spec = isPromise(next) ? await next : next;
+        if (spec === undefined) {
+          exhausted = true;
+          break;
+        }
+        if (finished) return;
+        admit(spec);
+        if (isPromise(next)) pump(); // let lanes start while an async source keeps reading
       }
-      resolve({ outcomes: outcomes as Outcome[], attempts, started, ended, stoppedBy, aborted });
-    };
-    const pump = () => {
-      while (!stop.signal.aborted && active < config.concurrency && next < jobs.length) {
-        const index = next++;
-        active++;
-        void runJob(index).then(() => {
-          active--;
-          pump();
-        });
+    } catch (error) {
+      exhausted = true;
+      sourceError = { error };
+      halt('the source failed');
+    } finally {
+      pulling = false;
+    }
+  };
+
+  const finish = () => {
+    finished = true;
+    config.signal?.removeEventListener('abort', onSignal);
+    env.destroyed.removeEventListener('abort', onDestroyed);
+    // Jobs that did not get to run end cancelled, so every job has exactly one outcome.
+    let dropped = 0;
+    for (let item = nextReady(); item; item = nextReady()) {
+      dropped++;
+      reject(item, cancelled(item, item.attempt - 1), item.attempt - 1, false);
+    }
+    dispatcher.dequeue(dropped);
+    for (let item = fnReady.shift(); item; item = fnReady.shift()) {
+      reject(item, cancelled(item, item.attempt - 1), item.attempt - 1, false);
+    }
+    resolveCall({
+      started,
+      ended: now(),
+      jobs: pulled,
+      fulfilled,
+      rejected,
+      cancelled: cancelledCount,
+      attemptCount,
+      workMs,
+      queueWaitMs,
+      attempts,
+      stoppedBy,
+      aborted,
+      sourceError,
+    });
+  };
+
+  function pump(): void {
+    if (finished) return;
+    if (!pulling && canPull()) void fill().then(pump);
+    if (!stop.signal.aborted) {
+      while (fnReady.length > 0 && inFlight < config.concurrency) {
+        inFlight++;
+        void runFunction(fnReady.shift()!);
       }
-      if (active === 0 && (next === jobs.length || stop.signal.aborted)) finish();
-    };
-    pump();
+      const wantedLanes = Math.min(threads, config.concurrency - inFlight, readyCount());
+      while (lanes < wantedLanes) {
+        lanes++;
+        void lane();
+      }
+    }
+    // A stopped call does not wait for a pending read: the source may never answer (an
+    // endless stream); what it yields after the stop is not the call's any more.
+    const idle = inFlight === 0 && lanes === 0;
+    if (
+      (exhausted && !pulling && settledCount === pulled && idle) ||
+      (stop.signal.aborted && idle)
+    ) {
+      finish();
+    }
+  }
+
+  const done = new Promise<CallRecord>((resolve) => {
+    resolveCall = resolve;
   });
+  config.signal?.addEventListener('abort', onSignal, { once: true });
+  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
+  if (config.signal?.aborted) onSignal();
+  else if (env.destroyed.aborted) onDestroyed();
+  pump();
+  return {
+    done,
+    release(count) {
+      // Only a full window held the reading back; otherwise nothing changes for pump().
+      const wasFull = pulled - released >= config.window;
+      released += count;
+      if (wasFull) pump();
+    },
+    cancel(reason) {
+      abortWith(reason, 'the consumer stopped reading');
+    },
+    inFlight: () => inFlight,
+  };
 }

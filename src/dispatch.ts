@@ -1,12 +1,11 @@
-// Hands out the executor's slots (one per thread) to attempts, first come first served,
-// across every call of a runner. Piscina would queue too, but it also dispatches from
-// the main thread only when a worker answers, so waiting here costs nothing and lets the
-// scheduler know when an attempt really starts: per-attempt timeouts do not count time
-// spent waiting, and `maxQueue` is enforced the same way for every executor.
+// Hands out the executor's slots (one per thread), first come first served, across every
+// call of a runner, and counts the jobs waiting for one (`maxQueue`). Piscina would queue
+// too, but it also dispatches from the main thread only when a worker answers, so waiting
+// here costs nothing and lets the scheduler know when an attempt really starts: timeouts
+// do not count time spent waiting, and every executor gets the same queue semantics.
 //
-// A call may queue hundreds of thousands of attempts under one signal. EventTarget's
-// addEventListener is linear in the listeners already there, so the dispatcher listens
-// once per signal, and the queue is a deque with lazy removal: every operation is O(1).
+// EventTarget's addEventListener is linear in the listeners already there, so the
+// dispatcher listens once per signal, and the queue is a deque with lazy removal.
 
 interface Waiter {
   readonly signal: AbortSignal;
@@ -16,15 +15,13 @@ interface Waiter {
   done: boolean;
 }
 
-export class QueueFull extends Error {}
-
 export class Dispatcher {
   readonly #slots: number;
   readonly #maxQueue: number;
   #queue: Waiter[] = [];
   #head = 0;
-  #waiting = 0;
   #busy = 0;
+  #queuedJobs = 0;
   /** Waiters per signal, each signal listened to once. */
   readonly #bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
 
@@ -33,36 +30,46 @@ export class Dispatcher {
     this.#maxQueue = maxQueue;
   }
 
-  /** The most attempts that may wait. */
+  /** The most jobs that may wait for a thread. */
   get maxQueue(): number {
     return this.#maxQueue;
   }
 
-  /** Attempts waiting for a slot. */
-  get waiting(): number {
-    return this.#waiting;
-  }
-
-  /** Slots in use. */
-  get busy(): number {
-    return this.#busy;
+  /** Jobs waiting for a thread, across calls. */
+  get queuedJobs(): number {
+    return this.#queuedJobs;
   }
 
   /**
-   * Resolves with a release function once a slot is free. Rejects with QueueFull when
-   * `maxQueue` attempts already wait, or with the signal's reason if it aborts first.
+   * Admits up to `count` jobs to the queue; returns how many fit under `maxQueue`
+   * (the rest fail with ERR_QUEUE_FULL).
    */
+  enqueue(count: number): number {
+    const admitted = Math.max(0, Math.min(count, this.#maxQueue - this.#queuedJobs));
+    this.#queuedJobs += admitted;
+    return admitted;
+  }
+
+  /** Puts back `count` jobs that left the queue but did not run (not subject to `maxQueue`). */
+  requeue(count: number): void {
+    this.#queuedJobs += count;
+  }
+
+  /** `count` queued jobs started, or left the queue without starting. */
+  dequeue(count: number): void {
+    this.#queuedJobs -= count;
+  }
+
+  /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
   acquire(signal: AbortSignal): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#busy < this.#slots) {
       this.#busy++;
       return Promise.resolve(this.#releaser());
     }
-    if (this.#waiting >= this.#maxQueue) return Promise.reject(new QueueFull());
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { signal, resolve, reject, done: false };
       this.#queue.push(waiter);
-      this.#waiting++;
       let group = this.#bySignal.get(signal);
       if (!group) {
         const onAbort = () => this.#abortAll(signal);
@@ -74,18 +81,12 @@ export class Dispatcher {
     });
   }
 
-  /** Fails every waiting attempt with `reason` (the runner is being destroyed). */
-  rejectAll(reason: unknown): void {
-    for (let w = this.#next(); w; w = this.#next()) w.reject(reason);
-  }
-
   #abortAll(signal: AbortSignal): void {
     const group = this.#bySignal.get(signal);
     if (!group) return;
     this.#bySignal.delete(signal);
     for (const waiter of group.waiters) {
       waiter.done = true;
-      this.#waiting--;
       waiter.reject(signal.reason);
     }
   }
@@ -100,7 +101,6 @@ export class Dispatcher {
       }
       if (waiter.done) continue;
       waiter.done = true;
-      this.#waiting--;
       const group = this.#bySignal.get(waiter.signal);
       if (group) {
         group.waiters.delete(waiter);

@@ -20,7 +20,9 @@ export {
 } from './errors.js';
 export type { ExecFailureKind, ExecuteOptions, Executor } from './executors/types.js';
 export { ExecFailure } from './executors/types.js';
+export { MapStream } from './map.js';
 export type { Policy } from './policies.js';
+export type { Progress } from './progress.js';
 export type { TaskRef, TaskRequest, TaskResponse } from './protocol.js';
 export type { BackoffOptions, RetryOptions } from './retry.js';
 export type {
@@ -28,6 +30,7 @@ export type {
   CallOptions,
   FailFastOptions,
   JobOutcome,
+  MapOptions,
   RunnerOptions,
   RunOptions,
   SettledReport,

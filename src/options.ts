@@ -30,6 +30,11 @@ export function numberOption(name: string, value: unknown, min: number): number 
   return value;
 }
 
+export function booleanOption(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidType(name, 'a boolean', value);
+  return value;
+}
+
 export function functionOption<F>(name: string, value: unknown): F {
   if (typeof value !== 'function') throw invalidType(name, 'a function', value);
   return value as F;

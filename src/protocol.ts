@@ -1,5 +1,6 @@
 // The messages between the scheduler (main thread) and the worker host. Both sides
-// import this module and nothing else of each other, so it must stay free of imports.
+// import this module and nothing else of each other, so it must stay free of runtime imports.
+import type { MessagePort } from 'node:worker_threads';
 
 /** Where a task lives: an ES module URL and the name of one of its exports. */
 export interface TaskRef {
@@ -7,12 +8,28 @@ export interface TaskRef {
   readonly export: string;
 }
 
-/** One attempt of one job, as sent to a worker. */
+/**
+ * A chunk of inputs for one task, as sent to a worker: one attempt of each of several
+ * jobs. Items smaller than a message's cost travel together; a single job is a chunk of one.
+ */
 export interface TaskRequest {
   readonly module: string;
   readonly export: string;
-  readonly input: unknown;
-  readonly attempt: number;
+  readonly inputs: readonly unknown[];
+  /** The attempt number of each item (1 = first try); left out when all are first tries. */
+  readonly attempts?: readonly number[] | undefined;
+  /**
+   * Where `ctx.progress(value)` reports, through comlink: `report(itemIndex, value)`.
+   * Only sent when the caller listens, so progress costs nothing otherwise.
+   */
+  readonly progress?: MessagePort | undefined;
+}
+
+/** What the main thread exposes on `TaskRequest.progress`. */
+export interface ProgressReceiver {
+  report(item: number, value: unknown): void;
+  /** The chunk is over: every report was sent before this, on the same port. */
+  done(): void;
 }
 
 /**
@@ -32,24 +49,53 @@ export interface SerializedError {
   readonly thrown?: { readonly value: unknown } | undefined;
 }
 
-/** Why an attempt failed inside the worker. */
+/** Why an item failed inside the worker. */
 export type FailureKind = 'task' | 'not-found' | 'data-clone';
 
-/** When and where an attempt ran: timestamps from now(), and the thread's id (0: main). */
-export interface RunTiming {
-  readonly start: number;
-  readonly end: number;
+/** One item's failure. Failures travel as values, never as throws, so nothing is lost. */
+export interface ItemFailure {
+  /** The item's position in its chunk. */
+  readonly index: number;
+  readonly kind: FailureKind;
+  readonly error: SerializedError;
+}
+
+/**
+ * A worker's answer to a chunk. Kept flat (arrays, not an object per item) because
+ * cloning it is paid on the main thread for every item.
+ */
+export interface TaskResponse {
+  /** Each item's output; undefined where the item failed. */
+  readonly values: unknown[];
+  /** The items that failed, if any. */
+  readonly failures: ItemFailure[] | undefined;
+  /** Start and end of each item, flattened: [start0, end0, start1, end1, ...] (see now()). */
+  readonly times: Float64Array;
+  /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;
 }
 
-/** A worker's answer. Failures travel as values, never as throws, so nothing is lost. */
-export type TaskResponse =
-  | ({ readonly ok: true; readonly value: unknown } & RunTiming)
-  | ({
-      readonly ok: false;
-      readonly kind: FailureKind;
-      readonly error: SerializedError;
-    } & RunTiming);
+/**
+ * The ArrayBuffers to transfer for a value: its own, or those one level down in a plain
+ * object or array. Node Buffers are left out: small ones share a pool that must not move.
+ */
+export function buffersIn(value: unknown, into: Set<ArrayBuffer>): void {
+  const add = (v: unknown) => {
+    if (v instanceof ArrayBuffer) into.add(v);
+    else if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && !Buffer.isBuffer(v)) {
+      into.add(v.buffer);
+    }
+  };
+  add(value);
+  if (Array.isArray(value)) for (const v of value) add(v);
+  else if (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    for (const v of Object.values(value)) add(v);
+  }
+}
 
 /** A wall-clock timestamp in ms comparable across threads (each thread has its own timeOrigin). */
 export function now(): number {

@@ -3,14 +3,27 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { type CallConfig, type CallRecord, type Outcome, runCall } from './call.js';
+import {
+  type CallConfig,
+  type CallEnv,
+  type CallHandle,
+  type CallRecord,
+  type ChunkOptions,
+  type Outcome,
+  runCall,
+} from './call.js';
+
+type CallResult = { readonly record: CallRecord; readonly outcomes: Outcome[] };
+
 import { Dispatcher } from './dispatch.js';
-import { invalidType, RunnerClosedError, type TaskError } from './errors.js';
+import { invalidType, type JobKey, RunnerClosedError, type TaskError } from './errors.js';
 import { InlineExecutor } from './executors/inline.js';
 import { ThreadsExecutor } from './executors/threads.js';
 import type { Executor } from './executors/types.js';
 import { type JobList, parseJobs, shape } from './jobs.js';
+import { assertIterable, MapStream, startMap } from './map.js';
 import {
+  booleanOption,
   functionOption,
   integerOption,
   knownKeys,
@@ -20,9 +33,10 @@ import {
   signalOption,
 } from './options.js';
 import { type CallPolicy, POLICIES, type Policy } from './policies.js';
+import { type Progress, ProgressMeter } from './progress.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
-import type { JobLike, OutputOf, Task } from './task.js';
+import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
 
 export interface RunnerOptions {
   /**
@@ -70,6 +84,16 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called once with what the call measured, just before it settles. */
   readonly onStats?: (stats: CallStats) => void;
+  /**
+   * Called with the call's progress (jobs done, failed, in flight, total, rate) at most
+   * every 100 ms while it runs, and once at its end.
+   */
+  readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Receives what a task reports from inside a long computation with
+   * `ctx.progress(value)`, with the job's index or key. Costs nothing when left out.
+   */
+  readonly onTaskProgress?: (job: JobKey, value: unknown) => void;
 }
 
 export interface CallOptions extends RunOptions {
@@ -82,6 +106,38 @@ export interface CallOptions extends RunOptions {
   readonly policy?: Policy;
   /** Most jobs of this call in flight at once. @default Infinity */
   readonly concurrency?: number;
+  /**
+   * Items of one task sent to a worker in one message. `'auto'` measures what items
+   * cost and aims each chunk at about 10 ms of work, smaller at the end of the input so
+   * no thread idles; errors, retries and outcomes stay per item. A `timeout` makes every
+   * attempt travel alone. Main-thread function jobs are never chunked.
+   * @default 'auto'
+   */
+  readonly chunkSize?: 'auto' | number;
+  /**
+   * Transfer the ArrayBuffers of inputs (typed arrays, buffers, at the top level of an
+   * input or one level down in a plain object or array) to the worker instead of copying
+   * them: free whatever their size, but the caller's views are detached (length 0) after.
+   * Outputs are always transferred back.
+   * @default false
+   */
+  readonly transfer?: boolean;
+  /** Smallest automatic chunk. @default 1 */
+  readonly minChunk?: number;
+  /** Largest automatic chunk. @default 100000 */
+  readonly maxChunk?: number;
+}
+
+export interface MapOptions extends CallOptions {
+  /** Results in input order (`true`) or as they complete (`false`). @default true */
+  readonly ordered?: boolean;
+  /**
+   * Most inputs between the source and the consumer: read ahead, in flight, and finished
+   * but not yet consumed. It bounds memory, and a slow consumer slows the reading.
+   * Lower it for large items.
+   * @default 16384
+   */
+  readonly window?: number;
 }
 
 export type SettleOptions = CallOptions & { readonly policy: 'settle' };
@@ -107,13 +163,24 @@ type Values<J> = { -readonly [K in keyof J]: OutputOf<J[K]> };
 type Outcomes<J> = { -readonly [K in keyof J]: JobOutcome<OutputOf<J[K]>> };
 type JobsInput = readonly JobLike[] | Readonly<Record<string, JobLike>>;
 
-const RUN_KEYS = ['retries', 'timeout', 'signal', 'onStats'] as const;
-const CALL_KEYS = [...RUN_KEYS, 'policy', 'concurrency'] as const;
-const ANY_KEYS = [...RUN_KEYS, 'concurrency'] as const;
+const RUN_KEYS = [
+  'retries',
+  'timeout',
+  'signal',
+  'onStats',
+  'onProgress',
+  'onTaskProgress',
+] as const;
+const CHUNK_KEYS = ['chunkSize', 'minChunk', 'maxChunk', 'transfer'] as const;
+const CALL_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'policy', 'concurrency'] as const;
+const ANY_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'concurrency'] as const;
+const MAP_KEYS = [...CALL_KEYS, 'ordered', 'window'] as const;
+const DEFAULT_WINDOW = 16_384;
 
 interface ParsedCall {
   readonly config: Omit<CallConfig, 'policy'> & { readonly policy: Policy };
   readonly onStats: ((stats: CallStats) => void) | undefined;
+  readonly onProgress: ((progress: Progress) => void) | undefined;
 }
 
 function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCall {
@@ -133,9 +200,40 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
         options.concurrency === undefined
           ? Number.POSITIVE_INFINITY
           : integerOption('concurrency', options.concurrency, 1, { infinity: true }),
+      chunk: chunkOptions(options),
+      window: Number.POSITIVE_INFINITY,
+      keepAttempts: false,
+      transfer:
+        options.transfer === undefined ? false : booleanOption('transfer', options.transfer),
+      onTaskProgress:
+        options.onTaskProgress === undefined
+          ? undefined
+          : functionOption('onTaskProgress', options.onTaskProgress),
     },
     onStats: options.onStats === undefined ? undefined : functionOption('onStats', options.onStats),
+    onProgress:
+      options.onProgress === undefined
+        ? undefined
+        : functionOption('onProgress', options.onProgress),
   };
+}
+
+function chunkOptions(options: Record<string, unknown>): ChunkOptions {
+  const { chunkSize, minChunk, maxChunk } = options;
+  const min = minChunk === undefined ? undefined : integerOption('minChunk', minChunk, 1);
+  const max =
+    maxChunk === undefined
+      ? undefined
+      : integerOption('maxChunk', maxChunk, min ?? 1, { infinity: true });
+  const fixed =
+    chunkSize === undefined || chunkSize === 'auto'
+      ? undefined
+      : typeof chunkSize === 'number'
+        ? integerOption('chunkSize', chunkSize, 1)
+        : (() => {
+            throw invalidType('chunkSize', "'auto' or an integer from 1 and up", chunkSize);
+          })();
+  return { fixed, min, max };
 }
 
 function makeExecutor(options: RunnerOptions): Executor {
@@ -197,17 +295,17 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     return this.#executor.parallelism;
   }
 
-  /** Attempts waiting for a thread right now, across all calls. */
+  /** Jobs waiting for a thread right now, across all calls. */
   get queued(): number {
-    return this.#dispatcher.waiting;
+    return this.#dispatcher.queuedJobs;
   }
 
   /** Runs one task on one input. Rejects with the job's TaskError. */
   async run<In, Out>(task: Task<In, Out>, input: In, options?: RunOptions): Promise<Out> {
     const { list } = parseJobs(task, [input], 'run');
     const parsed = parseCallOptions(options, RUN_KEYS);
-    const record = await this.#call(list, parsed, 'fail-fast');
-    return (this.#failFast(list, record) as Out[])[0] as Out;
+    const result = await this.#call(list, parsed, 'fail-fast');
+    return (this.#failFast(list, result) as Out[])[0] as Out;
   }
 
   /**
@@ -234,18 +332,18 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { list, rest: at } = parseJobs(first, rest[0], 'all');
     const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
-    const record = await this.#call(list, parsed, parsed.config.policy);
-    if (parsed.config.policy === 'fail-fast') return this.#failFast(list, record);
+    const result = await this.#call(list, parsed, parsed.config.policy);
+    if (parsed.config.policy === 'fail-fast') return this.#failFast(list, result);
+    const { record, outcomes } = result;
     if (record.aborted) throw record.aborted.reason;
-    const stats = callStats(record, this.threads);
     return {
-      results: shape(list, record.outcomes),
+      results: shape(list, outcomes),
       counts: {
-        total: record.outcomes.length,
-        fulfilled: stats.fulfilled,
-        rejected: record.outcomes.length - stats.fulfilled,
+        total: outcomes.length,
+        fulfilled: record.fulfilled,
+        rejected: outcomes.length - record.fulfilled,
       },
-      stats,
+      stats: callStats(record, this.threads),
     };
   }
 
@@ -261,11 +359,11 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { list, rest: at } = parseJobs(first, rest[0], 'any');
     const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
-    const record = await this.#call(list, parsed, 'any');
+    const { record, outcomes } = await this.#call(list, parsed, 'any');
     if (record.aborted) throw record.aborted.reason;
-    const winner = record.stoppedBy === undefined ? undefined : record.outcomes[record.stoppedBy];
+    const winner = record.stoppedBy?.outcome;
     if (winner?.status === 'fulfilled') return winner.value;
-    const reasons = record.outcomes.map((o) => (o.status === 'rejected' ? o.reason : undefined));
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? o.reason : undefined));
     throw new AggregateError(reasons, `All ${reasons.length} jobs of any() failed`);
   }
 
@@ -285,8 +383,8 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
         : raw;
     const parsed = parseCallOptions(withDefault, CALL_KEYS);
     const work = this.#call(list, parsed, parsed.config.policy).then(
-      (record) => {
-        for (const outcome of record.outcomes) {
+      ({ outcomes }) => {
+        for (const outcome of outcomes) {
           if (outcome.status === 'rejected' && outcome.reason.code !== 'ERR_TASK_CANCELLED') {
             this.#report(outcome.reason);
           }
@@ -296,6 +394,57 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     );
     this.#detached.add(work);
     void work.finally(() => this.#detached.delete(work));
+  }
+
+  /**
+   * Applies one task to every input of an Iterable or AsyncIterable (an array, a
+   * generator, an object-mode stream, the lines of a file) and streams the results back.
+   * Fail-fast (default) yields outputs and ends with the first failure; settle yields each
+   * job's outcome. Nothing runs until iteration starts; leaving the loop stops the work.
+   */
+  map<In, Out>(
+    task: Task<In, Out>,
+    inputs: Iterable<In> | AsyncIterable<In>,
+    options?: MapOptions & { readonly policy?: 'fail-fast' },
+  ): MapStream<Out>;
+  map<In, Out>(
+    task: Task<In, Out>,
+    inputs: Iterable<In> | AsyncIterable<In>,
+    options: MapOptions & { readonly policy: 'settle' },
+  ): MapStream<JobOutcome<Out>>;
+  map(
+    task: Task,
+    inputs: Iterable<unknown> | AsyncIterable<unknown>,
+    options?: MapOptions,
+  ): MapStream<unknown> {
+    if (!isTask(task))
+      throw invalidType('map(task, inputs): task', 'a task made by defineTask()', task);
+    assertIterable(inputs, 'map(task, inputs): inputs');
+    const parsed = parseCallOptions(options, MAP_KEYS);
+    const raw = (options ?? {}) as MapOptions;
+    const ordered = raw.ordered === undefined ? true : booleanOption('ordered', raw.ordered);
+    const window =
+      raw.window === undefined ? DEFAULT_WINDOW : integerOption('window', raw.window, 1);
+    const config: CallConfig = { ...parsed.config, window, keepAttempts: false };
+    const known = Array.isArray(inputs) ? inputs.length : undefined;
+    return new MapStream(
+      (sink) => {
+        if (this.#closed) throw new RunnerClosedError();
+        const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, known) : undefined;
+        let handle: CallHandle | undefined;
+        handle = startMap(task, inputs, config, this.#env(), (index, outcome) => {
+          meter?.tick(outcome.status === 'fulfilled', handle?.inFlight() ?? 0);
+          sink(index, outcome);
+        });
+        const done = handle.done.then((record) => {
+          meter?.final();
+          parsed.onStats?.(callStats(record, this.threads));
+        });
+        this.#track(done);
+        return handle;
+      },
+      { ordered, settle: parsed.config.policy === 'settle' },
+    );
   }
 
   /** Resolves when all work started with `spawn()` has ended. */
@@ -326,34 +475,46 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     return this.close();
   }
 
-  #call(list: JobList, parsed: ParsedCall, policy: CallPolicy): Promise<CallRecord> {
+  #env(): CallEnv {
+    return {
+      executor: this.#executor,
+      dispatcher: this.#dispatcher,
+      destroyed: this.#destroyed.signal,
+    };
+  }
+
+  /** Work under way, which close() waits for. */
+  #track(work: Promise<unknown>): void {
+    this.#active.add(work);
+    void work.finally(() => this.#active.delete(work)).catch(() => {});
+  }
+
+  #call(list: JobList, parsed: ParsedCall, policy: CallPolicy): Promise<CallResult> {
     if (this.#closed) return Promise.reject(new RunnerClosedError());
+    const meter = parsed.onProgress
+      ? new ProgressMeter(parsed.onProgress, list.specs.length)
+      : undefined;
     const call = runCall(
       list.specs,
       { ...parsed.config, policy },
-      {
-        executor: this.#executor,
-        dispatcher: this.#dispatcher,
-        destroyed: this.#destroyed.signal,
-      },
-    ).then((record) => {
-      parsed.onStats?.(callStats(record, this.threads));
-      return record;
+      this.#env(),
+      meter && ((outcome, inFlight) => meter.tick(outcome.status === 'fulfilled', inFlight)),
+    ).then((result) => {
+      meter?.final();
+      parsed.onStats?.(callStats(result.record, this.threads));
+      return result;
     });
-    this.#active.add(call);
-    void call.finally(() => this.#active.delete(call)).catch(() => {});
+    this.#track(call);
     return call;
   }
 
-  #failFast(list: JobList, record: CallRecord): unknown {
+  #failFast(list: JobList, { record, outcomes }: CallResult): unknown {
     if (record.aborted) throw record.aborted.reason;
-    if (record.stoppedBy !== undefined) {
-      const failed = record.outcomes[record.stoppedBy];
-      if (failed?.status === 'rejected') throw failed.reason;
-    }
+    const failed = record.stoppedBy?.outcome;
+    if (failed?.status === 'rejected') throw failed.reason;
     return shape(
       list,
-      record.outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined)),
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined)),
     );
   }
 

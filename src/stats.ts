@@ -26,31 +26,17 @@ export interface CallStats {
 }
 
 export function callStats(record: CallRecord, threads: number): CallStats {
-  let fulfilled = 0;
-  let rejected = 0;
-  let cancelled = 0;
-  for (const outcome of record.outcomes) {
-    if (outcome.status === 'fulfilled') fulfilled++;
-    else if (outcome.reason.code === 'ERR_TASK_CANCELLED') cancelled++;
-    else rejected++;
-  }
-  let workMs = 0;
-  let queueWaitMs = 0;
-  for (const a of record.attempts) {
-    workMs += a.end - a.start;
-    queueWaitMs += Math.max(0, a.start - a.queued);
-  }
   const wallMs = record.ended - record.started;
-  const speedup = wallMs > 0 ? workMs / wallMs : 0;
+  const speedup = wallMs > 0 ? record.workMs / wallMs : 0;
   return {
-    jobs: record.outcomes.length,
-    fulfilled,
-    rejected,
-    cancelled,
-    attempts: record.attempts.length,
+    jobs: record.jobs,
+    fulfilled: record.fulfilled,
+    rejected: record.rejected,
+    cancelled: record.cancelled,
+    attempts: record.attemptCount,
     wallMs,
-    workMs,
-    queueWaitMs,
+    workMs: record.workMs,
+    queueWaitMs: record.queueWaitMs,
     threads,
     speedup,
     efficiency: threads > 0 ? speedup / threads : 0,

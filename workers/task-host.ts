@@ -1,8 +1,11 @@
 // Loads task modules and runs one request. Shared by the Piscina worker entry (host.ts)
 // and the inline executor, so both run tasks exactly the same way.
-import { threadId as thread } from 'node:worker_threads';
+import { type MessagePort, threadId as thread } from 'node:worker_threads';
 import {
+  type FailureKind,
+  type ItemFailure,
   now,
+  type ProgressReceiver,
   type SerializedError,
   serializeError,
   type TaskRequest,
@@ -13,6 +16,31 @@ import {
 export interface TaskContext {
   /** 1 for the first attempt, 2 for the first retry, and so on. */
   readonly attempt: number;
+  /**
+   * Reports progress from inside a long computation to the call's `onTaskProgress`
+   * (any cloneable value). A no-op when nobody listens.
+   */
+  readonly progress: (value: unknown) => void;
+}
+
+const ignore = () => {};
+
+/** The progress channel of a chunk, through comlink; undefined when nobody listens. */
+async function progressChannel(
+  port: MessagePort | undefined,
+): Promise<{ report: (item: number, value: unknown) => void; done: () => void } | undefined> {
+  if (!port) return undefined;
+  const [{ wrap }, { default: nodeEndpoint }] = await Promise.all([
+    import('comlink'),
+    import('comlink/dist/esm/node-adapter.mjs'),
+  ]);
+  const receiver = wrap<ProgressReceiver>(nodeEndpoint(port as never));
+  // Fire and forget: the task does not wait for the main thread to acknowledge. The main
+  // thread closes the channel when it receives done(), after every report.
+  return {
+    report: (item, value) => void receiver.report(item, value).catch(ignore),
+    done: () => void receiver.done().catch(ignore),
+  };
 }
 
 type TaskModule = Record<string, unknown>;
@@ -53,15 +81,9 @@ function load(url: string): Promise<TaskModule> {
 
 const NOT_FOUND_CODES = new Set(['ERR_MODULE_NOT_FOUND', 'ENOENT', 'ERR_TS_LOADER_MISSING']);
 
-function notFound(message: string, cause?: unknown): TaskResponse {
-  const t = now();
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  return { ok: false, kind: 'not-found', error: serializeError(error), start: t, end: t, thread };
-}
-
-// An output that cannot be cloned would make the worker crash while posting it, and the
-// error that reaches the main thread then is an empty object. Check before returning;
-// primitives, typed arrays and buffers are always cloneable and skip the (copying) check.
+// An output that cannot be cloned makes the worker crash while posting it, and the error
+// that reaches the main thread then is an empty object. Primitives, typed arrays and
+// buffers are always cloneable and skip the (copying) check.
 function cloneProblem(value: unknown): SerializedError | undefined {
   if (typeof value !== 'object' || value === null) {
     return typeof value === 'function' || typeof value === 'symbol'
@@ -77,43 +99,74 @@ function cloneProblem(value: unknown): SerializedError | undefined {
   }
 }
 
-/** Runs one attempt of one task. Never throws: failures come back as values. */
-export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
+type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
+
+/** Finds the task function, or says why there is none (the same for every item). */
+type Unusable = { readonly kind: FailureKind; readonly error: SerializedError };
+
+async function resolveTask(request: TaskRequest): Promise<TaskFunction | Unusable> {
   let module: TaskModule;
   try {
     module = await load(request.module);
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) {
-      return notFound(
-        `cannot load module ${request.module} (looking for export \`${request.export}\`): ${(error as Error).message}`,
-        error,
-      );
+      const message = `cannot load module ${request.module} (looking for export \`${request.export}\`): ${(error as Error).message}`;
+      return {
+        kind: 'not-found',
+        error: serializeError(new Error(message, { cause: error })),
+      };
     }
     // The module exists but failed while loading (syntax error, a throw at top level).
-    const t = now();
-    return { ok: false, kind: 'task', error: serializeError(error), start: t, end: t, thread };
+    return { kind: 'task', error: serializeError(error) };
   }
   const fn = module[request.export];
-  if (typeof fn !== 'function') {
-    const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
-    const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
-    return notFound(
-      `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`,
-    );
+  if (typeof fn === 'function') return fn as TaskFunction;
+  const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
+  const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
+  const message = `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`;
+  return { kind: 'not-found', error: serializeError(new Error(message)) };
+}
+
+/**
+ * Runs one chunk: every item, in order, each failure kept to its own item. Never throws.
+ */
+export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
+  const task = await resolveTask(request);
+  const { inputs, attempts } = request;
+  const count = inputs.length;
+  const values: unknown[] = new Array(count);
+  const times = new Float64Array(2 * count);
+  let failures: ItemFailure[] | undefined;
+  const fail = (index: number, kind: FailureKind, error: SerializedError) => {
+    failures ??= [];
+    failures.push({ index, kind, error });
+  };
+  // Checking cloneability copies the output, so only a chunk of one pays for it. A bigger
+  // chunk with an output that cannot be cloned crashes its worker while posting; the
+  // scheduler then runs its items one by one, and this check names the culprit.
+  const checkClone = count === 1;
+  const channel = await progressChannel(request.progress);
+  for (let i = 0; i < count; i++) {
+    const start = now();
+    if (typeof task !== 'function') {
+      fail(i, task.kind, task.error);
+    } else {
+      try {
+        const progress = channel ? (value: unknown) => channel.report(i, value) : ignore;
+        let value = task(inputs[i], { attempt: attempts?.[i] ?? 1, progress });
+        // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
+        if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
+        const unclonable = checkClone ? cloneProblem(value) : undefined;
+        if (unclonable) fail(i, 'data-clone', unclonable);
+        else values[i] = value;
+      } catch (error) {
+        fail(i, 'task', serializeError(error));
+      }
+    }
+    times[2 * i] = start;
+    times[2 * i + 1] = now();
   }
-  const context: TaskContext = { attempt: request.attempt };
-  const start = now();
-  try {
-    const value = await (fn as (input: unknown, ctx: TaskContext) => unknown)(
-      request.input,
-      context,
-    );
-    const end = now();
-    const unclonable = cloneProblem(value);
-    if (unclonable) return { ok: false, kind: 'data-clone', error: unclonable, start, end, thread };
-    return { ok: true, value, start, end, thread };
-  } catch (error) {
-    return { ok: false, kind: 'task', error: serializeError(error), start, end: now(), thread };
-  }
+  channel?.done();
+  return { values, failures, times, thread };
 }

@@ -10,6 +10,8 @@ import { ExecFailure, type ExecuteOptions, type Executor } from './types.js';
 
 interface Pending {
   readonly request: TaskRequest;
+  /** Input buffers to move (detach on the caller's side) rather than copy, as a thread would. */
+  readonly transfer: readonly ArrayBuffer[] | undefined;
   /** Rejects when the attempt's signal aborts. */
   readonly aborted: Promise<never>;
   readonly resolve: (response: TaskResponse) => void;
@@ -18,9 +20,9 @@ interface Pending {
   readonly done: () => void;
 }
 
-function clone<T>(value: T, what: string): T {
+function clone<T>(value: T, what: string, transfer?: readonly ArrayBuffer[]): T {
   try {
-    return structuredClone(value);
+    return structuredClone(value, transfer ? { transfer: [...transfer] } : undefined);
   } catch (error) {
     throw new ExecFailure('data-clone', `${what}: ${(error as Error).message}`, error);
   }
@@ -34,7 +36,7 @@ export class InlineExecutor implements Executor {
   #closed = false;
   #drained: (() => void) | undefined;
 
-  execute(request: TaskRequest, { signal }: ExecuteOptions): Promise<TaskResponse> {
+  execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
     if (this.#closed) return Promise.reject(new ExecFailure('closed', 'executor is closed'));
     if (signal.aborted) return Promise.reject(new ExecFailure('aborted', 'aborted'));
     return new Promise<TaskResponse>((resolve, reject) => {
@@ -49,6 +51,7 @@ export class InlineExecutor implements Executor {
       aborted.catch(reject);
       const pending: Pending = {
         request,
+        transfer,
         aborted,
         resolve,
         reject,
@@ -64,11 +67,17 @@ export class InlineExecutor implements Executor {
     for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
       this.#running = next;
       try {
-        const input = clone(next.request.input, 'input');
+        const inputs = clone(next.request.inputs, 'input', next.transfer);
         // A running attempt that is aborted is abandoned, not stopped: code in this
         // thread cannot be interrupted from outside. Its result is discarded.
-        const response = await Promise.race([runRequest({ ...next.request, input }), next.aborted]);
-        // The host has already checked that the output is cloneable.
+        const response = await Promise.race([
+          runRequest({ ...next.request, inputs }),
+          next.aborted,
+        ]);
+        // The host checks a chunk of one itself; a bigger chunk whose outputs could not
+        // cross a thread fails as a whole, as it would on a worker (its items are then run
+        // one by one to find the culprit).
+        if (inputs.length > 1) clone(response.values, 'output');
         next.resolve(response);
       } catch (error) {
         next.reject(error as ExecFailure);

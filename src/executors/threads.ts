@@ -57,7 +57,7 @@ export class ThreadsExecutor implements Executor {
     this.#pool.on('error', () => {});
   }
 
-  async execute(request: TaskRequest, { signal }: ExecuteOptions): Promise<TaskResponse> {
+  async execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
     if (this.#closed) throw new ExecFailure('closed', 'executor is closed');
     if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
     // Piscina terminates the worker of an aborted running task but does not wait for
@@ -69,7 +69,11 @@ export class ThreadsExecutor implements Executor {
     };
     signal.addEventListener('abort', snapshot, { once: true });
     try {
-      return await this.#pool.run(request, { signal });
+      const transferList = [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
+      return await this.#pool.run(request, {
+        signal,
+        ...(transferList.length > 0 ? { transferList } : {}),
+      });
     } catch (error) {
       const failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)

@@ -24,6 +24,8 @@ export class ExecFailure extends Error {
 export interface ExecuteOptions {
   /** Aborting it removes a queued attempt or stops a running one. */
   readonly signal: AbortSignal;
+  /** Buffers of the inputs to move to the worker rather than copy. */
+  readonly transfer?: readonly ArrayBuffer[];
 }
 
 export interface Executor {

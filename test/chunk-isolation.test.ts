@@ -1,0 +1,107 @@
+// Items travel in chunks, but each keeps its own outcome: errors, retries and crashes
+// of one item do not fail its chunk-mates.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunner, defineTask, type Runner } from '../src/index.js';
+
+const fixtures = new URL('./fixtures/chunk-tasks.mjs', import.meta.url);
+const failIfOdd = defineTask<number, number>(fixtures, 'failIfOdd');
+const flaky = defineTask<{ succeedOn: number }, number>(fixtures, 'flaky');
+const exitOn = defineTask<{ value: number; exit: boolean }, number>(fixtures, 'exitOn');
+const outputFor = defineTask<{ value: number; bad: boolean }, { value: number }>(
+  fixtures,
+  'outputFor',
+);
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])('chunked dispatch on $name', ({ threads }) => {
+  it('keeps errors per item inside a chunk (settle)', async () => {
+    runner = createRunner({ threads });
+    const report = await runner.all(failIfOdd, range(200), { policy: 'settle', chunkSize: 50 });
+    expect(report.counts).toEqual({ total: 200, fulfilled: 100, rejected: 100 });
+    report.results.forEach((outcome, i) => {
+      if (i % 2 === 0) {
+        expect(outcome).toMatchObject({ status: 'fulfilled', value: i * 10, attempts: 1 });
+      } else {
+        expect(outcome.status).toBe('rejected');
+        if (outcome.status !== 'rejected') return;
+        expect(outcome.reason.code).toBe('ERR_TASK_FAILED');
+        expect(outcome.reason.job).toBe(i);
+        expect((outcome.reason.cause as { input?: number }).input).toBe(i);
+      }
+    });
+  });
+
+  it('retries items one by one, not their chunk', async () => {
+    runner = createRunner({ threads });
+    const inputs = range(60).map((i) => ({ succeedOn: (i % 3) + 1 }));
+    const report = await runner.all(flaky, inputs, {
+      policy: 'settle',
+      chunkSize: 20,
+      retries: 2,
+    });
+    expect(report.counts.fulfilled).toBe(60);
+    report.results.forEach((outcome, i) => {
+      expect(outcome).toMatchObject({
+        status: 'fulfilled',
+        value: (i % 3) + 1,
+        attempts: (i % 3) + 1,
+      });
+    });
+  });
+
+  it('fails fast with the first failing item of the chunk', async () => {
+    runner = createRunner({ threads });
+    const error = await runner.all(failIfOdd, [0, 2, 4, 5, 6, 7], { chunkSize: 6 }).catch((e) => e);
+    expect(error.code).toBe('ERR_TASK_FAILED');
+    expect(error.job).toBe(3);
+  });
+
+  it('blames only the item whose output cannot cross threads', async () => {
+    runner = createRunner({ threads });
+    const inputs = range(30).map((value) => ({ value, bad: value === 17 }));
+    const report = await runner.all(outputFor, inputs, { policy: 'settle', chunkSize: 10 });
+    expect(report.counts).toEqual({ total: 30, fulfilled: 29, rejected: 1 });
+    const bad = report.results[17]!;
+    expect(bad.status === 'rejected' && bad.reason.code).toBe('ERR_DATA_CLONE');
+    expect(report.results[16]).toMatchObject({ status: 'fulfilled', value: { value: 16 } });
+  });
+
+  it('blames only the item whose input cannot cross threads', async () => {
+    runner = createRunner({ threads });
+    const inputs: unknown[] = range(30);
+    inputs[4] = { fn() {} };
+    const report = await runner.all(failIfOdd, inputs as number[], {
+      policy: 'settle',
+      chunkSize: 10,
+    });
+    const bad = report.results[4]!;
+    expect(bad.status === 'rejected' && bad.reason.code).toBe('ERR_DATA_CLONE');
+    expect(bad.status === 'rejected' && bad.reason.job).toBe(4);
+    expect(report.results[6]).toMatchObject({ status: 'fulfilled', value: 60 });
+    expect(report.counts.fulfilled).toBe(14);
+  });
+});
+
+describe('chunked dispatch on threads: crashes', () => {
+  it('a worker crash fails only the item that caused it', async () => {
+    runner = createRunner({ threads: 2 });
+    const inputs = range(40).map((value) => ({ value, exit: value === 23 }));
+    const report = await runner.all(exitOn, inputs, { policy: 'settle', chunkSize: 10 });
+    expect(report.counts).toEqual({ total: 40, fulfilled: 39, rejected: 1 });
+    const crashed = report.results[23]!;
+    expect(crashed.status === 'rejected' && crashed.reason.code).toBe('ERR_WORKER_EXITED');
+    expect(report.results[22]).toMatchObject({ status: 'fulfilled', value: 44, attempts: 1 });
+    // The pool recovered: the next call runs on fresh workers.
+    expect(await runner.all(failIfOdd, [0, 2, 4])).toEqual([0, 20, 40]);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ChunkSizer } from '../src/chunking.js';
+
+/** Feeds the sizer chunks of items costing `costMs` each, as a worker would report. */
+function drive(sizer: ChunkSizer, costMs: number, steps: number, remaining?: number): number[] {
+  const sizes: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const size = sizer.next(remaining);
+    sizes.push(size);
+    sizer.observe(size, size * costMs);
+  }
+  return sizes;
+}
+
+describe('ChunkSizer (simulated timings)', () => {
+  it('starts with the smallest chunk before anything is measured', () => {
+    expect(new ChunkSizer({ threads: 2 }).next()).toBe(1);
+    expect(new ChunkSizer({ threads: 2, min: 5 }).next()).toBe(5);
+  });
+
+  it('grows at most 2x a step and settles where a chunk costs the target duration', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
+    const sizes = drive(sizer, 0.001, 20); // 1 µs items: ideal 10 ms / 1 µs = 10,000
+    for (let i = 1; i < sizes.length; i++) {
+      expect(sizes[i]!).toBeLessThanOrEqual(2 * sizes[i - 1]!);
+    }
+    expect(sizes.slice(0, 5)).toEqual([1, 2, 4, 8, 16]);
+    expect(sizes.at(-1)).toBe(10_000);
+  });
+
+  it('sends items that cost more than the target one at a time', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
+    expect(drive(sizer, 50, 5)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('respects minChunk and maxChunk', () => {
+    const capped = new ChunkSizer({ threads: 2, max: 64 });
+    expect(Math.max(...drive(capped, 0.001, 30))).toBe(64);
+    const floored = new ChunkSizer({ threads: 2, min: 8 });
+    expect(Math.min(...drive(floored, 50, 5))).toBe(8);
+  });
+
+  it('shrinks chunks at the tail of a known-length input so every thread gets a share', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
+    drive(sizer, 0.001, 20);
+    expect(sizer.next(1_000_000)).toBe(10_000);
+    // 4 chunks per thread at most at the tail: 80 items left on 2 threads → 10.
+    expect(sizer.next(80)).toBe(10);
+    expect(sizer.next(3)).toBe(1);
+    expect(sizer.next(1)).toBe(1);
+  });
+
+  it('copes with skew: one heavy chunk shrinks the next ones, and they recover', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
+    drive(sizer, 0.01, 20); // 10 µs items: settles at 1000
+    expect(sizer.next()).toBe(1000);
+    sizer.observe(1000, 1000 * 1); // a chunk 100x heavier than usual
+    const after = sizer.next();
+    expect(after).toBeLessThan(1000);
+    expect(after).toBeGreaterThan(1);
+    const recovered = drive(sizer, 0.01, 20);
+    expect(recovered.at(-1)).toBeGreaterThan(950);
+  });
+
+  it('uses a fixed size when one is given, never more than what remains', () => {
+    const sizer = new ChunkSizer({ threads: 2, fixed: 7 });
+    expect(drive(sizer, 0.001, 3)).toEqual([7, 7, 7]);
+    expect(sizer.next(3)).toBe(3);
+  });
+
+  it('ignores measurements that carry no information', () => {
+    const sizer = new ChunkSizer({ threads: 2 });
+    sizer.observe(0, 5);
+    sizer.observe(3, Number.NaN);
+    expect(sizer.perItemMs).toBeUndefined();
+    expect(sizer.next()).toBe(1);
+  });
+});

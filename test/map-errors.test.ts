@@ -1,0 +1,97 @@
+// map() under each policy: fail-fast ends the stream with the first failure (after its
+// retries); settle yields every item's outcome; retries apply per item; a throwing source
+// ends the stream with its error; an abort ends it with the signal's reason.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunner, defineTask, type Runner } from '../src/index.js';
+
+const fixtures = new URL('./fixtures/chunk-tasks.mjs', import.meta.url);
+const failIfOdd = defineTask<number, number>(fixtures, 'failIfOdd');
+const flaky = defineTask<{ succeedOn: number }, number>(fixtures, 'flaky');
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])('map errors on $name', ({ threads }) => {
+  it('fail-fast: the stream ends with the first failing item', async () => {
+    runner = createRunner({ threads });
+    const inputs = [0, 2, 4, 7, 8, 10];
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const value of runner!.map(failIfOdd, inputs)) seen.push(value);
+    })().catch((e) => e);
+    expect(error.code).toBe('ERR_TASK_FAILED');
+    expect(error.job).toBe(3);
+    expect(seen.every((v) => v % 20 === 0)).toBe(true);
+  });
+
+  it('settle: every item gets its outcome, in order, chunk-mates unharmed', async () => {
+    runner = createRunner({ threads });
+    const outcomes = await runner
+      .map(
+        failIfOdd,
+        Array.from({ length: 100 }, (_, i) => i),
+        {
+          policy: 'settle',
+          chunkSize: 25,
+        },
+      )
+      .toArray();
+    expect(outcomes).toHaveLength(100);
+    outcomes.forEach((outcome, i) => {
+      expect(outcome.status).toBe(i % 2 === 0 ? 'fulfilled' : 'rejected');
+      if (outcome.status === 'rejected') expect(outcome.reason.job).toBe(i);
+      else expect(outcome.value).toBe(i * 10);
+    });
+  });
+
+  it('retries per item', async () => {
+    runner = createRunner({ threads });
+    const inputs = Array.from({ length: 30 }, (_, i) => ({ succeedOn: (i % 3) + 1 }));
+    const outcomes = await runner
+      .map(flaky, inputs, { policy: 'settle', retries: 2, chunkSize: 10 })
+      .toArray();
+    expect(outcomes.map((o) => o.attempts)).toEqual(inputs.map((i) => i.succeedOn));
+  });
+
+  it('ends with the error of a source that throws', async () => {
+    runner = createRunner({ threads });
+    const boom = new Error('source broke');
+    function* source(): Generator<number> {
+      yield 1;
+      yield 2;
+      throw boom;
+    }
+    await expect(runner.map(failIfOdd, source(), { policy: 'settle' }).toArray()).rejects.toBe(
+      boom,
+    );
+  });
+
+  it('ends with the signal reason when aborted mid-stream', async () => {
+    runner = createRunner({ threads });
+    const controller = new AbortController();
+    const reason = new Error('enough');
+    function* endless(): Generator<number> {
+      for (let i = 0; ; i += 2) yield i;
+    }
+    let seen = 0;
+    const error = await (async () => {
+      for await (const _ of runner!.map(failIfOdd, endless(), { signal: controller.signal })) {
+        if (++seen === 100) controller.abort(reason);
+      }
+    })().catch((e) => e);
+    expect(error).toBe(reason);
+  });
+
+  it('rejects a source that is not iterable, naming it', () => {
+    runner = createRunner({ threads });
+    expect(() => runner!.map(failIfOdd, 42 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+  });
+});

@@ -1,0 +1,57 @@
+// A task reports progress from inside a long computation through ctx.progress (a comlink
+// channel); the call receives it in onTaskProgress with the job's key.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunner, defineTask, type Runner } from '../src/index.js';
+
+const countWithProgress = defineTask<{ steps: number; every: number }, number>(
+  new URL('./fixtures/buffer-tasks.mjs', import.meta.url),
+  'countWithProgress',
+);
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])('ctx.progress on $name', ({ threads }) => {
+  it('delivers every report, tagged with its job', async () => {
+    runner = createRunner({ threads });
+    const reports: { job: unknown; value: unknown }[] = [];
+    let allArrived: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      allArrived = resolve;
+    });
+    const out = await runner.all(
+      countWithProgress,
+      [
+        { steps: 100, every: 25 },
+        { steps: 40, every: 10 },
+      ],
+      {
+        chunkSize: 2,
+        onTaskProgress: (job, value) => {
+          if (reports.push({ job, value }) === 8) allArrived();
+        },
+      },
+    );
+    expect(out).toEqual([5050, 820]);
+    // Reports travel as messages of their own, so they may land just after the result.
+    await arrived;
+    expect(reports.filter((r) => r.job === 0).map((r) => r.value)).toEqual([
+      { step: 25 },
+      { step: 50 },
+      { step: 75 },
+      { step: 100 },
+    ]);
+    expect(reports.filter((r) => r.job === 1)).toHaveLength(4);
+  });
+
+  it('is a no-op for a task that reports when nobody listens', async () => {
+    runner = createRunner({ threads });
+    expect(await runner.run(countWithProgress, { steps: 10, every: 1 })).toBe(55);
+  });
+});
