@@ -768,7 +768,14 @@ export function startCall(
     if (finished) return;
     if (!pulling && canPull()) void fill().then(pump);
     if (!stop.signal.aborted) {
-      while (fnReady.length > 0 && inFlight < config.concurrency) {
+      // Under a concurrency cap, jobs start in input order: a function job does not
+      // overtake a worker task that comes before it.
+      const capped = config.concurrency !== Number.POSITIVE_INFINITY;
+      while (
+        fnReady.length > 0 &&
+        inFlight < config.concurrency &&
+        !(capped && (peekReady()?.index ?? Number.POSITIVE_INFINITY) < fnReady[0]!.index)
+      ) {
         inFlight++;
         void runFunction(fnReady.shift()!);
       }

@@ -41,11 +41,14 @@ export class Dispatcher {
   }
 
   /**
-   * Admits up to `count` jobs to the queue; returns how many fit under `maxQueue`
-   * (the rest fail with ERR_QUEUE_FULL).
+   * Admits up to `count` jobs; returns how many fit (the rest fail with ERR_QUEUE_FULL).
+   * As many as there are free threads start at once and do not count as waiting, then up
+   * to `maxQueue` may wait.
    */
   enqueue(count: number): number {
-    const admitted = Math.max(0, Math.min(count, this.#maxQueue - this.#queuedJobs));
+    const free = this.#slots - this.#busy;
+    const room = this.#maxQueue + free - this.#queuedJobs;
+    const admitted = Math.max(0, Math.min(count, room));
     this.#queuedJobs += admitted;
     return admitted;
   }
