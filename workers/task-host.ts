@@ -8,6 +8,7 @@ import {
   type ProgressReceiver,
   type SerializedError,
   serializeError,
+  type TaskRef,
   type TaskRequest,
   type TaskResponse,
 } from '../src/protocol.js';
@@ -99,12 +100,12 @@ function cloneProblem(value: unknown): SerializedError | undefined {
   }
 }
 
-type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
+export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
 
 /** Finds the task function, or says why there is none (the same for every item). */
 type Unusable = { readonly kind: FailureKind; readonly error: SerializedError };
 
-async function resolveTask(request: TaskRequest): Promise<TaskFunction | Unusable> {
+async function resolveTask(request: TaskRef): Promise<TaskFunction | Unusable> {
   let module: TaskModule;
   try {
     module = await load(request.module);
@@ -126,6 +127,21 @@ async function resolveTask(request: TaskRequest): Promise<TaskFunction | Unusabl
   const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
   const message = `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`;
   return { kind: 'not-found', error: serializeError(new Error(message)) };
+}
+
+/**
+ * The task's function in this thread, or why there is none: for tools that check a task
+ * before any work starts, and that measure it where they run (the CLI's `run`, `advise`).
+ */
+export async function loadTask(
+  ref: TaskRef,
+): Promise<
+  | { readonly ok: true; readonly fn: TaskFunction }
+  | { readonly ok: false; readonly kind: FailureKind; readonly message: string }
+> {
+  const task = await resolveTask(ref);
+  if (typeof task === 'function') return { ok: true, fn: task };
+  return { ok: false, kind: task.kind, message: task.error.message };
 }
 
 /**

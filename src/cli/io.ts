@@ -1,0 +1,141 @@
+// What `fanout run` and `fanout advise` share: naming the task from the command line,
+// reading inputs in each format as a stream, and writing results with backpressure.
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { loadTask, type TaskFunction } from '../../workers/task-host.js';
+import { defineTask, type Task } from '../task.js';
+
+export const FORMATS = ['jsonl', 'json', 'lines'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** A mistake in how the command was called: exit status 2, before any work starts. */
+export class UsageError extends Error {}
+
+/** Names the task and checks, on this thread, that the module loads and has the export. */
+export async function taskFromArgs(
+  modulePath: string,
+  exportName: string,
+): Promise<{ task: Task; fn: TaskFunction }> {
+  const path = resolve(modulePath);
+  if (!existsSync(path))
+    throw new UsageError(`cannot find the task module ${modulePath} (${path})`);
+  const task = defineTask(pathToFileURL(path), exportName);
+  const loaded = await loadTask(task);
+  if (!loaded.ok) throw new UsageError(loaded.message);
+  return { task, fn: loaded.fn };
+}
+
+/** One record of the input: a parsed value, or a line that could not be parsed. */
+export type InputRecord =
+  | { readonly ok: true; readonly line: number; readonly value: unknown }
+  | { readonly ok: false; readonly line: number; readonly text: string; readonly error: Error };
+
+export interface InputSource {
+  readonly stream: Readable;
+  /** Bytes in the input when it is a file (for a progress bar), else undefined. */
+  readonly size: number | undefined;
+  /** Bytes read so far. */
+  bytesRead(): number;
+}
+
+export function openInput(path: string): InputSource {
+  if (path === '-') {
+    let read = 0;
+    process.stdin.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+    });
+    return { stream: process.stdin, size: undefined, bytesRead: () => read };
+  }
+  if (!existsSync(path)) throw new UsageError(`cannot find the input file ${path}`);
+  const stream = createReadStream(path);
+  return { stream, size: statSync(path).size, bytesRead: () => stream.bytesRead };
+}
+
+/**
+ * The input's records as they are read, in bounded memory for `jsonl` and `lines` (one
+ * record per line; blank lines of JSONL are skipped). `json` is one array, read whole.
+ * A line that is not valid JSON is a record of its own, never a crash.
+ */
+export async function* readRecords(stream: Readable, format: Format): AsyncGenerator<InputRecord> {
+  if (format === 'json') {
+    let text = '';
+    for await (const chunk of stream) text += chunk;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      yield { ok: false, line: 1, text: text.slice(0, 200), error: error as Error };
+      return;
+    }
+    if (!Array.isArray(parsed)) {
+      throw new UsageError('with --format json the input must be one JSON array');
+    }
+    for (let i = 0; i < parsed.length; i++) yield { ok: true, line: i + 1, value: parsed[i] };
+    return;
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (format === 'lines') {
+      yield { ok: true, line, value: text };
+      continue;
+    }
+    if (text.trim() === '') continue;
+    try {
+      yield { ok: true, line, value: JSON.parse(text) };
+    } catch (error) {
+      yield { ok: false, line, text, error: error as Error };
+    }
+  }
+}
+
+/** Writes one value per record, waiting for the stream to drain when it asks to. */
+export class RecordWriter {
+  readonly #stream: Writable;
+  readonly #format: Format;
+  #count = 0;
+
+  constructor(stream: Writable, format: Format) {
+    this.#stream = stream;
+    this.#format = format;
+  }
+
+  static open(path: string, format: Format): RecordWriter {
+    return new RecordWriter(path === '-' ? process.stdout : createWriteStream(path), format);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  async write(value: unknown): Promise<void> {
+    let text: string;
+    if (this.#format === 'lines') {
+      text = `${typeof value === 'string' ? value : JSON.stringify(value)}\n`;
+    } else if (this.#format === 'jsonl') {
+      text = `${JSON.stringify(value) ?? 'null'}\n`;
+    } else {
+      text = `${this.#count === 0 ? '[\n' : ',\n'}${JSON.stringify(value) ?? 'null'}`;
+    }
+    this.#count++;
+    if (!this.#stream.write(text)) {
+      await new Promise<void>((done) => this.#stream.once('drain', done));
+    }
+  }
+
+  /** Completes the output (a JSON array is closed, even when empty) and flushes it. */
+  async end(): Promise<void> {
+    if (this.#format === 'json') this.#stream.write(this.#count === 0 ? '[]\n' : '\n]\n');
+    await new Promise<void>((done) => {
+      if (this.#stream === process.stdout || this.#stream === process.stderr) {
+        this.#stream.write('', () => done());
+      } else {
+        this.#stream.end(done);
+      }
+    });
+  }
+}

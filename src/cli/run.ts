@@ -1,0 +1,281 @@
+// `fanout run`: a task module over a data file (or standard input), on every core,
+// streaming: results are written as they come, in bounded memory, in input order unless
+// --unordered. Exit status: 0 all succeeded, 1 some items failed, 2 usage error,
+// 130 interrupted (Ctrl-C).
+import { createWriteStream } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { describeMachine } from '../machine.js';
+import type { Progress } from '../progress.js';
+import { createRunner } from '../runner.js';
+import type { CallStats } from '../stats.js';
+import { chunkArg, integerFrom, positiveNumber } from './args.js';
+import {
+  FORMATS,
+  type Format,
+  openInput,
+  RecordWriter,
+  readRecords,
+  taskFromArgs,
+  UsageError,
+} from './io.js';
+
+export interface RunFlags {
+  readonly export: string;
+  readonly input: string;
+  readonly output: string;
+  readonly format: Format;
+  readonly threads?: number;
+  readonly policy: 'fail-fast' | 'settle';
+  readonly retries: number;
+  readonly timeout?: number;
+  readonly concurrency?: number;
+  readonly chunk: 'auto' | number;
+  readonly window?: number;
+  readonly unordered?: boolean;
+  readonly errors?: string;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** A line of the input that could not be parsed: a failure of that item alone. */
+class MalformedInput extends Error {
+  readonly code = 'ERR_MALFORMED_INPUT';
+  readonly line: number;
+  constructor(line: number, cause: Error) {
+    super(`line ${line} is not valid JSON: ${cause.message}`, { cause });
+    this.line = line;
+  }
+}
+
+class Interrupted extends Error {}
+
+const EXAMPLES = `
+Examples:
+  $ fanout run ./tasks.js --export resize --input images.jsonl --output out.jsonl
+  $ cat records.jsonl | fanout run ./transform.ts -e clean --policy settle --errors bad.jsonl > clean.jsonl
+  $ fanout run ./hash.mjs --format lines --input paths.txt --unordered --threads 8
+
+The module exports the task: (input, ctx) => output | Promise<output>. Each input record
+(a JSONL line, an element of a JSON array, or a plain line) is one item; each output is
+written as the same format. Failed items go to --errors as JSONL:
+{"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}.
+
+Exit status: 0 every item succeeded; 1 some items failed; 2 usage error (bad flags, a
+missing module or export: caught before any work starts); 130 interrupted by Ctrl-C
+(threads stopped, output flushed up to the last complete result).`;
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('Run a task module over a data file on every core, streaming the results.')
+    .argument('<module>', 'the task module (.js, .mjs, .ts...): a file path')
+    .option('-e, --export <name>', 'the export of the module to run', 'default')
+    .option('-i, --input <file>', "input file, or '-' for standard input", '-')
+    .option('-o, --output <file>', "output file, or '-' for standard output", '-')
+    .addOption(
+      new Option('-f, --format <format>', 'format of the input and the output')
+        .choices(FORMATS)
+        .default('jsonl'),
+    )
+    .option(
+      '-t, --threads <n>',
+      'worker threads; 0 runs in this thread (default: one per core)',
+      integerFrom(0),
+    )
+    .addOption(
+      new Option(
+        '--policy <policy>',
+        'fail-fast: stop at the first failure; settle: run everything',
+      )
+        .choices(['fail-fast', 'settle'])
+        .default('fail-fast'),
+    )
+    .option('--retries <n>', 'retries per item', integerFrom(0), 0)
+    .option(
+      '--timeout <ms>',
+      'time limit per attempt, in ms (stops code that never yields)',
+      positiveNumber,
+    )
+    .option('--concurrency <n>', 'most items in flight at once', integerFrom(1))
+    .option('--chunk <auto|n>', 'items sent to a thread in one message', chunkArg, 'auto')
+    .option(
+      '--window <n>',
+      'most items read ahead, in flight or waiting to be written',
+      integerFrom(1),
+    )
+    .option('--unordered', 'write results as they complete, not in input order')
+    .option('--errors <file>', 'write the failed items there, as JSONL')
+    .option('-q, --quiet', 'print nothing but errors on stderr')
+    .option('-v, --verbose', 'also print the machine, each failure, and memory use')
+    .addHelpText('after', EXAMPLES)
+    .exitOverride()
+    .action(async (module: string, flags: RunFlags) => {
+      process.exitCode = await runTask(module, flags);
+    });
+}
+
+function formatSummary(
+  items: number,
+  failed: number,
+  stats: CallStats | undefined,
+  wallMs: number,
+): string {
+  const seconds = wallMs / 1000;
+  const rate = seconds > 0 ? Math.round(items / seconds) : 0;
+  const parts = [
+    `${items} items`,
+    `${failed} failed`,
+    `${seconds.toFixed(2)} s`,
+    `${rate} items/s`,
+  ];
+  if (stats && stats.wallMs > 0) {
+    parts.push(
+      `speedup ≈ ${stats.speedup.toFixed(2)}x on ${stats.threads} threads (task time ${(stats.workMs / 1000).toFixed(2)} s)`,
+    );
+  }
+  return `fanout run: ${parts.join(', ')}`;
+}
+
+/** Runs the command; returns the exit status. */
+export async function runTask(modulePath: string, flags: RunFlags): Promise<number> {
+  const say = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`${line}\n`);
+  };
+  const started = performance.now();
+  let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
+  let input: ReturnType<typeof openInput>;
+  try {
+    ({ task } = await taskFromArgs(modulePath, flags.export));
+    input = openInput(flags.input);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`fanout run: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const output = RecordWriter.open(flags.output, flags.format);
+  const errors = flags.errors
+    ? new RecordWriter(createWriteStream(flags.errors), 'jsonl')
+    : undefined;
+  const runner = createRunner(flags.threads === undefined ? {} : { threads: flags.threads });
+  if (flags.verbose) say(`fanout run: ${describeMachine()}; ${runner.threads} threads`);
+
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Interrupted('interrupted'));
+  process.once('SIGINT', onSigint);
+
+  // What the errors file needs of each item in flight: bounded by the window.
+  const pending = new Map<number, { line: number; input: unknown }>();
+  let failed = 0;
+  let firstFailure: string | undefined;
+  const recordFailure = async (
+    line: number,
+    inputValue: unknown,
+    code: string,
+    message: string,
+  ) => {
+    failed++;
+    firstFailure ??= `line ${line}: ${code}: ${message}`;
+    if (flags.verbose) say(`fanout run: line ${line} failed: ${code}: ${message}`);
+    await errors?.write({ line, input: inputValue, code, message });
+  };
+
+  async function* items(): AsyncGenerator<unknown> {
+    let index = 0;
+    for await (const record of readRecords(input.stream, flags.format)) {
+      if (!record.ok) {
+        const malformed = new MalformedInput(record.line, record.error);
+        if (flags.policy === 'fail-fast') throw malformed;
+        await recordFailure(record.line, record.text, malformed.code, malformed.message);
+        continue;
+      }
+      pending.set(index++, { line: record.line, input: record.value });
+      yield record.value;
+    }
+  }
+
+  const bar =
+    process.stderr.isTTY && !flags.quiet
+      ? new SingleBar({
+          format:
+            input.size === undefined
+              ? 'fanout run | {done} done | {failed} failed | {rate}/s'
+              : 'fanout run [{bar}] {percentage}% | {done} done | {failed} failed | {rate}/s | ETA {eta_formatted}',
+          hideCursor: true,
+          etaBuffer: 50,
+        })
+      : undefined;
+  bar?.start(input.size ?? 0, 0, { done: 0, failed: 0, rate: 0 });
+  let peakHeap = process.memoryUsage().heapUsed;
+  const onProgress = (progress: Progress) => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    bar?.update(input.bytesRead(), {
+      done: progress.done,
+      failed: failed,
+      rate: Math.round(progress.rate),
+    });
+  };
+
+  let stats: CallStats | undefined;
+  let status = 0;
+  try {
+    const stream = runner.map(task, items(), {
+      policy: 'settle',
+      ordered: !flags.unordered,
+      signal: controller.signal,
+      retries: flags.retries,
+      chunkSize: flags.chunk,
+      onProgress,
+      onStats: (s) => {
+        stats = s;
+      },
+      ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
+      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+      ...(flags.window === undefined ? {} : { window: flags.window }),
+    });
+    for await (const outcome of stream) {
+      const item = pending.get(outcome.job as number);
+      pending.delete(outcome.job as number);
+      if (outcome.status === 'fulfilled') {
+        await output.write(outcome.value);
+        continue;
+      }
+      const reason = outcome.reason;
+      await recordFailure(item?.line ?? -1, item?.input, reason.code, reason.message);
+      if (flags.policy === 'fail-fast') break; // leaving the loop stops every thread
+    }
+    status = failed > 0 ? 1 : 0;
+  } catch (error) {
+    if (error instanceof Interrupted) {
+      status = 130;
+    } else if (error instanceof MalformedInput) {
+      failed++;
+      firstFailure = `line ${error.line}: ${error.code}: ${error.message}`;
+      await errors?.write({ line: error.line, code: error.code, message: error.message });
+      status = 1;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`fanout run: ${error.message}\n`);
+      status = 2;
+    } else {
+      throw error;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    bar?.stop();
+    await output.end();
+    await errors?.end();
+    await runner.destroy();
+    if (flags.input === '-') process.stdin.destroy();
+  }
+  const wallMs = performance.now() - started;
+  if (status === 130) say(`fanout run: interrupted after ${output.count} results`);
+  else if (flags.policy === 'fail-fast' && firstFailure)
+    say(`fanout run: stopped at the first failure, ${firstFailure}`);
+  say(
+    formatSummary(output.count + failed, failed, stats, wallMs) +
+      (flags.errors && failed > 0 ? ` (failures in ${flags.errors})` : ''),
+  );
+  if (flags.verbose) say(`fanout run: peak heap ${(peakHeap / 2 ** 20).toFixed(1)} MiB`);
+  return status;
+}

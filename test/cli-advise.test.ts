@@ -1,0 +1,52 @@
+// `fanout advise` measures a task on a sample and checks its own prediction.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { fanout } from './helpers/cli.js';
+
+const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+const sample = join(mkdtempSync(join(tmpdir(), 'fanout-advise-')), 'sample.jsonl');
+writeFileSync(sample, Array.from({ length: 100 }, () => '20000\n').join(''));
+
+it('prints measurements, advice with reasons, predictions and the check', async () => {
+  const result = await fanout(['advise', tasks, '-e', 'cpu', '--sample', sample, '--cores', '8']);
+  expect(result.code).toBe(0);
+  for (const part of [
+    'cost per item',
+    'one message to a worker',
+    'chunk size:',
+    'threads:',
+    'policy: fail-fast',
+    '8 cores:',
+    'check on this sample',
+    'predicted',
+  ]) {
+    expect(result.stdout).toContain(part);
+  }
+});
+
+it('recommends settle when sample items fail, and speaks JSON', async () => {
+  const mixed = join(mkdtempSync(join(tmpdir(), 'fanout-advise-')), 'mixed.jsonl');
+  writeFileSync(mixed, '1\n2\n3\n4\n');
+  const result = await fanout(['advise', tasks, '-e', 'failIfOdd', '--sample', mixed, '--json']);
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report.measurement).toMatchObject({ items: 4, failures: 2 });
+  expect(report.advice.policy).toBe('settle');
+  expect(report.predicted[0].threads).toBeGreaterThan(0);
+  expect(typeof report.check.measured).toBe('number');
+});
+
+it('needs a sample, and names a missing export', async () => {
+  expect((await fanout(['advise', tasks, '-e', 'cpu'])).code).toBe(2);
+  const missing = await fanout(['advise', tasks, '-e', 'nope', '--sample', sample]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('`nope`');
+  const help = await fanout(['advise', '--help']);
+  expect(help.code).toBe(0);
+  for (const flag of ['--export', '--sample', '--format', '--cores', '--json']) {
+    expect(help.stdout).toContain(flag);
+  }
+});

@@ -1,0 +1,31 @@
+// Ctrl-C stops `fanout run` cleanly: threads stopped, output flushed up to the last
+// complete result, exit status 130.
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { collect, start } from './helpers/cli.js';
+
+const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+
+it('exits with 130 on SIGINT, leaving only complete results', async () => {
+  const child = start(['run', tasks, '-e', 'double', '-t', '2']);
+  // An input that never ends: the run can only stop by the signal.
+  let n = 0;
+  const feed = () => {
+    while (child.stdin?.write(`${n++}\n`)) if (n % 1000 === 0) break;
+  };
+  child.stdin?.on('drain', feed);
+  child.stdin?.on('error', () => {});
+  feed();
+  const firstOutput = new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const result = collect(child);
+  await firstOutput; // it is really running
+  child.kill('SIGINT');
+  const { code, stdout, stderr } = await result;
+  expect(code).toBe(130);
+  expect(stderr).toContain('interrupted');
+  const lines = stdout.split('\n');
+  expect(lines.at(-1)).toBe(''); // ends with a complete line
+  const values = lines.slice(0, -1).map(Number);
+  expect(values.length).toBeGreaterThan(0);
+  expect(values).toEqual(values.map((_, i) => 2 * i));
+});

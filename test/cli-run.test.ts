@@ -1,0 +1,185 @@
+// `fanout run` end to end, as a user runs it: a child process over real files.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { fanout } from './helpers/cli.js';
+
+const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'fanout-cli-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const jsonl = (values: readonly unknown[]) => values.map((v) => `${JSON.stringify(v)}\n`).join('');
+
+describe('fanout run', () => {
+  it('round-trips a JSONL file: the output equals the sequential result, in order', async () => {
+    const inputs = Array.from({ length: 2000 }, (_, i) => i);
+    const input = file('numbers.jsonl', jsonl(inputs));
+    const output = join(dir, 'doubled.jsonl');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'double',
+      '-i',
+      input,
+      '-o',
+      output,
+      '-t',
+      '2',
+    ]);
+    expect(result.code).toBe(0);
+    expect(readFileSync(output, 'utf8')).toBe(jsonl(inputs.map((x) => 2 * x)));
+    expect(result.stderr).toContain('2000 items, 0 failed');
+  });
+
+  it('reads standard input and writes standard output; --unordered gives a permutation', async () => {
+    const inputs = Array.from({ length: 500 }, (_, i) => i);
+    const result = await fanout(['run', tasks, '-e', 'double', '--unordered', '-q'], jsonl(inputs));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const out = result.stdout.trim().split('\n').map(Number);
+    expect(out.sort((a, b) => a - b)).toEqual(inputs.map((x) => 2 * x));
+  });
+
+  it('with settle, writes failed items to --errors and exits with status 1', async () => {
+    const input = file('mixed.jsonl', jsonl([2, 3, 4, 5, 6]));
+    const errors = join(dir, 'errors.jsonl');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'failIfOdd',
+      '-i',
+      input,
+      '--policy',
+      'settle',
+      '--errors',
+      errors,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(jsonl([2, 4, 6]));
+    const failures = readFileSync(errors, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(failures).toEqual([
+      {
+        line: 2,
+        input: 3,
+        code: 'ERR_TASK_FAILED',
+        message: expect.stringContaining('odd input 3'),
+      },
+      {
+        line: 4,
+        input: 5,
+        code: 'ERR_TASK_FAILED',
+        message: expect.stringContaining('odd input 5'),
+      },
+    ]);
+    expect(result.stderr).toContain('5 items, 2 failed');
+  });
+
+  it('with fail-fast (the default), stops at the first failure and says which line', async () => {
+    const input = file('fails.jsonl', jsonl([2, 4, 7, 8]));
+    const result = await fanout(['run', tasks, '-e', 'failIfOdd', '-i', input]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/first failure, line 3: ERR_TASK_FAILED/);
+  });
+
+  it('turns a malformed line into a failure of that item, naming the line', async () => {
+    const input = file('malformed.jsonl', '1\n2\n{not json\n4\n');
+    const errors = join(dir, 'malformed-errors.jsonl');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'double',
+      '-i',
+      input,
+      '--policy',
+      'settle',
+      '--errors',
+      errors,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(jsonl([2, 4, 8]));
+    const [failure] = readFileSync(errors, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(failure).toMatchObject({ line: 3, input: '{not json', code: 'ERR_MALFORMED_INPUT' });
+    // fail-fast stops there and names it too
+    const stopped = await fanout(['run', tasks, '-e', 'double', '-i', input]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('line 3');
+  });
+
+  it('supports the lines and json formats', async () => {
+    const lines = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines', '-q'], 'a\nb b\n\nc\n');
+    expect(lines.stdout).toBe('a\nb b\n\nc\n');
+    const json = await fanout(['run', tasks, '-e', 'double', '-f', 'json', '-q'], '[1, 2, 3]');
+    expect(JSON.parse(json.stdout)).toEqual([2, 4, 6]);
+    const empty = await fanout(['run', tasks, '-e', 'double', '-f', 'json', '-q'], '[]');
+    expect(JSON.parse(empty.stdout)).toEqual([]);
+  });
+
+  it('exits with status 2 before any work for a missing module, export or input, or a bad flag', async () => {
+    const input = file('one.jsonl', '1\n');
+    const missingModule = await fanout(['run', join(dir, 'nope.mjs'), '-i', input]);
+    expect(missingModule.code).toBe(2);
+    expect(missingModule.stderr).toContain('nope.mjs');
+    const missingExport = await fanout(['run', tasks, '-e', 'nope', '-i', input]);
+    expect(missingExport.code).toBe(2);
+    expect(missingExport.stderr).toContain('`nope`');
+    expect(missingExport.stdout).toBe('');
+    const missingInput = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'double',
+      '-i',
+      join(dir, 'none.jsonl'),
+    ]);
+    expect(missingInput.code).toBe(2);
+    expect(missingInput.stderr).toContain('none.jsonl');
+    const badFlag = await fanout(['run', tasks, '--threads', 'many']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('many');
+    const badFormat = await fanout(['run', tasks, '--format', 'xml']);
+    expect(badFormat.code).toBe(2);
+  });
+
+  it('documents every flag in --help', async () => {
+    const help = await fanout(['run', '--help']);
+    expect(help.code).toBe(0);
+    for (const flag of [
+      '--export',
+      '--input',
+      '--output',
+      '--format',
+      '--threads',
+      '--policy',
+      '--retries',
+      '--timeout',
+      '--concurrency',
+      '--chunk',
+      '--window',
+      '--unordered',
+      '--errors',
+      '--quiet',
+      '--verbose',
+      'Exit status',
+    ]) {
+      expect(help.stdout).toContain(flag);
+    }
+    const top = await fanout(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('run');
+    expect(top.stdout).toContain('advise');
+  });
+});
