@@ -1,7 +1,9 @@
 // Items travel in chunks, but each keeps its own outcome: errors, retries and crashes
 // of one item do not fail its chunk-mates.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, defineTask, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { defineTask } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
 const fixtures = new URL('./fixtures/chunk-tasks.mjs', import.meta.url);
 const failIfOdd = defineTask<number, number>(fixtures, 'failIfOdd');
@@ -14,18 +16,11 @@ const outputFor = defineTask<{ value: number; bad: boolean }, { value: number }>
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('chunked dispatch on $name', ({ threads }) => {
+describe.each(executors)('chunked dispatch on $name', ({ options }) => {
   it('keeps errors per item inside a chunk (settle)', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const report = await runner.all(failIfOdd, range(200), { policy: 'settle', chunkSize: 50 });
     expect(report.counts).toEqual({ total: 200, fulfilled: 100, rejected: 100 });
     report.results.forEach((outcome, i) => {
@@ -42,7 +37,7 @@ describe.each([
   });
 
   it('retries items one by one, not their chunk', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const inputs = range(60).map((i) => ({ succeedOn: (i % 3) + 1 }));
     const report = await runner.all(flaky, inputs, {
       policy: 'settle',
@@ -60,14 +55,14 @@ describe.each([
   });
 
   it('fails fast with the first failing item of the chunk', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const error = await runner.all(failIfOdd, [0, 2, 4, 5, 6, 7], { chunkSize: 6 }).catch((e) => e);
     expect(error.code).toBe('ERR_TASK_FAILED');
     expect(error.job).toBe(3);
   });
 
   it('blames only the item whose output cannot cross threads', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const inputs = range(30).map((value) => ({ value, bad: value === 17 }));
     const report = await runner.all(outputFor, inputs, { policy: 'settle', chunkSize: 10 });
     expect(report.counts).toEqual({ total: 30, fulfilled: 29, rejected: 1 });
@@ -77,7 +72,7 @@ describe.each([
   });
 
   it('blames only the item whose input cannot cross threads', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const inputs: unknown[] = range(30);
     inputs[4] = { fn() {} };
     const report = await runner.all(failIfOdd, inputs as number[], {
@@ -94,7 +89,7 @@ describe.each([
 
 describe('chunked dispatch on threads: crashes', () => {
   it('a worker crash fails only the item that caused it', async () => {
-    runner = createRunner({ threads: 2 });
+    const runner = createRunner({ threads: 2 });
     const inputs = range(40).map((value) => ({ value, exit: value === 23 }));
     const report = await runner.all(exitOn, inputs, { policy: 'settle', chunkSize: 10 });
     expect(report.counts).toEqual({ total: 40, fulfilled: 39, rejected: 1 });

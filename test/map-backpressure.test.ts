@@ -1,26 +1,21 @@
 // A slow consumer slows the reading: no more than `window` inputs are ever between the
 // source and the consumer (read ahead, in flight, or finished and waiting).
 import { setImmediate as turn } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, defineTask, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { defineTask } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
 const double = defineTask<number, number>(
   new URL('./fixtures/tasks.mjs', import.meta.url),
   'double',
 );
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('map backpressure on $name', ({ threads }) => {
+describe.each(executors)('map backpressure on $name', ({ options }) => {
   it.each([true, false])('never holds more than the window (ordered: %s)', async (ordered) => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const window = 64;
     let pulled = 0;
     let consumed = 0;

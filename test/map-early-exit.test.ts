@@ -1,6 +1,7 @@
 // Leaving a map() loop early stops the work, closes the source and frees the threads.
-import { afterEach, expect, it } from 'vitest';
-import { createRunner, defineTask, type Runner } from '../src/index.js';
+import { expect, it } from 'vitest';
+import { defineTask } from '../src/index.js';
+import { trackRunners } from './helpers/runners.js';
 
 const fixtures = new URL('./fixtures/tasks.mjs', import.meta.url);
 const double = defineTask<number, number>(fixtures, 'double');
@@ -9,14 +10,10 @@ const barrier = defineTask<{ sab: SharedArrayBuffer; parties: number }, number>(
   'barrier',
 );
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
 it('stops an endless generator when the consumer breaks, and frees every thread', async () => {
-  runner = createRunner({ threads: 2 });
+  const runner = createRunner({ threads: 2 });
   let closed = false;
   let pulled = 0;
   function* endless(): Generator<number> {
@@ -47,7 +44,7 @@ it('stops an endless generator when the consumer breaks, and frees every thread'
 });
 
 it('can be iterated only once', async () => {
-  runner = createRunner({ threads: 0 });
+  const runner = createRunner({ threads: 0 });
   const stream = runner.map(double, [1, 2]);
   expect(await stream.toArray()).toEqual([2, 4]);
   expect(() => stream[Symbol.asyncIterator]()).toThrow();

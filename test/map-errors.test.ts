@@ -1,29 +1,24 @@
 // map() under each policy: fail-fast ends the stream with the first failure (after its
 // retries); settle yields every item's outcome; retries apply per item; a throwing source
 // ends the stream with its error; an abort ends it with the signal's reason.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, defineTask, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { defineTask } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
 const fixtures = new URL('./fixtures/chunk-tasks.mjs', import.meta.url);
 const failIfOdd = defineTask<number, number>(fixtures, 'failIfOdd');
 const flaky = defineTask<{ succeedOn: number }, number>(fixtures, 'flaky');
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('map errors on $name', ({ threads }) => {
+describe.each(executors)('map errors on $name', ({ options }) => {
   it('fail-fast: the stream ends with the first failing item', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const inputs = [0, 2, 4, 7, 8, 10];
     const seen: number[] = [];
     const error = await (async () => {
-      for await (const value of runner!.map(failIfOdd, inputs)) seen.push(value);
+      for await (const value of runner.map(failIfOdd, inputs)) seen.push(value);
     })().catch((e) => e);
     expect(error.code).toBe('ERR_TASK_FAILED');
     expect(error.job).toBe(3);
@@ -31,7 +26,7 @@ describe.each([
   });
 
   it('settle: every item gets its outcome, in order, chunk-mates unharmed', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const outcomes = await runner
       .map(
         failIfOdd,
@@ -51,7 +46,7 @@ describe.each([
   });
 
   it('retries per item', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const inputs = Array.from({ length: 30 }, (_, i) => ({ succeedOn: (i % 3) + 1 }));
     const outcomes = await runner
       .map(flaky, inputs, { policy: 'settle', retries: 2, chunkSize: 10 })
@@ -60,7 +55,7 @@ describe.each([
   });
 
   it('ends with the error of a source that throws', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const boom = new Error('source broke');
     function* source(): Generator<number> {
       yield 1;
@@ -73,7 +68,7 @@ describe.each([
   });
 
   it('ends with the signal reason when aborted mid-stream', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const controller = new AbortController();
     const reason = new Error('enough');
     function* endless(): Generator<number> {
@@ -81,7 +76,7 @@ describe.each([
     }
     let seen = 0;
     const error = await (async () => {
-      for await (const _ of runner!.map(failIfOdd, endless(), { signal: controller.signal })) {
+      for await (const _ of runner.map(failIfOdd, endless(), { signal: controller.signal })) {
         if (++seen === 100) controller.abort(reason);
       }
     })().catch((e) => e);
@@ -89,8 +84,8 @@ describe.each([
   });
 
   it('rejects a source that is not iterable, naming it', () => {
-    runner = createRunner({ threads });
-    expect(() => runner!.map(failIfOdd, 42 as never)).toThrow(
+    const runner = createRunner(options);
+    expect(() => runner.map(failIfOdd, 42 as never)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
   });

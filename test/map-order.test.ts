@@ -1,8 +1,10 @@
 // runner.map() over every kind of source: ordered output equals the sequential result,
 // unordered output is a permutation of it.
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, defineTask, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { defineTask } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
 const double = defineTask<number, number>(
   new URL('./fixtures/tasks.mjs', import.meta.url),
@@ -28,37 +30,30 @@ const sources: { name: string; make: () => Iterable<number> | AsyncIterable<numb
   { name: 'an object-mode Readable', make: () => Readable.from(numbers()) },
 ];
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('map on $name', ({ threads }) => {
+describe.each(executors)('map on $name', ({ options }) => {
   it.each(sources)('keeps input order over $name', async ({ make }) => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const out: number[] = [];
     for await (const value of runner.map(double, make(), { window: 256 })) out.push(value);
     expect(out).toEqual(expected);
   });
 
   it.each(sources)('yields a permutation over $name when unordered', async ({ make }) => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const out = await runner.map(double, make(), { ordered: false, window: 256 }).toArray();
     expect(out).toHaveLength(N);
     expect([...out].sort((a, b) => a - b)).toEqual(expected);
   });
 
   it('maps an empty source to an empty stream', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     expect(await runner.map(double, []).toArray()).toEqual([]);
   });
 
   it('uses the same engine for all(): same results, same order', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     expect(await runner.all(double, numbers())).toEqual(expected);
   });
 });

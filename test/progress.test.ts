@@ -1,25 +1,20 @@
 // onProgress: done / failed / in flight / total / rate, throttled, with a final report
 // that accounts for every job.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, defineTask, type Progress, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { defineTask, type Progress } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
 const failIfOdd = defineTask<number, number>(
   new URL('./fixtures/chunk-tasks.mjs', import.meta.url),
   'failIfOdd',
 );
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('progress on $name', ({ threads }) => {
+describe.each(executors)('progress on $name', ({ options }) => {
   it('reports the whole call at the end, for all()', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const reports: Progress[] = [];
     await runner.all(
       failIfOdd,
@@ -40,7 +35,7 @@ describe.each([
   });
 
   it('reports a stream of unknown length without a total', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     function* evens(): Generator<number> {
       for (let i = 0; i < 200; i++) yield 2 * i;
     }

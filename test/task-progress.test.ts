@@ -1,25 +1,20 @@
 // A task reports progress from inside a long computation through ctx.progress (a comlink
 // channel); the call receives it in onTaskProgress with the job's key.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, defineTask, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { defineTask } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
 const countWithProgress = defineTask<{ steps: number; every: number }, number>(
   new URL('./fixtures/buffer-tasks.mjs', import.meta.url),
   'countWithProgress',
 );
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('ctx.progress on $name', ({ threads }) => {
+describe.each(executors)('ctx.progress on $name', ({ options }) => {
   it('delivers every report, tagged with its job', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const reports: { job: unknown; value: unknown }[] = [];
     let allArrived: () => void = () => {};
     const arrived = new Promise<void>((resolve) => {
@@ -51,7 +46,7 @@ describe.each([
   });
 
   it('is a no-op for a task that reports when nobody listens', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     expect(await runner.run(countWithProgress, { steps: 10, every: 1 })).toBe(55);
   });
 });
