@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { job, TaskError } from '../src/index.js';
 import { executors, threads } from './helpers/executors.js';
-import { cells, deferred, reached } from './helpers/latches.js';
-import { trackRunners, warm } from './helpers/runners.js';
+import { cells, deferred } from './helpers/latches.js';
+import { expectStoppedAndFree, trackRunners, warm } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
 
 const createRunner = trackRunners();
@@ -161,17 +161,7 @@ describe('any on threads: the losers are stopped for real', () => {
     ]);
     expect(winner).toBe('first');
 
-    const before = Atomics.load(spin.cells, 0);
-    await expect(runner.all(tasks.double, [1, 2, 3])).resolves.toEqual([2, 4, 6]);
-    expect(Atomics.load(spin.cells, 0)).toBe(before);
-
-    // Both threads usable again: a 2-party barrier completes on two threads.
-    const gate = cells(1);
-    const ids = await runner.all(tasks.barrier, [
-      { sab: gate.sab, parties: 2 },
-      { sab: gate.sab, parties: 2 },
-    ]);
-    expect(new Set(ids).size).toBe(2);
-    await reached(gate.cells, 0, 2);
+    // The spinner no longer runs, and every thread is free again.
+    await expectStoppedAndFree(runner, spin.cells);
   });
 });
