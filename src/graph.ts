@@ -68,57 +68,47 @@ interface NodeCommon {
   readonly cost?: number;
 }
 
-/** A task node's `input`: the input, or a function of the dependencies that returns it. */
-export type NodeInput<In, D> = In | ((deps: D) => In);
+interface WhenFulfilled {
+  /** When the node runs; see {@link NodeWhen}. @default 'all-fulfilled' */
+  readonly when?: 'all-fulfilled';
+}
 
-/** A node that runs a worker task. `input` is left out for a task that takes none. */
-export type TaskNode<In = unknown, Out = unknown> = NodeCommon &
-  (
-    | {
-        readonly when?: 'all-fulfilled';
-        readonly task: Task<In, Out>;
-        readonly input?: NodeInput<In, DepValues>;
-      }
-    | {
-        readonly when: 'all-done';
-        readonly task: Task<In, Out>;
-        readonly input?: NodeInput<In, DepOutcomes>;
-      }
-  );
-
-/** A node that runs an (async) function on the main thread, for I/O or light work. */
-export type FunctionNode<Out = unknown> = NodeCommon &
-  (
-    | {
-        readonly when?: 'all-fulfilled';
-        readonly run: (deps: DepValues, ctx: FunctionJobContext) => Out | Promise<Out>;
-      }
-    | {
-        readonly when: 'all-done';
-        readonly run: (deps: DepOutcomes, ctx: FunctionJobContext) => Out | Promise<Out>;
-      }
-  );
+interface WhenDone {
+  /** When the node runs; see {@link NodeWhen}. @default 'all-fulfilled' */
+  readonly when: 'all-done';
+}
 
 // Inputs cross to a worker by structured clone, so an input is never a function itself:
 // a function there is always "compute the input from the dependencies". Spelling the
-// other values out (not `unknown`) keeps the function's parameter contextually typed.
+// other values out (not `unknown`) keeps that function's parameter contextually typed;
+// `CheckedNodes` then checks the input against the task.
 type Value = object | string | number | bigint | boolean | null | undefined;
-type AnyTaskNode = NodeCommon &
-  (
-    | {
-        readonly when?: 'all-fulfilled';
-        readonly task: Task;
-        readonly input?: ((deps: DepValues) => unknown) | Value;
-      }
-    | {
-        readonly when: 'all-done';
-        readonly task: Task;
-        readonly input?: ((deps: DepOutcomes) => unknown) | Value;
-      }
-  );
+
+interface TaskPart<D> {
+  /** The worker task to run, made by `defineTask()`. */
+  readonly task: Task;
+  /**
+   * The task's input, or a function of the dependencies that returns it, called on the
+   * main thread just before the node starts. Left out, the task gets `undefined`.
+   */
+  readonly input?: ((deps: D) => unknown) | Value;
+}
+
+interface RunPart<Out, D> {
+  /** Runs on the main thread with the dependencies and `{ signal, attempt }`. */
+  readonly run: (deps: D, ctx: FunctionJobContext) => Out | Promise<Out>;
+}
+
+/** A node that runs a worker task. */
+export type TaskNode = NodeCommon &
+  ((WhenFulfilled & TaskPart<DepValues>) | (WhenDone & TaskPart<DepOutcomes>));
+
+/** A node that runs an (async) function on the main thread, for I/O or light work. */
+export type FunctionNode<Out = unknown> = NodeCommon &
+  ((WhenFulfilled & RunPart<Out, DepValues>) | (WhenDone & RunPart<Out, DepOutcomes>));
 
 /** One node of a graph: a worker task with its input, or a main-thread function. */
-export type GraphNode = AnyTaskNode | FunctionNode;
+export type GraphNode = TaskNode | FunctionNode;
 
 /** What `runner.graph()` takes: nodes by name. */
 export type GraphNodes = Readonly<Record<string, GraphNode>>;

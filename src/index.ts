@@ -41,7 +41,6 @@ export type {
   GraphOutcomes,
   GraphReport,
   GraphValues,
-  NodeInput,
   NodeOutcome,
   NodeOutput,
   NodeWhen,
