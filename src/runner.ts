@@ -29,8 +29,8 @@ import {
   type GraphReport,
   type GraphValues,
   parseGraph,
-  runGraph,
 } from './graph.js';
+import { graphResult, runGraph } from './graph-run.js';
 import { type JobList, parseJobs, shape } from './jobs.js';
 import { assertIterable, MapStream, startMap } from './map.js';
 import {
@@ -535,23 +535,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
       return run;
     });
     this.#track(work);
-    const { outcomes, record, failure } = await work;
-    if (record.aborted) throw record.aborted.reason;
-    const names = [...plan.nodes.keys()];
-    if (policy === 'fail-fast') {
-      if (failure) throw failure;
-      const values: Record<string, unknown> = {};
-      for (const name of names) values[name] = (outcomes.get(name) as { value: unknown }).value;
-      return values;
-    }
-    const results: Record<string, unknown> = {};
-    const counts = { total: names.length, fulfilled: 0, rejected: 0, skipped: 0 };
-    for (const name of names) {
-      const outcome = outcomes.get(name)!;
-      results[name] = outcome;
-      counts[outcome.status]++;
-    }
-    return { results, counts, stats: callStats(record, this.threads) };
+    return graphResult(plan, policy, await work, this.threads);
   }
 
   /** Resolves when all work started with `spawn()` has ended. */
