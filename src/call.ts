@@ -51,7 +51,10 @@ export interface AttemptRecord {
   /** When the task began running (in its worker, or on the main thread). */
   readonly start: number;
   readonly end: number;
-  /** The worker thread's id; 0 for the main thread. */
+  /**
+   * The worker thread's id; 0 for the main thread; -1 when unknown: an attempt that ended
+   * without an answer from its worker (timed out, stopped, or its worker died).
+   */
   readonly thread: number;
   readonly status: 'fulfilled' | 'rejected';
   /** The error code of a failed attempt. */
@@ -135,6 +138,11 @@ export interface CallConfig {
   readonly transfer: boolean;
   /** Receives what tasks report with `ctx.progress(value)`. */
   readonly onTaskProgress: ((job: JobKey, value: unknown) => void) | undefined;
+  /**
+   * This call's attempts get a free thread before those of lower priority (of any call);
+   * FIFO among equals. A graph gives each node its remaining critical path. Default 0.
+   */
+  readonly priority?: number;
 }
 
 export interface CallEnv {
@@ -248,6 +256,9 @@ function progressPort(
   // worker is closed by the caller.
   return { port: port2, close: () => port1.close() };
 }
+
+/** AttemptRecord.thread of an attempt whose worker did not answer. */
+const UNKNOWN_THREAD = -1;
 
 function sameTask(a: TaskRef, b: TaskRef): boolean {
   return a === b || (a.module === b.module && a.export === b.export);
@@ -540,7 +551,7 @@ export function startCall(
     }
     const progress = config.onTaskProgress && progressPort(chunk, config.onTaskProgress);
     const dispatched = now();
-    let response: TaskResponse;
+    let response: TaskResponse | undefined;
     try {
       response = await executor.execute(
         {
@@ -574,15 +585,26 @@ export function startCall(
       }
       for (const item of chunk) {
         const error = toTaskError(item, failure, timedOut);
-        record(item, dispatched, end, 0, error);
+        record(item, dispatched, end, UNKNOWN_THREAD, error);
         void failed(item, error);
       }
       return;
     } finally {
       clearTimeout(timer);
       if (own) live.delete(own);
+      // A failure's outcomes were handed over above: the slot is free.
+      if (response === undefined) release();
+    }
+    // The slot is released only after the outcomes reached the sink, so that work they
+    // make ready (a graph's dependents) competes for it, by priority, with work waiting.
+    try {
+      settleChunk(chunk, response);
+    } finally {
       release();
     }
+  };
+
+  const settleChunk = (chunk: TaskItem[], response: TaskResponse): void => {
     const { values, failures, times, thread } = response;
     const failedAt = new Map<number, ItemFailure>();
     if (failures) for (const f of failures) failedAt.set(f.index, f);
@@ -622,7 +644,7 @@ export function startCall(
   const lane = async (): Promise<void> => {
     try {
       while (!stop.signal.aborted && readyCount() > 0 && inFlight < config.concurrency) {
-        const release = await dispatcher.acquire(stop.signal);
+        const release = await dispatcher.acquire(stop.signal, config.priority);
         const room = config.concurrency - inFlight;
         if (stop.signal.aborted || readyCount() === 0 || room <= 0) {
           release();

@@ -1,14 +1,19 @@
-// Hands out the executor's slots (one per thread), first come first served, across every
-// call of a runner, and counts the jobs waiting for one (`maxQueue`). Piscina would queue
-// too, but it also dispatches from the main thread only when a worker answers, so waiting
-// here costs nothing and lets the scheduler know when an attempt really starts: timeouts
-// do not count time spent waiting, and every executor gets the same queue semantics.
+// Hands out the executor's slots (one per thread) across every call of a runner, highest
+// priority first and first come first served among equals (a graph runs its critical path
+// first), and counts the jobs waiting for one (`maxQueue`). Piscina would queue too, but
+// it also dispatches from the main thread only when a worker answers, so waiting here
+// costs nothing and lets the scheduler know when an attempt really starts: timeouts do not
+// count time spent waiting, and every executor gets the same queue semantics.
 //
 // EventTarget's addEventListener is linear in the listeners already there, so the
-// dispatcher listens once per signal, and the queue is a deque with lazy removal.
+// dispatcher listens once per signal, and the queue is a binary heap with lazy removal.
+import { Heap } from './heap.js';
 
 interface Waiter {
   readonly signal: AbortSignal;
+  readonly priority: number;
+  /** Arrival order: breaks ties between equal priorities, so they stay FIFO. */
+  readonly seq: number;
   readonly resolve: (release: () => void) => void;
   readonly reject: (reason: unknown) => void;
   /** Set once the waiter was granted, or rejected while still in the queue. */
@@ -18,8 +23,10 @@ interface Waiter {
 export class Dispatcher {
   readonly #slots: number;
   readonly #maxQueue: number;
-  #queue: Waiter[] = [];
-  #head = 0;
+  /** Gone (aborted) waiters stay in the heap until popped, or until they are most of it. */
+  readonly #heap = new Heap<Waiter>(before);
+  #gone = 0;
+  #seq = 0;
   #busy = 0;
   #queuedJobs = 0;
   /** Waiters per signal, each signal listened to once. */
@@ -63,16 +70,19 @@ export class Dispatcher {
     this.#queuedJobs -= count;
   }
 
-  /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
-  acquire(signal: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot is free; rejects if `signal` aborts first.
+   * A freed slot goes to the waiter with the highest `priority`, the earliest among equals.
+   */
+  acquire(signal: AbortSignal, priority = 0): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#busy < this.#slots) {
       this.#busy++;
       return Promise.resolve(this.#releaser());
     }
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { signal, resolve, reject, done: false };
-      this.#queue.push(waiter);
+      const waiter: Waiter = { signal, priority, seq: this.#seq++, resolve, reject, done: false };
+      this.#heap.push(waiter);
       let group = this.#bySignal.get(signal);
       if (!group) {
         const onAbort = () => this.#abortAll(signal);
@@ -92,17 +102,21 @@ export class Dispatcher {
       waiter.done = true;
       waiter.reject(signal.reason);
     }
+    this.#gone += group.waiters.size;
+    // Aborted waiters leave the heap lazily; once they are most of it, rebuild it.
+    if (this.#gone > 1024 && this.#gone * 2 > this.#heap.size) {
+      this.#heap.filter((w) => !w.done);
+      this.#gone = 0;
+    }
   }
 
   /** Takes the next live waiter off the queue, skipping those already gone. */
   #next(): Waiter | undefined {
-    while (this.#head < this.#queue.length) {
-      const waiter = this.#queue[this.#head++]!;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
+    for (let waiter = this.#heap.pop(); waiter; waiter = this.#heap.pop()) {
+      if (waiter.done) {
+        this.#gone--;
+        continue;
       }
-      if (waiter.done) continue;
       waiter.done = true;
       const group = this.#bySignal.get(waiter.signal);
       if (group) {
@@ -128,4 +142,9 @@ export class Dispatcher {
       else this.#busy--;
     };
   }
+}
+
+/** Whether `a` gets a slot before `b`: higher priority, then earlier arrival. */
+function before(a: Waiter, b: Waiter): boolean {
+  return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }

@@ -112,6 +112,35 @@ export class RunnerClosedError extends FanoutError {
   }
 }
 
+/** A graph node depends on a name that is not a node of the graph. Nothing was started. */
+export class GraphUnknownDepError extends FanoutError {
+  /** The node that declared the dependency. */
+  readonly node: string;
+  /** The name it depends on, which no node has. */
+  readonly dependency: string;
+  constructor(node: string, dependency: string) {
+    super(
+      'ERR_GRAPH_UNKNOWN_DEP',
+      `Node "${node}" depends on "${dependency}", which is not a node of the graph`,
+    );
+    this.node = node;
+    this.dependency = dependency;
+  }
+}
+
+/** A graph's dependencies go round in a cycle (a node that depends on itself too). Nothing was started. */
+export class GraphCycleError extends FanoutError {
+  /** The cycle in order, each node depending on the next, the first repeated last: `['a', 'b', 'a']`. */
+  readonly cycle: readonly string[];
+  constructor(cycle: readonly string[]) {
+    super(
+      'ERR_GRAPH_CYCLE',
+      `The graph has a cycle: ${cycle.join(' → ')} (each node depends on the next)`,
+    );
+    this.cycle = cycle;
+  }
+}
+
 /** An argument or option has the wrong type. */
 export class InvalidArgTypeError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_TYPE';

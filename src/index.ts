@@ -7,6 +7,8 @@ export type { JobInfo, JobKey } from './errors.js';
 export {
   DataCloneError,
   FanoutError,
+  GraphCycleError,
+  GraphUnknownDepError,
   InvalidArgTypeError,
   InvalidArgValueError,
   QueueFullError,
@@ -20,6 +22,31 @@ export {
 } from './errors.js';
 export type { ExecFailureKind, ExecuteOptions, Executor } from './executors/types.js';
 export { ExecFailure } from './executors/types.js';
+export type {
+  CriticalStep,
+  ExplainInput,
+  ExplainOptions,
+  Explanation,
+} from './explain.js';
+export { explain, formatExplanation } from './explain.js';
+export type {
+  CheckedNodes,
+  DepOutcomes,
+  DepValues,
+  FunctionNode,
+  GraphNode,
+  GraphNodes,
+  GraphOptions,
+  GraphOrder,
+  GraphOutcomes,
+  GraphReport,
+  GraphValues,
+  NodeOutcome,
+  NodeOutput,
+  NodeWhen,
+  SkippedOutcome,
+  TaskNode,
+} from './graph.js';
 export { MapStream } from './map.js';
 export type { Policy } from './policies.js';
 export type { Progress } from './progress.js';
@@ -40,3 +67,5 @@ export { createRunner, Runner } from './runner.js';
 export type { CallStats } from './stats.js';
 export type { FunctionJob, FunctionJobContext, JobLike, OutputOf, Task, TaskJob } from './task.js';
 export { defineTask, job } from './task.js';
+export type { CallKind, CallTraceInit, ChromeTrace, ChromeTraceEvent } from './trace.js';
+export { CallTrace } from './trace.js';

@@ -20,6 +20,17 @@ import { invalidType, type JobKey, RunnerClosedError, type TaskError } from './e
 import { InlineExecutor } from './executors/inline.js';
 import { ThreadsExecutor } from './executors/threads.js';
 import type { Executor } from './executors/types.js';
+import {
+  type CheckedNodes,
+  GRAPH_ORDERS,
+  type GraphNodes,
+  type GraphOptions,
+  type GraphOutcomes,
+  type GraphReport,
+  type GraphValues,
+  parseGraph,
+} from './graph.js';
+import { graphResult, runGraph } from './graph-run.js';
 import { type JobList, parseJobs, shape } from './jobs.js';
 import { assertIterable, MapStream, startMap } from './map.js';
 import {
@@ -37,6 +48,7 @@ import { type Progress, ProgressMeter } from './progress.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
+import { type CallKind, CallTrace } from './trace.js';
 
 export interface RunnerOptions {
   /**
@@ -94,6 +106,14 @@ export interface RunOptions {
    * `ctx.progress(value)`, with the job's index or key. Costs nothing when left out.
    */
   readonly onTaskProgress?: (job: JobKey, value: unknown) => void;
+  /**
+   * Called once when the call ends with its trace: when each attempt was queued, started
+   * and ended, on which thread; `toChromeTrace()` for Perfetto or chrome://tracing,
+   * `explain()` and `summary()` for work, span and what bounded the speedup. Setting it
+   * keeps one record per attempt for the whole call: over an unbounded `map` stream, that
+   * memory grows with the stream.
+   */
+  readonly onTrace?: (trace: CallTrace) => void;
 }
 
 export interface CallOptions extends RunOptions {
@@ -170,17 +190,20 @@ const RUN_KEYS = [
   'onStats',
   'onProgress',
   'onTaskProgress',
+  'onTrace',
 ] as const;
 const CHUNK_KEYS = ['chunkSize', 'minChunk', 'maxChunk', 'transfer'] as const;
 const CALL_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'policy', 'concurrency'] as const;
 const ANY_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'concurrency'] as const;
 const MAP_KEYS = [...CALL_KEYS, 'ordered', 'window'] as const;
+const GRAPH_KEYS = [...RUN_KEYS, 'policy', 'concurrency', 'order'] as const;
 const DEFAULT_WINDOW = 16_384;
 
 interface ParsedCall {
   readonly config: Omit<CallConfig, 'policy'> & { readonly policy: Policy };
   readonly onStats: ((stats: CallStats) => void) | undefined;
   readonly onProgress: ((progress: Progress) => void) | undefined;
+  readonly onTrace: ((trace: CallTrace) => void) | undefined;
 }
 
 function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCall {
@@ -202,7 +225,7 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
           : integerOption('concurrency', options.concurrency, 1, { infinity: true }),
       chunk: chunkOptions(options),
       window: Number.POSITIVE_INFINITY,
-      keepAttempts: false,
+      keepAttempts: options.onTrace !== undefined,
       transfer:
         options.transfer === undefined ? false : booleanOption('transfer', options.transfer),
       onTaskProgress:
@@ -215,6 +238,16 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
       options.onProgress === undefined
         ? undefined
         : functionOption('onProgress', options.onProgress),
+    onTrace: options.onTrace === undefined ? undefined : functionOption('onTrace', options.onTrace),
+  };
+}
+
+/** The task each job of a list runs (its export name), for trace event names. */
+function taskNames(list: JobList): (job: JobKey) => string | undefined {
+  let byKey: Map<JobKey, string | undefined> | undefined;
+  return (job) => {
+    byKey ??= new Map(list.specs.map((s) => [s.key, 'task' in s ? s.task.export : undefined]));
+    return byKey.get(job);
   };
 }
 
@@ -304,7 +337,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   async run<In, Out>(task: Task<In, Out>, input: In, options?: RunOptions): Promise<Out> {
     const { list } = parseJobs(task, [input], 'run');
     const parsed = parseCallOptions(options, RUN_KEYS);
-    const result = await this.#call(list, parsed, 'fail-fast');
+    const result = await this.#call(list, parsed, 'fail-fast', 'run');
     return (this.#failFast(list, result) as Out[])[0] as Out;
   }
 
@@ -332,7 +365,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { list, rest: at } = parseJobs(first, rest[0], 'all');
     const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
-    const result = await this.#call(list, parsed, parsed.config.policy);
+    const result = await this.#call(list, parsed, parsed.config.policy, 'all');
     if (parsed.config.policy === 'fail-fast') return this.#failFast(list, result);
     const { record, outcomes } = result;
     if (record.aborted) throw record.aborted.reason;
@@ -359,7 +392,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { list, rest: at } = parseJobs(first, rest[0], 'any');
     const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
-    const { record, outcomes } = await this.#call(list, parsed, 'any');
+    const { record, outcomes } = await this.#call(list, parsed, 'any', 'any');
     if (record.aborted) throw record.aborted.reason;
     const winner = record.stoppedBy?.outcome;
     if (winner?.status === 'fulfilled') return winner.value;
@@ -382,7 +415,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
         ? { ...(raw as object | undefined), policy: 'settle' }
         : raw;
     const parsed = parseCallOptions(withDefault, CALL_KEYS);
-    const work = this.#call(list, parsed, parsed.config.policy).then(
+    const work = this.#call(list, parsed, parsed.config.policy, 'spawn').then(
       ({ outcomes }) => {
         for (const outcome of outcomes) {
           if (outcome.status === 'rejected' && outcome.reason.code !== 'ERR_TASK_CANCELLED') {
@@ -401,6 +434,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
    * generator, an object-mode stream, the lines of a file) and streams the results back.
    * Fail-fast (default) yields outputs and ends with the first failure; settle yields each
    * job's outcome. Nothing runs until iteration starts; leaving the loop stops the work.
+   * With `onTrace`, every attempt is recorded until the stream ends: mind unbounded streams.
    */
   map<In, Out>(
     task: Task<In, Out>,
@@ -425,7 +459,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     const ordered = raw.ordered === undefined ? true : booleanOption('ordered', raw.ordered);
     const window =
       raw.window === undefined ? DEFAULT_WINDOW : integerOption('window', raw.window, 1);
-    const config: CallConfig = { ...parsed.config, window, keepAttempts: false };
+    const config: CallConfig = { ...parsed.config, window };
     const known = Array.isArray(inputs) ? inputs.length : undefined;
     return new MapStream(
       (sink) => {
@@ -439,12 +473,69 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
         const done = handle.done.then((record) => {
           meter?.final();
           parsed.onStats?.(callStats(record, this.threads));
+          this.#trace(parsed, 'map', record, () => task.export);
         });
         this.#track(done);
         return handle;
       },
       { ordered, settle: parsed.config.policy === 'settle' },
     );
+  }
+
+  /**
+   * Runs a dependency graph: nodes by name, each a worker task `{ task, input }` (`input`
+   * may be a function of the dependencies' results) or a main-thread function
+   * `{ run: async (deps, ctx) => ... }`, with `deps: [names]`. A node starts the moment its
+   * dependencies are done and receives their results by name; when more nodes are ready
+   * than there are threads, the critical path goes first. Checked before anything starts:
+   * an unknown dependency rejects with ERR_GRAPH_UNKNOWN_DEP, a cycle (its path in order)
+   * with ERR_GRAPH_CYCLE. Fail-fast (default) resolves with each node's result by name;
+   * settle resolves with a report in which a failed node's dependents are `skipped`.
+   */
+  graph<const N extends GraphNodes>(
+    nodes: N & CheckedNodes<N>,
+    options?: GraphOptions & { readonly policy?: 'fail-fast' },
+  ): Promise<GraphValues<N>>;
+  graph<const N extends GraphNodes>(
+    nodes: N & CheckedNodes<N>,
+    options: GraphOptions & { readonly policy: 'settle' },
+  ): Promise<GraphReport<GraphOutcomes<N>>>;
+  async graph(nodes: unknown, options?: GraphOptions): Promise<unknown> {
+    const parsed = parseCallOptions(options, GRAPH_KEYS);
+    const raw = (options ?? {}) as GraphOptions;
+    const order =
+      raw.order === undefined ? 'critical-path' : oneOf('order', raw.order, GRAPH_ORDERS);
+    const plan = parseGraph(nodes);
+    if (this.#closed) throw new RunnerClosedError();
+    const { policy, concurrency, signal } = parsed.config;
+    const meter = parsed.onProgress
+      ? new ProgressMeter(parsed.onProgress, plan.nodes.size)
+      : undefined;
+    const work = runGraph(
+      plan,
+      {
+        policy,
+        order,
+        concurrency,
+        signal,
+        call: { ...parsed.config, policy: 'settle' },
+        onNodeEnd: meter && ((fulfilled, running) => meter.tick(fulfilled, running)),
+      },
+      this.#env(),
+    ).then((run) => {
+      meter?.final();
+      parsed.onStats?.(callStats(run.record, this.threads));
+      this.#trace(
+        parsed,
+        'graph',
+        run.record,
+        (job) => plan.nodes.get(String(job))?.task?.export,
+        plan.deps,
+      );
+      return run;
+    });
+    this.#track(work);
+    return graphResult(plan, policy, await work, this.threads);
   }
 
   /** Resolves when all work started with `spawn()` has ended. */
@@ -489,7 +580,12 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     void work.finally(() => this.#active.delete(work)).catch(() => {});
   }
 
-  #call(list: JobList, parsed: ParsedCall, policy: CallPolicy): Promise<CallResult> {
+  #call(
+    list: JobList,
+    parsed: ParsedCall,
+    policy: CallPolicy,
+    kind: CallKind,
+  ): Promise<CallResult> {
     if (this.#closed) return Promise.reject(new RunnerClosedError());
     const meter = parsed.onProgress
       ? new ProgressMeter(parsed.onProgress, list.specs.length)
@@ -502,10 +598,31 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     ).then((result) => {
       meter?.final();
       parsed.onStats?.(callStats(result.record, this.threads));
+      this.#trace(parsed, kind, result.record, taskNames(list));
       return result;
     });
     this.#track(call);
     return call;
+  }
+
+  #trace(
+    parsed: ParsedCall,
+    kind: CallKind,
+    record: CallRecord,
+    taskOf: (job: JobKey) => string | undefined,
+    deps?: CallTrace['deps'],
+  ): void {
+    parsed.onTrace?.(
+      new CallTrace({
+        kind,
+        started: record.started,
+        ended: record.ended,
+        threads: this.threads,
+        attempts: record.attempts ?? [],
+        deps,
+        taskOf,
+      }),
+    );
   }
 
   #failFast(list: JobList, { record, outcomes }: CallResult): unknown {

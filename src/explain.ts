@@ -1,0 +1,185 @@
+// Why a run took as long as it did, in the work-span model: the work (all task time), the
+// span (the longest chain of tasks that had to run one after another), the bound they set
+// on P threads, max(work / P, span), and how close the measured wall time came to it.
+import type { AttemptRecord } from './call.js';
+import { type Deps, heaviestPath, topologicalOrder } from './dag.js';
+import type { JobKey } from './errors.js';
+import { integerOption, knownKeys, numberOption, objectOption } from './options.js';
+
+/** What an explanation is computed from: a call's attempts, as a CallTrace holds them. */
+export interface ExplainInput {
+  readonly attempts: readonly AttemptRecord[];
+  /** Each node's dependencies, for a graph; left out for a call of independent jobs. */
+  readonly deps?: Deps | undefined;
+  /** The call's measured wall time (ms). */
+  readonly wallMs: number;
+  /** Threads the call could use. */
+  readonly threads: number;
+}
+
+export interface ExplainOptions {
+  /**
+   * The same work measured run sequentially (ms), for example with
+   * `createRunner({ threads: 0 })` in the same process: adds the measured speedup.
+   */
+  readonly sequentialMs?: number;
+  /** Threads to compute the bound for. @default the threads the call could use */
+  readonly threads?: number;
+}
+
+/** One job on the critical path, with its run time (ms, every attempt). */
+export interface CriticalStep {
+  readonly job: JobKey;
+  readonly ms: number;
+}
+
+export interface Explanation {
+  /** Jobs that made at least one attempt. */
+  readonly jobs: number;
+  readonly attempts: number;
+  readonly threads: number;
+  /** Task run time summed over every attempt (ms): what one thread would have spent. */
+  readonly workMs: number;
+  /**
+   * The critical path's length (ms): the heaviest chain of jobs that had to run one after
+   * another (for a call of independent jobs, its longest job, retries included). No number
+   * of threads finishes sooner.
+   */
+  readonly spanMs: number;
+  /** max(workMs / threads, spanMs): the shortest wall time possible on `threads` threads. */
+  readonly boundMs: number;
+  /** Which term sets the bound: the threads (work / threads) or the span. */
+  readonly limitedBy: 'threads' | 'span';
+  /** Measured from the call's start to its end (ms). */
+  readonly wallMs: number;
+  /** wallMs - boundMs: time lost to dispatch, queueing, idle threads and scheduling order. */
+  readonly overheadMs: number;
+  /** workMs / wallMs: the speedup over running the same attempts one after another. */
+  readonly speedup: number;
+  /** workMs / boundMs: the best speedup possible on `threads` threads. */
+  readonly maxSpeedup: number;
+  /** workMs / spanMs: the best speedup possible on any number of threads. */
+  readonly parallelism: number;
+  /** speedup / threads. */
+  readonly efficiency: number;
+  /** The sequential time given in the options (ms). */
+  readonly sequentialMs: number | undefined;
+  /** sequentialMs / wallMs, when a sequential time was given. */
+  readonly measuredSpeedup: number | undefined;
+  /**
+   * workMs / sequentialMs, when a sequential time was given: how much longer the same work
+   * took spread over threads than run alone. Above 1, the threads slowed each other down
+   * (cores shared with other processes, memory bandwidth, caches, clock speed), and
+   * `speedup` (over the work) flatters the run; `measuredSpeedup` does not.
+   */
+  readonly workGrowth: number | undefined;
+  /** The jobs on the critical path, first to last. */
+  readonly criticalPath: readonly CriticalStep[];
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+
+/**
+ * Explains a run from its attempts. Main-thread function jobs count with the time they
+ * took (for I/O, time waited rather than computed).
+ */
+export function explain(input: ExplainInput, options: ExplainOptions = {}): Explanation {
+  const opts = objectOption('options', options);
+  knownKeys('options', opts, ['sequentialMs', 'threads']);
+  const sequentialMs =
+    opts.sequentialMs === undefined
+      ? undefined
+      : numberOption('sequentialMs', opts.sequentialMs, 0);
+  const threads =
+    opts.threads === undefined ? input.threads : integerOption('threads', opts.threads, 1);
+
+  // Retries of one job run one after another: a job's time is all its attempts'.
+  const runMs = new Map<JobKey, number>();
+  let workMs = 0;
+  for (const a of input.attempts) {
+    const ms = Math.max(0, a.end - a.start);
+    workMs += ms;
+    runMs.set(a.job, (runMs.get(a.job) ?? 0) + ms);
+  }
+
+  let criticalPath: CriticalStep[] = [];
+  if (input.deps) {
+    const path = heaviestPath(input.deps, topologicalOrder(input.deps), (n) => runMs.get(n) ?? 0);
+    criticalPath = path.nodes.map((job) => ({ job, ms: runMs.get(job) ?? 0 }));
+  } else {
+    let longest: CriticalStep | undefined;
+    for (const [job, ms] of runMs) if (!longest || ms > longest.ms) longest = { job, ms };
+    if (longest) criticalPath = [longest];
+  }
+  const spanMs = criticalPath.reduce((sum, step) => sum + step.ms, 0);
+  const perThread = ratio(workMs, threads);
+  const boundMs = Math.max(perThread, spanMs);
+  const speedup = ratio(workMs, input.wallMs);
+  return {
+    jobs: runMs.size,
+    attempts: input.attempts.length,
+    threads,
+    workMs,
+    spanMs,
+    boundMs,
+    limitedBy: spanMs > perThread ? 'span' : 'threads',
+    wallMs: input.wallMs,
+    overheadMs: input.wallMs - boundMs,
+    speedup,
+    maxSpeedup: ratio(workMs, boundMs),
+    parallelism: ratio(workMs, spanMs),
+    efficiency: ratio(speedup, threads),
+    sequentialMs,
+    measuredSpeedup: sequentialMs === undefined ? undefined : ratio(sequentialMs, input.wallMs),
+    workGrowth: sequentialMs === undefined ? undefined : ratio(workMs, sequentialMs),
+    criticalPath,
+  };
+}
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const times = (value: number) => `${value.toFixed(2)}x`;
+const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
+const jobName = (job: JobKey) => (typeof job === 'number' ? `job ${job}` : job);
+
+function pathText(path: readonly CriticalStep[]): string {
+  const shown = path.length > 8 ? [...path.slice(0, 4), undefined, ...path.slice(-3)] : path;
+  return shown.map((s) => (s ? `${jobName(s.job)} (${ms(s.ms)})` : '…')).join(' → ');
+}
+
+/** A short, human-readable account of an explanation: what answers "why not Px faster?". */
+export function formatExplanation(e: Explanation, title = 'call'): string {
+  const lines = [
+    `${title}: ${e.jobs} jobs, ${e.attempts} attempts, ${e.threads} threads`,
+    `  wall        ${ms(e.wallMs)}`,
+    `  work        ${ms(e.workMs)}  (task time, summed)`,
+    `  span        ${ms(e.spanMs)}  (critical path: ${pathText(e.criticalPath) || 'none'})`,
+    `  bound       ${ms(e.boundMs)}  = max(work / ${e.threads} threads, span): set by the ${e.limitedBy}`,
+    `  speedup     ${times(e.speedup)} over the work, ${times(e.maxSpeedup)} at best here, efficiency ${percent(e.efficiency)}`,
+  ];
+  if (e.measuredSpeedup !== undefined && e.sequentialMs !== undefined) {
+    lines.push(
+      `  sequential  ${ms(e.sequentialMs)}: measured speedup ${times(e.measuredSpeedup)}; the work took ${times(e.workGrowth ?? 0)} as long spread over threads`,
+    );
+  }
+  lines.push(`  why         ${verdict(e)}`);
+  return lines.join('\n');
+}
+
+function verdict(e: Explanation): string {
+  if (e.workMs === 0) return 'no task ran.';
+  const ceiling = `${e.threads}x`;
+  const bound =
+    e.limitedBy === 'span'
+      ? `the critical path is ${ms(e.spanMs)} of ${ms(e.workMs)} of work, so no number of threads beats ${times(e.parallelism)}`
+      : `${e.threads} threads share ${ms(e.workMs)} of work, so ${ms(e.boundMs)} at best`;
+  const lost =
+    e.overheadMs > 0
+      ? `; the other ${ms(e.overheadMs)} (${percent(e.overheadMs / e.wallMs)} of the wall time) went to start-up, dispatch, queueing, idle threads and order`
+      : '';
+  // Past a little noise, work that grew in parallel is a cause of its own.
+  const grew =
+    e.workGrowth !== undefined && e.workGrowth > 1.1
+      ? `; and the work itself took ${times(e.workGrowth)} as long as alone: the threads slowed each other (shared cores, memory, caches, other processes)`
+      : '';
+  return `not ${ceiling} because ${bound}${lost}${grew}.`;
+}

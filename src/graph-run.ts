@@ -1,0 +1,293 @@
+// Running a checked graph: each node runs as its own engine call the moment its
+// dependencies are done; when more nodes are ready than there are threads, those with the
+// most cost still ahead of them go first (critical-path list scheduling). A failed node
+// stops the graph (fail-fast) or skips its dependents (settle).
+import { setMaxListeners } from 'node:events';
+import {
+  arraySource,
+  type CallConfig,
+  type CallEnv,
+  type CallRecord,
+  type JobSpec,
+  type Outcome,
+  startCall,
+} from './call.js';
+import { dependentsOf, pathAhead } from './dag.js';
+import { RunnerClosedError, type TaskError, TaskFailedError } from './errors.js';
+import type {
+  GraphOrder,
+  GraphPlan,
+  GraphReport,
+  NodeOutcome,
+  PlannedNode,
+  SkippedOutcome,
+} from './graph.js';
+import { Heap } from './heap.js';
+import type { Policy } from './policies.js';
+import { deserializeError, now, serializeError } from './protocol.js';
+import { callStats } from './stats.js';
+
+export interface GraphConfig {
+  readonly policy: Policy;
+  readonly order: GraphOrder;
+  readonly concurrency: number;
+  readonly signal: AbortSignal | undefined;
+  /** Each node's engine call: retries, timeout, attempt records, task progress. */
+  readonly call: CallConfig;
+  /** A node ended (skipped ones too), with the nodes still running. */
+  readonly onNodeEnd: ((fulfilled: boolean, running: number) => void) | undefined;
+}
+
+/** What a graph did. */
+export interface GraphRun {
+  /** Each node that ended, by name (under settle, every node unless aborted). */
+  readonly outcomes: ReadonlyMap<string, NodeOutcome>;
+  /** The node calls' records added up; `attempts` in order of start. */
+  readonly record: CallRecord;
+  /** The failure that stopped a fail-fast graph. */
+  readonly failure: TaskError | undefined;
+}
+
+function skippedBy(dependency: string, outcome: NodeOutcome): SkippedOutcome {
+  if (outcome.status === 'skipped') {
+    return {
+      status: 'skipped',
+      dependency,
+      failed: outcome.failed,
+      reason: `dependency "${dependency}" was skipped because "${outcome.failed}" failed`,
+    };
+  }
+  return {
+    status: 'skipped',
+    dependency,
+    failed: dependency,
+    reason: `dependency "${dependency}" failed`,
+  };
+}
+
+interface Ready {
+  readonly node: PlannedNode;
+  readonly rank: number;
+  /** The order in which nodes became ready (declaration order among those at once). */
+  readonly seq: number;
+}
+
+const readyFirst = (a: Ready, b: Ready) => (a.rank !== b.rank ? a.rank > b.rank : a.seq < b.seq);
+
+/** Runs a checked graph. Never rejects: what happened is in the outcomes and the record. */
+export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Promise<GraphRun> {
+  const started = now();
+  const { nodes } = plan;
+  const dependents = dependentsOf(plan.deps);
+  const rank =
+    config.order === 'critical-path'
+      ? pathAhead(plan.deps, plan.order, (name) => nodes.get(name)!.cost)
+      : undefined;
+  const waitingFor = new Map<string, number>();
+  for (const node of nodes.values()) waitingFor.set(node.name, node.deps.length);
+  const outcomes = new Map<string, NodeOutcome>();
+  const ready = new Heap<Ready>(readyFirst);
+  const calls: Promise<CallRecord>[] = [];
+  let seq = 0;
+  let running = 0;
+  let starting = 0;
+  let inputFailures = 0;
+  let finished = false;
+  let failure: TaskError | undefined;
+  let aborted: { reason: unknown } | undefined;
+  let resolveRun: (run: GraphRun) => void = () => {};
+
+  // Every node call listens to `stop`: aborting it stops the graph, whatever the cause.
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
+  const abortWith = (reason: unknown) => {
+    if (stop.signal.aborted) return;
+    aborted = { reason };
+    stop.abort(reason);
+    pump();
+  };
+  const onSignal = () => abortWith(config.signal?.reason);
+  const onDestroyed = () =>
+    abortWith(new RunnerClosedError('The runner was destroyed while the call ran'));
+
+  /** Records a node's end and passes it on to its dependents, skipping those it must. */
+  const end = (name: string, outcome: NodeOutcome) => {
+    const ended: [string, NodeOutcome][] = [[name, outcome]];
+    outcomes.set(name, outcome);
+    // A worklist, not recursion: a skip can run down a chain of any length.
+    for (let next = ended.pop(); next; next = ended.pop()) {
+      const [from, result] = next;
+      config.onNodeEnd?.(result.status === 'fulfilled', running);
+      for (const dependent of dependents.get(from)!) {
+        if (outcomes.has(dependent)) continue;
+        const node = nodes.get(dependent)!;
+        if (result.status !== 'fulfilled' && node.when === 'all-fulfilled') {
+          const skipped = skippedBy(from, result);
+          outcomes.set(dependent, skipped);
+          ended.push([dependent, skipped]);
+          continue;
+        }
+        const left = waitingFor.get(dependent)! - 1;
+        waitingFor.set(dependent, left);
+        if (left === 0) ready.push({ node, rank: rank?.get(dependent) ?? 0, seq: seq++ });
+      }
+    }
+  };
+
+  const nodeEnded = (node: PlannedNode, outcome: Outcome) => {
+    running--;
+    if (
+      outcome.status === 'rejected' &&
+      config.policy === 'fail-fast' &&
+      !stop.signal.aborted &&
+      failure === undefined
+    ) {
+      failure = outcome.reason;
+      stop.abort(outcome.reason);
+    }
+    end(node.name, outcome);
+    pump();
+  };
+
+  const depsOf = (node: PlannedNode): Record<string, unknown> => {
+    const given: Record<string, unknown> = {};
+    for (const dep of node.deps) {
+      const outcome = outcomes.get(dep)!;
+      given[dep] =
+        node.when === 'all-done' ? outcome : (outcome as { readonly value: unknown }).value;
+    }
+    return given;
+  };
+
+  const inputFailed = (node: PlannedNode, error: unknown): Outcome => ({
+    status: 'rejected',
+    reason: new TaskFailedError(
+      { job: node.name, task: node.task, attempts: 0 },
+      deserializeError(serializeError(error)),
+    ),
+    job: node.name,
+    attempts: 0,
+    timing: { queued: undefined, ended: now(), runMs: 0, waitMs: 0 },
+  });
+
+  const start = (node: PlannedNode) => {
+    running++;
+    const deps = depsOf(node);
+    let spec: JobSpec;
+    if (node.run) {
+      const run = node.run;
+      spec = { key: node.name, fn: (ctx) => run(deps, ctx) };
+    } else {
+      let input = node.input;
+      if (typeof input === 'function') {
+        try {
+          input = input(deps);
+        } catch (error) {
+          inputFailures++;
+          nodeEnded(node, inputFailed(node, error));
+          return;
+        }
+      }
+      spec = { key: node.name, task: node.task!, input };
+    }
+    const callConfig: CallConfig = {
+      ...config.call,
+      policy: 'settle',
+      signal: stop.signal,
+      priority: rank?.get(node.name) ?? 0,
+    };
+    // The sink runs before the call's thread is released, so the dependents it makes
+    // ready compete by rank for that thread with nodes already waiting.
+    starting++;
+    const handle = startCall(arraySource([spec]), callConfig, env, (_, outcome) =>
+      nodeEnded(node, outcome),
+    );
+    calls.push(handle.done);
+    starting--;
+  };
+
+  function pump(): void {
+    if (finished) return;
+    while (!stop.signal.aborted && running < config.concurrency && ready.size > 0) {
+      start(ready.pop()!.node);
+    }
+    // A call that ends while it is being started has not been counted in `calls` yet.
+    if (starting === 0 && running === 0 && (stop.signal.aborted || outcomes.size === nodes.size)) {
+      finish();
+    }
+  }
+
+  const finish = () => {
+    finished = true;
+    config.signal?.removeEventListener('abort', onSignal);
+    env.destroyed.removeEventListener('abort', onDestroyed);
+    void Promise.all(calls).then((records) => {
+      const sum = (of: (r: CallRecord) => number) => records.reduce((n, r) => n + of(r), 0);
+      const attempts = config.call.keepAttempts
+        ? records.flatMap((r) => r.attempts ?? []).sort((a, b) => a.start - b.start)
+        : undefined;
+      resolveRun({
+        outcomes,
+        failure,
+        record: {
+          started,
+          ended: now(),
+          jobs: records.length + inputFailures,
+          fulfilled: sum((r) => r.fulfilled),
+          rejected: sum((r) => r.rejected) + inputFailures,
+          cancelled: sum((r) => r.cancelled),
+          attemptCount: sum((r) => r.attemptCount),
+          workMs: sum((r) => r.workMs),
+          queueWaitMs: sum((r) => r.queueWaitMs),
+          attempts,
+          stoppedBy: undefined,
+          aborted,
+          sourceError: undefined,
+        },
+      });
+    });
+  };
+
+  const done = new Promise<GraphRun>((resolve) => {
+    resolveRun = resolve;
+  });
+  config.signal?.addEventListener('abort', onSignal, { once: true });
+  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
+  if (config.signal?.aborted) onSignal();
+  else if (env.destroyed.aborted) onDestroyed();
+  else {
+    for (const node of nodes.values()) {
+      if (node.deps.length === 0) ready.push({ node, rank: rank?.get(node.name) ?? 0, seq: seq++ });
+    }
+  }
+  pump();
+  return done;
+}
+
+/**
+ * What the call resolves with: each node's value (fail-fast), or the settle report. Throws
+ * the abort reason of an aborted graph, and a fail-fast graph's first failure.
+ */
+export function graphResult(
+  plan: GraphPlan,
+  policy: Policy,
+  { outcomes, record, failure }: GraphRun,
+  threads: number,
+): Record<string, unknown> | GraphReport<Record<string, NodeOutcome>> {
+  if (record.aborted) throw record.aborted.reason;
+  const names = [...plan.nodes.keys()];
+  if (policy === 'fail-fast') {
+    if (failure) throw failure;
+    const values: Record<string, unknown> = {};
+    for (const name of names) values[name] = (outcomes.get(name) as { value: unknown }).value;
+    return values;
+  }
+  const results: Record<string, NodeOutcome> = {};
+  const counts = { total: names.length, fulfilled: 0, rejected: 0, skipped: 0 };
+  for (const name of names) {
+    const outcome = outcomes.get(name)!;
+    results[name] = outcome;
+    counts[outcome.status]++;
+  }
+  return { results, counts, stats: callStats(record, threads) };
+}

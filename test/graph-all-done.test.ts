@@ -1,0 +1,86 @@
+// A node with `when: 'all-done'` runs once its dependencies have ended, however they
+// ended, and receives their outcomes rather than their values.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunner, type NodeOutcome, type Runner } from '../src/index.js';
+import { double, echo, fail } from './helpers/graph-tasks.js';
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])("graph when: 'all-done' on $name", ({ threads }) => {
+  it('runs after a failed and a skipped dependency, with their outcomes', async () => {
+    runner = createRunner({ threads });
+    let seen: Record<string, NodeOutcome> | undefined;
+    const report = await runner.graph(
+      {
+        good: { task: double, input: 21 },
+        bad: { task: fail, input: 'no' },
+        after: { run: () => 'never', deps: ['bad'] },
+        cleanup: {
+          run: (deps) => {
+            seen = { ...deps };
+            return Object.values(deps).map((o) => o.status);
+          },
+          deps: ['good', 'bad', 'after'],
+          when: 'all-done',
+        },
+        // Its own dependents get its value as usual.
+        tail: { task: echo, input: (d) => d.cleanup, deps: ['cleanup'] },
+      },
+      { policy: 'settle' },
+    );
+    expect(report.results.cleanup).toMatchObject({
+      status: 'fulfilled',
+      value: ['fulfilled', 'rejected', 'skipped'],
+    });
+    expect(report.results.tail).toMatchObject({
+      status: 'fulfilled',
+      value: ['fulfilled', 'rejected', 'skipped'],
+    });
+    expect(seen?.good).toMatchObject({ status: 'fulfilled', value: 42 });
+    expect(seen?.bad).toMatchObject({ status: 'rejected', reason: { code: 'ERR_TASK_FAILED' } });
+    expect(seen?.after).toMatchObject({ status: 'skipped', failed: 'bad' });
+  });
+
+  it('computes a worker input from the outcomes', async () => {
+    runner = createRunner({ threads });
+    const report = await runner.graph(
+      {
+        bad: { task: fail, input: 'no' },
+        summary: {
+          task: echo,
+          input: (deps) => (deps.bad?.status === 'rejected' ? 'bad failed' : 'bad ok'),
+          deps: ['bad'],
+          when: 'all-done',
+        },
+      },
+      { policy: 'settle' },
+    );
+    expect(report.results.summary).toMatchObject({ status: 'fulfilled', value: 'bad failed' });
+  });
+
+  it('waits for every dependency, even after one has failed', async () => {
+    runner = createRunner({ threads });
+    let release: () => void = () => {};
+    const slow = new Promise<string>((resolve) => {
+      release = () => resolve('slow');
+    });
+    const report = await runner.graph(
+      {
+        bad: { run: () => Promise.reject(new Error('fast failure')) },
+        slow: { run: () => slow },
+        // Lets `slow` end only once `bad` has failed.
+        trigger: { run: () => release(), deps: ['bad'], when: 'all-done' },
+        join: { run: (deps) => deps.slow?.status, deps: ['bad', 'slow'], when: 'all-done' },
+      },
+      { policy: 'settle' },
+    );
+    expect(report.results.join).toMatchObject({ status: 'fulfilled', value: 'fulfilled' });
+  });
+});

@@ -1,0 +1,79 @@
+// A graph is checked before anything starts: an unknown dependency fails with
+// ERR_GRAPH_UNKNOWN_DEP naming both nodes, a cycle (a self-dependency too) with
+// ERR_GRAPH_CYCLE and the cycle's path in order.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunner, GraphCycleError, GraphUnknownDepError, type Runner } from '../src/index.js';
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])('graph checks on $name', ({ threads }) => {
+  it('rejects an unknown dependency, naming the node and the missing name', async () => {
+    runner = createRunner({ threads });
+    let ran = false;
+    const error = await runner
+      .graph({
+        a: { run: () => (ran = true) },
+        b: { run: () => (ran = true), deps: ['a', 'nope'] },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GraphUnknownDepError);
+    expect(error).toMatchObject({ code: 'ERR_GRAPH_UNKNOWN_DEP', node: 'b', dependency: 'nope' });
+    expect(ran).toBe(false);
+  });
+
+  it('rejects a cycle with its path in order', async () => {
+    runner = createRunner({ threads });
+    let ran = false;
+    const error = await runner
+      .graph({
+        start: { run: () => (ran = true) },
+        a: { run: () => (ran = true), deps: ['start', 'b'] },
+        b: { run: () => (ran = true), deps: ['c'] },
+        c: { run: () => (ran = true), deps: ['a'] },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GraphCycleError);
+    expect(error).toMatchObject({ code: 'ERR_GRAPH_CYCLE', cycle: ['a', 'b', 'c', 'a'] });
+    expect((error as Error).message).toContain('a → b → c → a');
+    expect(ran).toBe(false);
+  });
+
+  it('rejects a node that depends on itself as a cycle of one', async () => {
+    runner = createRunner({ threads });
+    const error = await runner
+      .graph({ ok: { run: () => 1 }, self: { run: () => 1, deps: ['ok', 'self'] } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_GRAPH_CYCLE', cycle: ['self', 'self'] });
+  });
+
+  it('finds a cycle reached through other nodes, and leaves out the way there', async () => {
+    runner = createRunner({ threads });
+    const error = await runner
+      .graph({
+        top: { run: () => 1, deps: ['mid'] },
+        mid: { run: () => 1, deps: ['x'] },
+        x: { run: () => 1, deps: ['y'] },
+        y: { run: () => 1, deps: ['x'] },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_GRAPH_CYCLE', cycle: ['x', 'y', 'x'] });
+  });
+
+  it('checks a long chain without overflowing the stack', async () => {
+    runner = createRunner({ threads });
+    const nodes: Record<string, { run: () => number; deps: string[] }> = {};
+    const length = 50_000;
+    for (let i = 0; i < length; i++) nodes[`n${i}`] = { run: () => i, deps: [`n${i + 1}`] };
+    nodes[`n${length}`] = { run: () => 0, deps: ['n0'] };
+    const error = await runner.graph(nodes).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_GRAPH_CYCLE' });
+    expect((error as GraphCycleError).cycle).toHaveLength(length + 2);
+  });
+});

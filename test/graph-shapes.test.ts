@@ -1,0 +1,104 @@
+// graph() resolves with every node's result, each node having received its dependencies'
+// results by name: diamond, chain, wide fan-out and fan-in, disconnected parts, empty.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunner, type Runner } from '../src/index.js';
+import { double, label, sum } from './helpers/graph-tasks.js';
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])('graph shapes on $name', ({ threads }) => {
+  it('a diamond: both branches get the root, the join gets both branches', async () => {
+    runner = createRunner({ threads });
+    const result = await runner.graph({
+      root: { task: double, input: 5 },
+      left: { task: double, input: (d) => d.root as number, deps: ['root'] },
+      right: { run: async (d) => (d.root as number) + 1, deps: ['root'] },
+      join: {
+        task: sum,
+        input: (d) => [d.left as number, d.right as number],
+        deps: ['left', 'right'],
+      },
+    });
+    expect(result).toEqual({ root: 10, left: 20, right: 11, join: 31 });
+  });
+
+  it('a chain: each link gets the one before', async () => {
+    runner = createRunner({ threads });
+    const nodes: Record<string, { task: typeof label; input: unknown; deps?: string[] }> = {};
+    for (let i = 0; i < 20; i++) {
+      nodes[`n${i}`] =
+        i === 0
+          ? { task: label, input: { name: 'n0', from: [] } }
+          : {
+              task: label,
+              input: (d: Record<string, unknown>) => ({ name: `n${i}`, from: [d[`n${i - 1}`]] }),
+              deps: [`n${i - 1}`],
+            };
+    }
+    const result = (await runner.graph(nodes as never)) as Record<string, string>;
+    expect(result.n3).toBe('n3(n2(n1(n0())))');
+    expect(result.n19?.startsWith('n19(n18(')).toBe(true);
+  });
+
+  it('a wide fan-out and fan-in', async () => {
+    runner = createRunner({ threads });
+    const width = 50;
+    const nodes: Record<string, object> = { source: { run: () => 3 } };
+    const names: string[] = [];
+    for (let i = 0; i < width; i++) {
+      names.push(`w${i}`);
+      nodes[`w${i}`] = {
+        task: double,
+        input: (d: { source: number }) => d.source + i,
+        deps: ['source'],
+      };
+    }
+    nodes.total = {
+      task: sum,
+      input: (d: Record<string, number>) => names.map((n) => d[n]!),
+      deps: names,
+    };
+    const result = (await runner.graph(nodes as never)) as Record<string, number>;
+    const expected = names.reduce((acc, _, i) => acc + 2 * (3 + i), 0);
+    expect(result.total).toBe(expected);
+    expect(Object.keys(result)).toHaveLength(width + 2);
+  });
+
+  it('disconnected parts each run', async () => {
+    runner = createRunner({ threads });
+    const result = await runner.graph({
+      a1: { task: double, input: 1 },
+      a2: { task: double, input: (d) => d.a1 as number, deps: ['a1'] },
+      b1: { run: () => 'b' },
+      b2: { run: (d) => `${d.b1}!`, deps: ['b1'] },
+      lone: { task: double, input: 100 },
+    });
+    expect(result).toEqual({ a1: 2, a2: 4, b1: 'b', b2: 'b!', lone: 200 });
+  });
+
+  it('an empty graph resolves at once, in both policies', async () => {
+    runner = createRunner({ threads });
+    await expect(runner.graph({})).resolves.toEqual({});
+    const report = await runner.graph({}, { policy: 'settle' });
+    expect(report.results).toEqual({});
+    expect(report.counts).toEqual({ total: 0, fulfilled: 0, rejected: 0, skipped: 0 });
+    expect(report.stats.jobs).toBe(0);
+  });
+
+  it('keeps the declaration order of the nodes in its result', async () => {
+    runner = createRunner({ threads });
+    const result = await runner.graph({
+      z: { run: (d) => d.y, deps: ['y'] },
+      y: { run: () => 1 },
+      x: { run: (d) => d.z, deps: ['z'] },
+    });
+    expect(Object.keys(result)).toEqual(['z', 'y', 'x']);
+  });
+});

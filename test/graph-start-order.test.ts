@@ -1,0 +1,58 @@
+// A node starts only once its dependencies have ended, and independent nodes run at the
+// same time: two branches that wait for each other at a barrier both finish.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CallTrace, createRunner, type Runner } from '../src/index.js';
+import { cells, marks } from './helpers/graph-latches.js';
+import { barrier, mark } from './helpers/graph-tasks.js';
+
+let runner: Runner | undefined;
+afterEach(async () => {
+  await runner?.destroy();
+  runner = undefined;
+});
+
+describe.each([
+  { name: 'threads', threads: 2 },
+  { name: 'inline', threads: 0 },
+])('graph start order on $name', ({ threads }) => {
+  it('starts each node after every one of its dependencies ended', async () => {
+    runner = createRunner({ threads });
+    const { sab, cells: order } = cells(16);
+    let trace: CallTrace | undefined;
+    await runner.graph(
+      {
+        a: { task: mark, input: { sab, id: 1 } },
+        b: { task: mark, input: { sab, id: 2 }, deps: ['a'] },
+        c: { task: mark, input: { sab, id: 3 }, deps: ['a'] },
+        d: { task: mark, input: { sab, id: 4 }, deps: ['b', 'c'] },
+        e: { task: mark, input: { sab, id: 5 }, deps: ['d'] },
+      },
+      { onTrace: (t) => (trace = t) },
+    );
+    const seen = marks(order);
+    expect(seen).toHaveLength(5);
+    const at = (id: number) => seen.indexOf(id);
+    expect(at(1)).toBe(0);
+    expect(at(4)).toBeGreaterThan(Math.max(at(2), at(3)));
+    expect(at(5)).toBe(4);
+    // The same from the recorded attempts: no node started before its dependencies ended.
+    const attempt = (job: string) => trace!.attempts.find((a) => a.job === job)!;
+    for (const [node, deps] of trace!.deps!) {
+      for (const dep of deps) expect(attempt(node).start).toBeGreaterThanOrEqual(attempt(dep).end);
+    }
+  });
+});
+
+describe('graph start order on threads: overlap', () => {
+  it('runs independent branches at the same time', async () => {
+    runner = createRunner({ threads: 2 });
+    const { sab } = cells(1);
+    // Each branch waits at a barrier for the other: this ends only if both run at once.
+    const result = await runner.graph({
+      left: { task: barrier, input: { sab, parties: 2 } },
+      right: { task: barrier, input: { sab, parties: 2 } },
+      join: { run: (d) => [d.left, d.right], deps: ['left', 'right'] },
+    });
+    expect(new Set(result.join as number[]).size).toBe(2);
+  });
+});
