@@ -119,6 +119,25 @@ describe('fanout run', () => {
     expect(stopped.stderr).toContain('line 3');
   });
 
+  it('writes a Chrome trace with one complete event per item', async () => {
+    const input = file('traced.jsonl', jsonl([1, 2, 3, 4, 5]));
+    const trace = join(dir, 'trace.json');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'double',
+      '-i',
+      input,
+      '--trace',
+      trace,
+      '-q',
+    ]);
+    expect(result.code).toBe(0);
+    const { traceEvents } = JSON.parse(readFileSync(trace, 'utf8'));
+    expect(traceEvents.filter((e: { ph: string }) => e.ph === 'X')).toHaveLength(5);
+  });
+
   it('supports the lines and json formats', async () => {
     const lines = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines', '-q'], 'a\nb b\n\nc\n');
     expect(lines.stdout).toBe('a\nb b\n\nc\n');

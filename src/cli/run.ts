@@ -2,13 +2,14 @@
 // streaming: results are written as they come, in bounded memory, in input order unless
 // --unordered. Exit status: 0 all succeeded, 1 some items failed, 2 usage error,
 // 130 interrupted (Ctrl-C).
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { describeMachine } from '../machine.js';
 import type { Progress } from '../progress.js';
 import { createRunner } from '../runner.js';
 import type { CallStats } from '../stats.js';
+import type { CallTrace } from '../trace.js';
 import { chunkArg, integerFrom, positiveNumber } from './args.js';
 import {
   FORMATS,
@@ -34,6 +35,7 @@ export interface RunFlags {
   readonly window?: number;
   readonly unordered?: boolean;
   readonly errors?: string;
+  readonly trace?: string;
   readonly quiet?: boolean;
   readonly verbose?: boolean;
 }
@@ -105,6 +107,10 @@ export function runCommand(): Command {
     )
     .option('--unordered', 'write results as they complete, not in input order')
     .option('--errors <file>', 'write the failed items there, as JSONL')
+    .option(
+      '--trace <file>',
+      'write a Chrome trace of the run (open it in Perfetto); keeps one record per item',
+    )
     .option('-q, --quiet', 'print nothing but errors on stderr')
     .option('-v, --verbose', 'also print the machine, each failure, and memory use')
     .addHelpText('after', EXAMPLES)
@@ -230,6 +236,14 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       onStats: (s) => {
         stats = s;
       },
+      ...(flags.trace === undefined
+        ? {}
+        : {
+            onTrace: (trace: CallTrace) => {
+              writeFileSync(flags.trace!, JSON.stringify(trace.toChromeTrace()));
+              if (flags.verbose) say(trace.summary());
+            },
+          }),
       ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
       ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
       ...(flags.window === undefined ? {} : { window: flags.window }),
