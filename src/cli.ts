@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The `fanout` command line. Each subcommand is a module of src/cli/ that makes its
+// Command; this file only registers them and parses.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { benchCommand } from './cli/bench.js';
+
+function version(): string {
+  // Compiled, this file is dist/src/cli.js: the package's manifest is two folders up.
+  for (const path of ['../../package.json', '../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8'));
+      if (manifest.name === 'fanout') return String(manifest.version);
+    } catch {
+      // not there: try the next
+    }
+  }
+  return 'unknown';
+}
+
+const program = new Command('fanout')
+  .description('Run independent CPU-bound work on every core, and measure what parallelism bought.')
+  .version(version())
+  .addCommand(benchCommand());
+
+await program.parseAsync();
