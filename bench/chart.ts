@@ -11,13 +11,24 @@ const FONT = { font: 'Helvetica, Arial, sans-serif' };
 /** Speedup over the sequential loop by the cost of one spin item, one line per contender. */
 export function speedupSpec(result: SuiteResult): TopLevelSpec {
   const order = SPIN_ORDER.map(spinLabel);
+  const baseline = new Map(
+    result.rows
+      .filter((r) => r.contender === 'sequential' && r.timing)
+      .map((r) => [r.case, r.timing!.medianMs]),
+  );
   const points = result.rows
     .filter((r) => r.workload === 'spin' && r.contender !== 'sequential' && r.state === 'ok')
-    .map((r) => ({
-      item: spinLabel(r.size as (typeof SPIN_ORDER)[number]),
-      contender: r.contender,
-      speedup: r.speedup,
-    }));
+    .map((r) => {
+      const seq = baseline.get(r.case) ?? Number.NaN;
+      return {
+        item: spinLabel(r.size as (typeof SPIN_ORDER)[number]),
+        contender: r.contender,
+        speedup: r.speedup,
+        // The spread of the timed runs (p75 to p25), as speedups.
+        low: seq / r.timing!.p75Ms,
+        high: seq / r.timing!.p25Ms,
+      };
+    });
   const ceiling = result.options.threads;
   return {
     $schema: SCHEMA,
@@ -53,25 +64,47 @@ export function speedupSpec(result: SuiteResult): TopLevelSpec {
       },
       {
         data: { values: points },
-        mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
         encoding: {
           x: {
             field: 'item',
             type: 'ordinal',
             sort: order,
             scale: { domain: order },
-            title: 'cost of one item',
+            title: 'cost of one item (whiskers: p25–p75 of the timed runs)',
             axis: { labelAngle: 0, labelExpr: "split(datum.label, ' (')[0]" },
           },
-          y: {
-            field: 'speedup',
-            type: 'quantitative',
-            scale: { type: 'log' },
-            title: 'speedup (x, log scale)',
+          color: {
+            field: 'contender',
+            type: 'nominal',
+            title: 'contender',
+            legend: { symbolOpacity: 1 },
           },
-          color: { field: 'contender', type: 'nominal', title: 'contender' },
-          tooltip: [{ field: 'contender' }, { field: 'item' }, { field: 'speedup', format: '.2f' }],
         },
+        layer: [
+          {
+            mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.6 },
+            encoding: {
+              y: { field: 'low', type: 'quantitative' },
+              y2: { field: 'high' },
+            },
+          },
+          {
+            mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
+            encoding: {
+              y: {
+                field: 'speedup',
+                type: 'quantitative',
+                scale: { type: 'log' },
+                title: 'speedup (x, log scale)',
+              },
+              tooltip: [
+                { field: 'contender' },
+                { field: 'item' },
+                { field: 'speedup', format: '.2f' },
+              ],
+            },
+          },
+        ],
       },
     ],
   };

@@ -110,7 +110,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
     minIterations: options.minIterations ?? 3,
     maxIterations: quick ? 20 : 50,
     timeMs: options.timeMs ?? (quick ? 150 : 1000),
-    warmupIterations: quick ? 0 : 1,
+    warmupIterations: 1,
   };
 
   const machine = machineInfo();

@@ -248,11 +248,12 @@ describe('fanout bench (the command line)', () => {
     expect((await run(process.execPath, [cli, '--help'])).stdout).toContain('bench [options]');
   });
 
-  it('refuses an unknown workload before running anything', async () => {
-    const failed = run(process.execPath, [cli, 'bench', '--workload', 'nope']);
-    await expect(failed).rejects.toMatchObject({ code: 1 });
-    await expect(failed).rejects.toMatchObject({
-      stderr: expect.stringContaining("argument 'nope' is invalid"),
-    });
+  it('refuses an unknown workload, or a selection that matches nothing, before running anything', async () => {
+    await expect(run(process.execPath, [cli, 'bench', '--workload', 'nope'])).rejects.toMatchObject(
+      { code: 1, stderr: expect.stringContaining("argument 'nope' is invalid") },
+    );
+    await expect(
+      run(process.execPath, [cli, 'bench', '--workload', 'blur', '--size', '1us', '--out', out]),
+    ).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('No case matches') });
   });
 });

@@ -81,16 +81,23 @@ export async function runBench(flags: BenchFlags): Promise<number> {
   }
   // Progress goes to stderr so that stdout carries only the table, or only the JSON.
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const result = await suite.runSuite({
-    ...(flags.workload ? { workloads: flags.workload } : {}),
-    ...(flags.size ? { sizes: flags.size } : {}),
-    ...(flags.contenders ? { contenders: flags.contenders } : {}),
-    ...(flags.threads === undefined ? {} : { threads: flags.threads }),
-    ...(flags.time === undefined ? {} : { timeMs: flags.time }),
-    quick: flags.quick ?? false,
-    scaling: flags.scaling,
-    log,
-  });
+  let result: Awaited<ReturnType<typeof suite.runSuite>>;
+  try {
+    result = await suite.runSuite({
+      ...(flags.workload ? { workloads: flags.workload } : {}),
+      ...(flags.size ? { sizes: flags.size } : {}),
+      ...(flags.contenders ? { contenders: flags.contenders } : {}),
+      ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+      ...(flags.time === undefined ? {} : { timeMs: flags.time }),
+      quick: flags.quick ?? false,
+      scaling: flags.scaling,
+      log,
+    });
+  } catch (error) {
+    // A selection that matches nothing, say: the suite names what it accepts.
+    process.stderr.write(`fanout bench: ${(error as Error).message}\n`);
+    return 1;
+  }
   const files = await report.writeResults(result, flags.out, { charts: flags.chart });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ...result, files }, null, 2)}\n`);
