@@ -151,7 +151,6 @@ export function adviseCommand(): Command {
       ],
     )
     .option('--json', 'print the measurements, predictions and check as JSON')
-    .exitOverride()
     .action(async (module: string, flags: AdviseFlags) => {
       process.exitCode = await advise(module, { ...flags, cores: flags.cores ?? [4, 8, 16, 64] });
     });

@@ -114,7 +114,6 @@ export function runCommand(): Command {
     .option('-q, --quiet', 'print nothing but errors on stderr')
     .option('-v, --verbose', 'also print the machine, each failure, and memory use')
     .addHelpText('after', EXAMPLES)
-    .exitOverride()
     .action(async (module: string, flags: RunFlags) => {
       process.exitCode = await runTask(module, flags);
     });
