@@ -11,11 +11,18 @@ export interface ChunkSizerOptions {
   readonly min?: number;
   /** Largest automatic chunk. @default 100000 */
   readonly max?: number;
-  /** What an automatic chunk aims to cost inside the worker, in ms. @default 10 */
+  /**
+   * What an automatic chunk aims to cost inside the worker, in ms. Each message costs a
+   * thread a wake-up (about 0.5 ms on a busy 2-core VM), so 50 ms keeps that near 1%;
+   * the tail rule keeps the last chunks small. @default 50
+   */
   readonly targetMs?: number;
   /** Threads sharing the work: the tail is split so each gets a part. */
   readonly threads: number;
 }
+
+/** What an automatic chunk aims to cost by default (ms): see ChunkSizerOptions.targetMs. */
+export const DEFAULT_TARGET_MS = 50;
 
 /** Weight of the newest measurement in the smoothed cost per item. */
 const SMOOTHING = 0.3;
@@ -37,7 +44,7 @@ export class ChunkSizer {
     this.#fixed = options.fixed;
     this.#min = options.min ?? 1;
     this.#max = Math.max(this.#min, options.max ?? 100_000);
-    this.#targetMs = options.targetMs ?? 10;
+    this.#targetMs = options.targetMs ?? DEFAULT_TARGET_MS;
     this.#threads = Math.max(1, options.threads);
     this.#largest = this.#min;
   }

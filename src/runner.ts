@@ -128,7 +128,7 @@ export interface CallOptions extends RunOptions {
   readonly concurrency?: number;
   /**
    * Items of one task sent to a worker in one message. `'auto'` measures what items
-   * cost and aims each chunk at about 10 ms of work, smaller at the end of the input so
+   * cost and aims each chunk at about 50 ms of work, smaller at the end of the input so
    * no thread idles; errors, retries and outcomes stay per item. A `timeout` makes every
    * attempt travel alone. Main-thread function jobs are never chunked.
    * @default 'auto'

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import type { TaskFunction } from '../../workers/task-host.js';
 import { builtins } from '../builtins.js';
+import { DEFAULT_TARGET_MS } from '../chunking.js';
 import { describeMachine } from '../machine.js';
 import { createRunner } from '../runner.js';
 import { integerFrom } from './args.js';
@@ -20,8 +21,8 @@ export interface AdviseFlags {
   readonly json?: boolean;
 }
 
-/** What one chunk should cost: long enough to hide a message, short enough to balance. */
-const TARGET_CHUNK_MS = 10;
+/** What one chunk should cost: the runner's own automatic target. */
+const TARGET_CHUNK_MS = DEFAULT_TARGET_MS;
 
 export interface Measurement {
   readonly items: number;
