@@ -1,21 +1,16 @@
 // A node with `when: 'all-done'` runs once its dependencies have ended, however they
 // ended, and receives their outcomes rather than their values.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, type NodeOutcome, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { NodeOutcome } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { double, echo, fail } from './helpers/graph-tasks.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])("graph when: 'all-done' on $name", ({ threads }) => {
+describe.each(executors)("graph when: 'all-done' on $name", ({ options }) => {
   it('runs after a failed and a skipped dependency, with their outcomes', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let seen: Record<string, NodeOutcome> | undefined;
     const report = await runner.graph(
       {
@@ -49,7 +44,7 @@ describe.each([
   });
 
   it('computes a worker input from the outcomes', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const report = await runner.graph(
       {
         bad: { task: fail, input: 'no' },
@@ -66,7 +61,7 @@ describe.each([
   });
 
   it('waits for every dependency, even after one has failed', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let release: () => void = () => {};
     const slow = new Promise<string>((resolve) => {
       release = () => resolve('slow');

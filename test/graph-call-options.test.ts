@@ -1,22 +1,17 @@
 // Retries, per-attempt timeouts, an AbortSignal, a concurrency cap and the call's
 // callbacks work for a graph as they do for all(): per node.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CallStats, createRunner, type Progress, type Runner } from '../src/index.js';
-import { cells, nextTurn } from './helpers/graph-latches.js';
+import { describe, expect, it } from 'vitest';
+import type { CallStats, Progress } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { barrier, double, flaky, spinForever } from './helpers/graph-tasks.js';
+import { cells, nextTurn } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph call options on $name', ({ threads }) => {
+describe.each(executors)('graph call options on $name', ({ options }) => {
   it('retries each node', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const report = await runner.graph(
       {
         a: { task: flaky, input: { succeedOn: 3 } },
@@ -32,7 +27,7 @@ describe.each([
   });
 
   it('rejects with the signal’s reason, before start or while running', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const reason = new Error('enough');
     let ran = false;
     await expect(
@@ -59,7 +54,7 @@ describe.each([
   });
 
   it('caps the nodes running at once', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let running = 0;
     let most = 0;
     const node = {
@@ -78,7 +73,7 @@ describe.each([
   });
 
   it('reports stats and progress over the nodes', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let stats: CallStats | undefined;
     const progress: Progress[] = [];
     await runner.graph(
@@ -94,7 +89,7 @@ describe.each([
   });
 
   it('fails a node whose input function throws, without an attempt', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const report = await runner.graph(
       {
         a: { task: double, input: 1 },
@@ -120,7 +115,7 @@ describe.each([
 
 describe('graph call options on threads: timeouts', () => {
   it('stops a node that runs past its timeout; the rest go on', async () => {
-    runner = createRunner({ threads: 2 });
+    const runner = createRunner({ threads: 2 });
     const { sab } = cells(2);
     const report = await runner.graph(
       {

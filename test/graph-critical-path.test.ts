@@ -1,16 +1,12 @@
 // When more nodes are ready than there are threads, the one with the most cost ahead of
 // it (itself and its heaviest chain of dependents) goes first; `order: 'fifo'` takes them
 // as they became ready. One thread makes the start order exact.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, type Runner } from '../src/index.js';
-import { cells, marks } from './helpers/graph-latches.js';
+import { describe, expect, it } from 'vitest';
 import { mark } from './helpers/graph-tasks.js';
+import { cells, marks } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
 /** Three short independent nodes declared before a chain of three. */
 function uneven(sab: SharedArrayBuffer) {
@@ -29,7 +25,7 @@ describe.each([
   { name: 'inline', threads: 0 },
 ])('graph priority on $name', ({ threads }) => {
   it('runs the chain first, and a link made ready goes before nodes already waiting', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner({ threads });
     const { sab, cells: order } = cells(16);
     await runner.graph(uneven(sab));
     // c1 has 3 ahead, then c2 (2) beats the waiting shorts (1); c3 ties with them and
@@ -38,14 +34,14 @@ describe.each([
   });
 
   it("takes nodes as they became ready with order: 'fifo'", async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner({ threads });
     const { sab, cells: order } = cells(16);
     await runner.graph(uneven(sab), { order: 'fifo' });
     expect(marks(order)).toEqual([1, 2, 3, 11, 12, 13]);
   });
 
   it('weighs nodes by their cost hints', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner({ threads });
     const { sab, cells: order } = cells(16);
     await runner.graph({
       ...uneven(sab),
@@ -61,7 +57,7 @@ describe.each([
   });
 
   it('caps the nodes in flight with concurrency, still by priority', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner({ threads });
     const { sab, cells: order } = cells(16);
     await runner.graph(uneven(sab), { concurrency: 1 });
     expect(marks(order)).toEqual([11, 12, 1, 2, 3, 13]);

@@ -1,21 +1,16 @@
 // A graph is checked before anything starts: an unknown dependency fails with
 // ERR_GRAPH_UNKNOWN_DEP naming both nodes, a cycle (a self-dependency too) with
 // ERR_GRAPH_CYCLE and the cycle's path in order.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, GraphCycleError, GraphUnknownDepError, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { GraphCycleError, GraphUnknownDepError } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph checks on $name', ({ threads }) => {
+describe.each(executors)('graph checks on $name', ({ options }) => {
   it('rejects an unknown dependency, naming the node and the missing name', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let ran = false;
     const error = await runner
       .graph({
@@ -29,7 +24,7 @@ describe.each([
   });
 
   it('rejects a cycle with its path in order', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let ran = false;
     const error = await runner
       .graph({
@@ -46,7 +41,7 @@ describe.each([
   });
 
   it('rejects a node that depends on itself as a cycle of one', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const error = await runner
       .graph({ ok: { run: () => 1 }, self: { run: () => 1, deps: ['ok', 'self'] } })
       .catch((e: unknown) => e);
@@ -54,7 +49,7 @@ describe.each([
   });
 
   it('finds a cycle reached through other nodes, and leaves out the way there', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const error = await runner
       .graph({
         top: { run: () => 1, deps: ['mid'] },
@@ -67,7 +62,7 @@ describe.each([
   });
 
   it('checks a long chain without overflowing the stack', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const nodes: Record<string, { run: () => number; deps: string[] }> = {};
     const length = 50_000;
     for (let i = 0; i < length; i++) nodes[`n${i}`] = { run: () => i, deps: [`n${i + 1}`] };

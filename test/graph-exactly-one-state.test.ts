@@ -2,21 +2,13 @@
 // dependencies: fulfilled only after its dependencies fulfilled (unless `all-done`),
 // skipped only when one of them did not, rejected only when it ran and failed. Each node
 // that ran, ran once.
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type CallTrace,
-  createRunner,
-  type GraphNode,
-  type NodeOutcome,
-  type Runner,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { CallTrace, GraphNode, NodeOutcome } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { double, fail } from './helpers/graph-tasks.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
 /** A deterministic pseudo-random DAG: each node depends on up to three earlier ones. */
 function randomGraph(size: number, seed: number) {
@@ -57,12 +49,9 @@ function randomGraph(size: number, seed: number) {
   return { nodes, failing, calls };
 }
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph states on $name', ({ threads }) => {
+describe.each(executors)('graph states on $name', ({ options }) => {
   it.each([1, 2, 3])('accounts for every node once (graph %i)', async (seed) => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const { nodes, failing, calls } = randomGraph(60, seed);
     let trace: CallTrace | undefined;
     const report = await runner.graph(nodes, { policy: 'settle', onTrace: (t) => (trace = t) });

@@ -1,23 +1,18 @@
 // Fail-fast (the default): the first failure rejects the graph with its TaskError; nodes
 // running are stopped (a task spinning forever in a worker included) and the rest never
 // start, whatever their `when`.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, type Runner, TaskFailedError } from '../src/index.js';
-import { cells, reached } from './helpers/graph-latches.js';
+import { describe, expect, it } from 'vitest';
+import { TaskFailedError } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { barrier, double, fail, spinForever } from './helpers/graph-tasks.js';
+import { cells, reached } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph fail-fast on $name', ({ threads }) => {
+describe.each(executors)('graph fail-fast on $name', ({ options }) => {
   it('rejects with the first TaskError and starts nothing more', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const started: string[] = [];
     const note = (name: string) => () => {
       started.push(name);
@@ -52,7 +47,7 @@ describe.each([
 
 describe('graph fail-fast on threads: a task spinning forever', () => {
   it('is stopped, and its thread is free again', async () => {
-    runner = createRunner({ threads: 2 });
+    const runner = createRunner({ threads: 2 });
     const { sab, cells: counter } = cells(2);
     const error = await runner
       .graph({

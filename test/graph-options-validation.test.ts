@@ -1,14 +1,11 @@
 // A graph's nodes and options are checked where they enter: TypeError for a wrong type,
 // RangeError for a wrong value, each naming the node or option and the value received.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, type Runner } from '../src/index.js';
-import { double } from './helpers/graph-tasks.js';
+import { describe, expect, it } from 'vitest';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+import { double } from './helpers/graph-tasks.js';
+import { trackRunners } from './helpers/runners.js';
+
+const createRunner = trackRunners();
 
 const typeError = (name: string) =>
   expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining(name) });
@@ -42,7 +39,7 @@ describe('graph validation', () => {
     ['a misspelled key', { a: { run: one, dependencies: [] } }, rangeError('`nodes.a`')],
     ['an input on a function node', { a: { run: one, input: 3 } }, rangeError('`nodes.a`')],
   ])('rejects %s', async (_, nodes, expected) => {
-    runner = createRunner({ threads: 0 });
+    const runner = createRunner({ threads: 0 });
     await expect(runner.graph(nodes as never)).rejects.toThrow(expected);
   });
 
@@ -53,12 +50,12 @@ describe('graph validation', () => {
     ['onTrace', { onTrace: 'yes' }, typeError('`onTrace`')],
     ['chunkSize (not a graph option)', { chunkSize: 4 }, rangeError('`options`')],
   ])('rejects a bad %s', async (_, options, expected) => {
-    runner = createRunner({ threads: 0 });
+    const runner = createRunner({ threads: 0 });
     await expect(runner.graph({ a: { run: one } }, options as never)).rejects.toThrow(expected);
   });
 
   it('rejects on a closed runner', async () => {
-    runner = createRunner({ threads: 0 });
+    const runner = createRunner({ threads: 0 });
     await runner.close();
     await expect(runner.graph({ a: { run: one } })).rejects.toMatchObject({
       code: 'ERR_RUNNER_CLOSED',

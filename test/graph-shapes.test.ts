@@ -1,21 +1,15 @@
 // graph() resolves with every node's result, each node having received its dependencies'
 // results by name: diamond, chain, wide fan-out and fan-in, disconnected parts, empty.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { executors } from './helpers/executors.js';
 import { double, label, sum } from './helpers/graph-tasks.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph shapes on $name', ({ threads }) => {
+describe.each(executors)('graph shapes on $name', ({ options }) => {
   it('a diamond: both branches get the root, the join gets both branches', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const result = await runner.graph({
       root: { task: double, input: 5 },
       left: { task: double, input: (d) => d.root as number, deps: ['root'] },
@@ -30,7 +24,7 @@ describe.each([
   });
 
   it('a chain: each link gets the one before', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const nodes: Record<string, { task: typeof label; input: unknown; deps?: string[] }> = {};
     for (let i = 0; i < 20; i++) {
       nodes[`n${i}`] =
@@ -48,7 +42,7 @@ describe.each([
   });
 
   it('a wide fan-out and fan-in', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const width = 50;
     const nodes: Record<string, object> = { source: { run: () => 3 } };
     const names: string[] = [];
@@ -72,7 +66,7 @@ describe.each([
   });
 
   it('disconnected parts each run', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const result = await runner.graph({
       a1: { task: double, input: 1 },
       a2: { task: double, input: (d) => d.a1 as number, deps: ['a1'] },
@@ -84,7 +78,7 @@ describe.each([
   });
 
   it('an empty graph resolves at once, in both policies', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     await expect(runner.graph({})).resolves.toEqual({});
     const report = await runner.graph({}, { policy: 'settle' });
     expect(report.results).toEqual({});
@@ -93,7 +87,7 @@ describe.each([
   });
 
   it('keeps the declaration order of the nodes in its result', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const result = await runner.graph({
       z: { run: (d) => d.y, deps: ['y'] },
       y: { run: () => 1 },

@@ -1,22 +1,16 @@
 // Settle: a failed node's dependents are skipped, theirs too, down every level; each
 // skip names the dependency that did not fulfil and the failed node it goes back to.
 // Nodes that do not depend on the failure still run.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRunner, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { executors } from './helpers/executors.js';
 import { double, fail } from './helpers/graph-tasks.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph skips on $name', ({ threads }) => {
+describe.each(executors)('graph skips on $name', ({ options }) => {
   it('skips every node downstream of a failure, naming the failed upstream node', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let ran: string[] = [];
     const note = (name: string) => () => {
       ran = [...ran, name];
@@ -63,7 +57,7 @@ describe.each([
   });
 
   it('a skip is a state apart from a failure: skipped nodes are never rejected', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const report = await runner.graph(
       {
         a: { run: () => Promise.reject(new Error('a failed')) },

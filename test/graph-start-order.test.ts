@@ -1,22 +1,17 @@
 // A node starts only once its dependencies have ended, and independent nodes run at the
 // same time: two branches that wait for each other at a barrier both finish.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CallTrace, createRunner, type Runner } from '../src/index.js';
-import { cells, marks } from './helpers/graph-latches.js';
+import { describe, expect, it } from 'vitest';
+import type { CallTrace } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { barrier, mark } from './helpers/graph-tasks.js';
+import { cells, marks } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('graph start order on $name', ({ threads }) => {
+describe.each(executors)('graph start order on $name', ({ options }) => {
   it('starts each node after every one of its dependencies ended', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const { sab, cells: order } = cells(16);
     let trace: CallTrace | undefined;
     await runner.graph(
@@ -45,7 +40,7 @@ describe.each([
 
 describe('graph start order on threads: overlap', () => {
   it('runs independent branches at the same time', async () => {
-    runner = createRunner({ threads: 2 });
+    const runner = createRunner({ threads: 2 });
     const { sab } = cells(1);
     // Each branch waits at a barrier for the other: this ends only if both run at once.
     const result = await runner.graph({

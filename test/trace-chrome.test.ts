@@ -1,16 +1,14 @@
 // onTrace's toChromeTrace() is Chrome trace event JSON: a track per thread (named by
 // metadata events) and one complete ("X") event per task attempt, retries included, with
 // ts and dur in microseconds from the call's start.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CallTrace, type ChromeTraceEvent, createRunner, type Runner } from '../src/index.js';
-import { cells } from './helpers/graph-latches.js';
+import { describe, expect, it } from 'vitest';
+import type { CallTrace, ChromeTraceEvent } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { double, flaky, spinForever } from './helpers/graph-tasks.js';
+import { cells } from './helpers/latches.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
 /** Parses the trace as a file would hold it and checks the event format. */
 function checkedEvents(trace: CallTrace): ChromeTraceEvent[] {
@@ -33,12 +31,9 @@ function checkedEvents(trace: CallTrace): ChromeTraceEvent[] {
 
 const complete = (events: ChromeTraceEvent[]) => events.filter((e) => e.ph === 'X');
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('Chrome trace on $name', ({ threads }) => {
+describe.each(executors)('Chrome trace on $name', ({ options }) => {
   it('has one complete event per attempt of all(), retries included', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let trace: CallTrace | undefined;
     const inputs = [1, 2, 3, 1, 2, 3].map((succeedOn) => ({ succeedOn }));
     const report = await runner.all(flaky, inputs, {
@@ -57,12 +52,12 @@ describe.each([
     expect(events.filter((e) => e.cat === 'rejected')).toHaveLength(6);
     // Worker tasks on worker tracks; inline tasks on the main thread.
     const tids = new Set(events.map((e) => e.tid));
-    if (threads === 0) expect([...tids]).toEqual([0]);
+    if (options.threads === 0) expect([...tids]).toEqual([0]);
     else expect(tids.has(0)).toBe(false);
   });
 
   it('has one complete event per node of a graph, main-thread nodes on the main thread', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     let trace: CallTrace | undefined;
     await runner.graph(
       {
@@ -82,7 +77,7 @@ describe.each([
 
 describe('Chrome trace on threads: stopped attempts', () => {
   it('puts an attempt stopped with its worker on a track of its own', async () => {
-    runner = createRunner({ threads: 2 });
+    const runner = createRunner({ threads: 2 });
     let trace: CallTrace | undefined;
     const { sab } = cells(2);
     await runner.all(spinForever, [{ sab }], {

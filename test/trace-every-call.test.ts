@@ -1,21 +1,16 @@
 // onTrace is called once, when the call ends, by every kind of call: run, all, any,
 // spawn, map and graph, with one record per attempt.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CallTrace, createRunner, job, type Runner } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type CallTrace, job } from '../src/index.js';
+import { executors } from './helpers/executors.js';
 import { double, flaky } from './helpers/graph-tasks.js';
+import { trackRunners } from './helpers/runners.js';
 
-let runner: Runner | undefined;
-afterEach(async () => {
-  await runner?.destroy();
-  runner = undefined;
-});
+const createRunner = trackRunners();
 
-describe.each([
-  { name: 'threads', threads: 2 },
-  { name: 'inline', threads: 0 },
-])('onTrace on $name', ({ threads }) => {
+describe.each(executors)('onTrace on $name', ({ options }) => {
   it('reports each call once, with its kind and attempts', async () => {
-    runner = createRunner({ threads });
+    const runner = createRunner(options);
     const traces: CallTrace[] = [];
     const onTrace = (trace: CallTrace) => traces.push(trace);
     await runner.run(double, 1, { onTrace });

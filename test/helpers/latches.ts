@@ -62,3 +62,8 @@ export function deferred<T = void>(): Deferred<T> {
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** The ids the `mark` fixture recorded, in the order the tasks started. */
+export function marks(cells: Int32Array): number[] {
+  return Array.from(cells.subarray(1, 1 + Atomics.load(cells, 0)));
+}
