@@ -49,6 +49,19 @@ async function load<M>(name: string, loader: () => Promise<M>): Promise<M> {
 }
 
 /** The buffers of an input that a transfer case moves to the worker. */
+/** One `pool.run()` per item, the peers' way, moving the item's buffers when the case does. */
+function runEach(
+  c: BenchCase,
+  inputs: readonly unknown[],
+  run: (item: PeerMessage, options?: { transferList: ArrayBuffer[] }) => Promise<unknown>,
+): Promise<unknown[]> {
+  return Promise.all(
+    inputs.map((input) =>
+      run(message(c, input), c.transfer ? { transferList: transferables(input) } : undefined),
+    ),
+  );
+}
+
 function transferables(input: unknown): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   buffersIn(input, buffers);
@@ -98,15 +111,7 @@ export const piscina: Contender = {
     return {
       threads,
       async: true,
-      run: (c, inputs) =>
-        Promise.all(
-          inputs.map((input) =>
-            pool.run(
-              message(c, input),
-              c.transfer ? { transferList: transferables(input) } : undefined,
-            ),
-          ),
-        ),
+      run: (c, inputs) => runEach(c, inputs, (item, options) => pool.run(item, options)),
       close: () => pool.destroy(),
     };
   },
@@ -125,15 +130,7 @@ export const tinypool: Contender = {
     return {
       threads,
       async: true,
-      run: (c, inputs) =>
-        Promise.all(
-          inputs.map((input) =>
-            pool.run(
-              message(c, input),
-              c.transfer ? { transferList: transferables(input) } : undefined,
-            ),
-          ),
-        ),
+      run: (c, inputs) => runEach(c, inputs, (item, options) => pool.run(item, options)),
       close: () => pool.destroy(),
     };
   },
