@@ -204,7 +204,98 @@ interface Item {
   waitMs: number;
 }
 
-type TaskItem = Item & { readonly spec: { readonly task: TaskRef; readonly input: unknown } };
+type TaskSpec = JobSpec & { readonly task: TaskRef; readonly input: unknown };
+type TaskItem = Item & { readonly spec: TaskSpec };
+
+function newItem<S extends JobSpec>(index: number, spec: S, readyAt: number): Item & { spec: S } {
+  return {
+    index,
+    spec,
+    attempt: 1,
+    readyAt,
+    isolate: false,
+    firstQueued: undefined,
+    runMs: 0,
+    waitMs: 0,
+  };
+}
+
+/**
+ * First attempts waiting for a thread, in pull order. Parallel arrays, not an item per
+ * job: on the hot path of a map over tiny items the main thread allocates nothing per job
+ * but its slot here. An item is made only when a job needs one (it failed, it must wait
+ * for a retry, its chunk crashed).
+ */
+class FreshQueue {
+  specs: TaskSpec[] = [];
+  indexes: number[] = [];
+  times: number[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.specs.length - this.head;
+  }
+
+  push(spec: TaskSpec, index: number, time: number): void {
+    this.specs.push(spec);
+    this.indexes.push(index);
+    this.times.push(time);
+  }
+
+  /** The first entry as an item (taking it), or undefined when empty. */
+  shiftItem(): TaskItem | undefined {
+    if (this.head >= this.specs.length) return undefined;
+    const at = this.head++;
+    const item = newItem(this.indexes[at]!, this.specs[at]!, this.times[at]!);
+    this.compact();
+    return item;
+  }
+
+  /** Takes entries up to `end` (exclusive) as a chunk of first attempts. */
+  take(end: number, task: TaskRef): Chunk {
+    const chunk: Chunk = {
+      task,
+      items: undefined,
+      specs: this.specs.slice(this.head, end),
+      indexes: this.indexes.slice(this.head, end),
+      readyAt: this.times.slice(this.head, end),
+    };
+    this.head = end;
+    this.compact();
+    return chunk;
+  }
+
+  /** Drops the entries already taken from the front, once they are many. */
+  compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.specs.length) {
+      this.specs = this.specs.slice(this.head);
+      this.indexes = this.indexes.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Jobs of one task sent together: first attempts as arrays, or items (retries, isolated). */
+interface Chunk {
+  readonly task: TaskRef;
+  /** Set for a chunk of items; otherwise the jobs are described by the arrays below. */
+  readonly items: TaskItem[] | undefined;
+  readonly specs: readonly TaskSpec[];
+  readonly indexes: readonly number[];
+  readonly readyAt: readonly number[];
+}
+
+const chunkLength = (chunk: Chunk): number => chunk.items?.length ?? chunk.specs.length;
+
+/** The job at `i` of a chunk as an item, made on demand for a first attempt. */
+function itemAt(chunk: Chunk, i: number): TaskItem {
+  return chunk.items?.[i] ?? newItem(chunk.indexes[i]!, chunk.specs[i]!, chunk.readyAt[i]!);
+}
+
+function itemsChunk(items: TaskItem[]): Chunk {
+  return { task: items[0]!.spec.task, items, specs: [], indexes: [], readyAt: [] };
+}
 
 /** An abortable wait; resolves false if aborted. */
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {
@@ -239,14 +330,14 @@ function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: (
  * listens. The worker end travels with the request.
  */
 function progressPort(
-  chunk: readonly Item[],
+  chunk: Chunk,
   onTaskProgress: (job: JobKey, value: unknown) => void,
 ): { port: MessagePort; close: () => void } {
   const { port1, port2 } = new MessageChannel();
   const receiver: ProgressReceiver = {
     report: (item, value) => {
-      const job = chunk[item];
-      if (job) onTaskProgress(job.spec.key, value);
+      const job = chunk.items?.[item]?.spec ?? chunk.specs[item];
+      if (job) onTaskProgress(job.key, value);
     },
     // Reports and done() travel on one port, in order: nothing is lost by closing now.
     done: () => port1.close(),
@@ -284,11 +375,17 @@ export function runCall(
   return handle.done.then((record) => ({ record, outcomes }));
 }
 
+/**
+ * Starts a call. Every job's end goes to `sink`, except that, when `onValue` is given,
+ * fulfilled jobs go there as bare values (no Outcome is built: the fast path of calls
+ * that only want values).
+ */
 export function startCall(
   source: JobSource,
   config: CallConfig,
   env: CallEnv,
   sink: (index: number, outcome: Outcome) => void,
+  onValue?: (index: number, value: unknown) => void,
 ): CallHandle {
   const started = now();
   const { executor, dispatcher } = env;
@@ -304,8 +401,7 @@ export function startCall(
 
   // Task items wait here for a thread; retries and crashed chunks go first. Main-thread
   // functions do not need a thread and wait only for the concurrency cap.
-  let ready: TaskItem[] = [];
-  let head = 0;
+  const ready = new FreshQueue();
   const retryFront: TaskItem[] = [];
   const fnReady: Item[] = [];
   let pulled = 0;
@@ -334,15 +430,18 @@ export function startCall(
   let aborted: { reason: unknown } | undefined;
   let sourceError: { error: unknown } | undefined;
 
+  // Mirrors stop.signal.aborted, read for every job: a getter into Node costs.
+  let stopped = false;
   const halt = (reason: string) => {
-    if (stop.signal.aborted) return;
+    if (stopped) return;
+    stopped = true;
     cancelReason = reason;
     stop.abort();
     for (const controller of live) controller.abort();
     if (!exhausted) source.close();
   };
   const abortWith = (reason: unknown, why: string) => {
-    if (stop.signal.aborted) return;
+    if (stopped) return;
     aborted = { reason };
     halt(why);
     pump();
@@ -370,7 +469,7 @@ export function startCall(
   const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
     const where = info(item);
     if (timedOut) return new TaskTimeoutError(where, config.timeout ?? 0);
-    if (stop.signal.aborted) return cancelled(item, item.attempt);
+    if (stopped) return cancelled(item, item.attempt);
     if (failure instanceof ExecFailure) {
       switch (failure.kind) {
         case 'aborted':
@@ -414,32 +513,70 @@ export function startCall(
     waitMs: item.waitMs,
   });
 
-  const settle = (item: Item, outcome: Outcome, wasInFlight = true) => {
+  const settle = (index: number, outcome: Outcome, wasInFlight = true) => {
     settledCount++;
     if (wasInFlight) inFlight--;
     if (outcome.status === 'fulfilled') fulfilled++;
     else if (outcome.reason.code === 'ERR_TASK_CANCELLED') cancelledCount++;
     else rejected++;
-    if (!stop.signal.aborted && stopsCall(config.policy, outcome.status)) {
-      stoppedBy = { index: item.index, outcome };
-      const key = item.spec.key;
+    if (!stopped && stopsCall(config.policy, outcome.status)) {
+      stoppedBy = { index, outcome };
+      const key = outcome.job;
       halt(stopReason(config.policy, typeof key === 'number' ? `job ${key}` : `job "${key}"`));
     }
-    sink(item.index, outcome);
+    sink(index, outcome);
   };
 
-  const fulfil = (item: Item, value: unknown, ended?: number) =>
-    settle(item, {
+  // A consumer of bare values gets fulfilled jobs without an Outcome built for each,
+  // unless the job stops the call (any's winner), whose outcome the record keeps.
+  const bareValue = onValue && !stopsCall(config.policy, 'fulfilled') ? onValue : undefined;
+
+  const fulfil = (item: Item, value: unknown, ended?: number) => {
+    if (bareValue) {
+      settledCount++;
+      inFlight--;
+      fulfilled++;
+      bareValue(item.index, value);
+      return;
+    }
+    settle(item.index, {
       status: 'fulfilled',
       value,
       job: item.spec.key,
       attempts: item.attempt,
       timing: timing(item, ended),
     });
+  };
+
+  /** A first attempt that succeeded, handed over without an item. */
+  const fulfilFirst = (
+    index: number,
+    spec: TaskSpec,
+    value: unknown,
+    readyAt: number,
+    start: number,
+    end: number,
+    wait: number,
+  ) => {
+    if (bareValue) {
+      settledCount++;
+      inFlight--;
+      fulfilled++;
+      bareValue(index, value);
+      return;
+    }
+    settle(index, {
+      status: 'fulfilled',
+      value,
+      job: spec.key,
+      attempts: 1,
+      timing: { queued: readyAt, ended: end, runMs: end - start, waitMs: wait },
+    });
+  };
 
   const reject = (item: Item, reason: TaskError, attemptsMade = item.attempt, wasInFlight = true) =>
     settle(
-      item,
+      item.index,
       {
         status: 'rejected',
         reason,
@@ -452,7 +589,7 @@ export function startCall(
 
   /** A failed attempt: try again after the backoff, or end the job. */
   const failed = async (item: Item, error: TaskError): Promise<void> => {
-    if (stop.signal.aborted || !shouldRetry(config.retry, error, item.attempt)) {
+    if (stopped || !shouldRetry(config.retry, error, item.attempt)) {
       reject(item, error);
     } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
       reject(item, cancelled(item, item.attempt));
@@ -472,56 +609,43 @@ export function startCall(
     pump();
   };
 
-  const readyCount = () => retryFront.length + ready.length - head;
+  const readyCount = () => retryFront.length + ready.size;
 
-  const nextReady = (): TaskItem | undefined => {
-    if (retryFront.length > 0) return retryFront.shift();
-    if (head >= ready.length) return undefined;
-    const item = ready[head++];
-    compact();
-    return item;
-  };
+  const nextReady = (): TaskItem | undefined => retryFront.shift() ?? ready.shiftItem();
 
-  /** Drops the items already taken from the front of `ready`, once they are many. */
-  const compact = () => {
-    if (head > 1024 && head * 2 > ready.length) {
-      ready = ready.slice(head);
-      head = 0;
-    }
-  };
+  /** The index of the job that would run next on a thread. */
+  const nextReadyIndex = (): number | undefined =>
+    retryFront[0]?.index ?? (ready.size > 0 ? ready.indexes[ready.head] : undefined);
 
-  const peekReady = (): TaskItem | undefined => retryFront[0] ?? ready[head];
-
-  /** Takes up to `size` ready items of the same task as the first one. */
-  const takeChunk = (size: number): TaskItem[] => {
-    const first = nextReady()!;
-    const chunk = [first];
-    if (first.isolate) return chunk;
+  /** Takes up to `size` ready jobs of the same task as the first one. */
+  const takeChunk = (size: number): Chunk => {
     if (retryFront.length === 0) {
-      // The common case, items of one task in order: one scan, one slice.
-      const task = first.spec.task;
-      let end = head;
-      const limit = Math.min(ready.length, head + size - 1);
-      while (end < limit) {
-        const candidate = ready[end]!;
-        if (candidate.isolate || !sameTask(candidate.spec.task, task)) break;
-        end++;
+      // The common case, first attempts of one task in order: one scan, slices.
+      const task = ready.specs[ready.head]!.task;
+      const { specs } = ready;
+      let end = ready.head + 1;
+      const limit = Math.min(specs.length, ready.head + size);
+      while (end < limit && sameTask(specs[end]!.task, task)) end++;
+      return ready.take(end, task);
+    }
+    const first = retryFront.shift()!;
+    const items = [first];
+    if (first.isolate) return itemsChunk(items);
+    while (items.length < size) {
+      const candidate = retryFront[0] ?? (ready.size > 0 ? ready.specs[ready.head] : undefined);
+      if (!candidate) break;
+      const spec = 'spec' in candidate ? candidate.spec : candidate;
+      if (('isolate' in candidate && candidate.isolate) || !sameTask(spec.task, first.spec.task)) {
+        break;
       }
-      for (let i = head; i < end; i++) chunk.push(ready[i]!);
-      head = end;
-      compact();
-      return chunk;
+      items.push(nextReady()!);
     }
-    while (chunk.length < size) {
-      const candidate = peekReady();
-      if (!candidate || candidate.isolate || !sameTask(candidate.spec.task, first.spec.task)) break;
-      chunk.push(nextReady()!);
-    }
-    return chunk;
+    return itemsChunk(items);
   };
 
-  const runChunk = async (chunk: TaskItem[], release: () => void): Promise<void> => {
-    const { task } = chunk[0]!.spec;
+  const runChunk = async (chunk: Chunk, release: () => void): Promise<void> => {
+    const { task, items } = chunk;
+    const length = chunkLength(chunk);
     let signal = stop.signal;
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -536,12 +660,17 @@ export function startCall(
         controller.abort();
       }, config.timeout);
     }
-    const inputs = new Array<unknown>(chunk.length);
+    let inputs: unknown[];
     let retried = false;
-    for (let i = 0; i < chunk.length; i++) {
-      const item = chunk[i]!;
-      inputs[i] = item.spec.input;
-      if (item.attempt > 1) retried = true;
+    if (items) {
+      inputs = new Array<unknown>(length);
+      for (let i = 0; i < length; i++) {
+        const item = items[i]!;
+        inputs[i] = item.spec.input;
+        if (item.attempt > 1) retried = true;
+      }
+    } else {
+      inputs = chunk.specs.map((spec) => spec.input);
     }
     let transfer: ArrayBuffer[] | undefined;
     if (config.transfer) {
@@ -558,7 +687,7 @@ export function startCall(
           module: task.module,
           export: task.export,
           inputs,
-          attempts: retried ? chunk.map((item) => item.attempt) : undefined,
+          attempts: retried ? items?.map((item) => item.attempt) : undefined,
           progress: progress?.port,
         },
         { signal, ...(transfer ? { transfer } : {}) },
@@ -567,23 +696,24 @@ export function startCall(
       progress?.close();
       const end = now();
       if (
-        chunk.length > 1 &&
-        !stop.signal.aborted &&
+        length > 1 &&
+        !stopped &&
         failure instanceof ExecFailure &&
         (failure.kind === 'worker-exited' || failure.kind === 'data-clone')
       ) {
         // One item crashed its worker, or could not be cloned: run each alone to find it,
         // so its chunk-mates are not blamed. No attempt is counted for the lost chunk.
-        for (let i = chunk.length - 1; i >= 0; i--) {
-          const item = chunk[i]!;
+        for (let i = length - 1; i >= 0; i--) {
+          const item = itemAt(chunk, i);
           item.isolate = true;
           retryFront.unshift(item);
         }
-        dispatcher.requeue(chunk.length);
-        inFlight -= chunk.length;
+        dispatcher.requeue(length);
+        inFlight -= length;
         return;
       }
-      for (const item of chunk) {
+      for (let i = 0; i < length; i++) {
+        const item = itemAt(chunk, i);
         const error = toTaskError(item, failure, timedOut);
         record(item, dispatched, end, UNKNOWN_THREAD, error);
         void failed(item, error);
@@ -604,22 +734,45 @@ export function startCall(
     }
   };
 
-  const settleChunk = (chunk: TaskItem[], response: TaskResponse): void => {
+  const settleChunk = (chunk: Chunk, response: TaskResponse): void => {
     const { values, failures, times, thread } = response;
-    const failedAt = new Map<number, ItemFailure>();
-    if (failures) for (const f of failures) failedAt.set(f.index, f);
+    const { items } = chunk;
+    const length = chunkLength(chunk);
+    let failedAt: Map<number, ItemFailure> | undefined;
+    if (failures) failedAt = new Map(failures.map((f) => [f.index, f]));
     let busy = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const item = chunk[i]!;
+    for (let i = 0; i < length; i++) {
       const start = times[2 * i]!;
       const end = times[2 * i + 1]!;
       busy += end - start;
-      const failure = failures && failedAt.get(i);
+      const failure = failedAt?.get(i);
       if (!failure) {
-        record(item, start, end, thread);
-        fulfil(item, values[i], end);
+        if (items) {
+          const item = items[i]!;
+          record(item, start, end, thread);
+          fulfil(item, values[i], end);
+        } else {
+          // A first attempt that succeeded: counted and handed over without an item.
+          const spec = chunk.specs[i]!;
+          const readyAt = chunk.readyAt[i]!;
+          const wait = Math.max(0, start - readyAt);
+          attemptCount++;
+          workMs += end - start;
+          queueWaitMs += wait;
+          attempts?.push({
+            job: spec.key,
+            attempt: 1,
+            queued: readyAt,
+            start,
+            end,
+            thread,
+            status: 'fulfilled',
+          });
+          fulfilFirst(chunk.indexes[i]!, spec, values[i], readyAt, start, end, wait);
+        }
         continue;
       }
+      const item = itemAt(chunk, i);
       const where = info(item);
       const cause = deserializeError(failure.error);
       const error =
@@ -631,7 +784,7 @@ export function startCall(
       record(item, start, end, thread, error);
       void failed(item, error);
     }
-    sizer.observe(chunk.length, busy);
+    sizer.observe(length, busy);
   };
 
   /** The size of the next chunk: known-length inputs shrink their tail. */
@@ -643,16 +796,17 @@ export function startCall(
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
   const lane = async (): Promise<void> => {
     try {
-      while (!stop.signal.aborted && readyCount() > 0 && inFlight < config.concurrency) {
+      while (!stopped && readyCount() > 0 && inFlight < config.concurrency) {
         const release = await dispatcher.acquire(stop.signal, config.priority);
         const room = config.concurrency - inFlight;
-        if (stop.signal.aborted || readyCount() === 0 || room <= 0) {
+        if (stopped || readyCount() === 0 || room <= 0) {
           release();
           break;
         }
         const chunk = takeChunk(chunkSize(room));
-        inFlight += chunk.length;
-        dispatcher.dequeue(chunk.length);
+        const length = chunkLength(chunk);
+        inFlight += length;
+        dispatcher.dequeue(length);
         pump(); // taking items may make room to read more of the source
         await runChunk(chunk, release);
         pump();
@@ -698,22 +852,15 @@ export function startCall(
     }
   };
 
-  const admit = (spec: JobSpec) => {
-    const item: Item = {
-      index: pulled++,
-      spec,
-      attempt: 1,
-      readyAt: now(),
-      isolate: false,
-      firstQueued: undefined,
-      runMs: 0,
-      waitMs: 0,
-    };
+  /** Takes in a job pulled from the source at time `at`. */
+  const admit = (spec: JobSpec, at: number) => {
+    const index = pulled++;
     if ('fn' in spec) {
-      fnReady.push(item);
+      fnReady.push(newItem(index, spec, at));
     } else if (dispatcher.enqueue(1) === 1) {
-      ready.push(item as TaskItem);
+      ready.push(spec, index, at);
     } else {
+      const item = newItem(index, spec, at);
       reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
     }
   };
@@ -726,24 +873,35 @@ export function startCall(
   };
   // A call over jobs in memory (window Infinity) admits them all at once: its function
   // jobs start at once and `maxQueue` sees every job. A stream reads only what it needs.
-  const canPull = () =>
+  const canPull = (want = wanted()) =>
     !exhausted &&
-    !stop.signal.aborted &&
+    !stopped &&
     (config.window === Number.POSITIVE_INFINITY ||
-      (pulled - released < config.window && readyCount() + fnReady.length < wanted()));
+      (pulled - released < config.window && readyCount() + fnReady.length < want));
 
   const fill = async (): Promise<void> => {
     pulling = true;
     try {
-      while (canPull()) {
+      // One timestamp per synchronous run of reads: what is read together is ready together.
+      let at = now();
+      let want = wanted();
+      while (canPull(want)) {
         const next = source.next();
-        const spec = isPromise(next) ? await next : next;
+        let spec: JobSpec | undefined;
+        if (isPromise(next)) {
+          spec = await next;
+          at = now();
+          want = wanted();
+        } else {
+          spec = next;
+        }
         if (spec === undefined) {
           exhausted = true;
           break;
         }
         if (finished) return;
-        admit(spec);
+        admit(spec, at);
+        if ((pulled & 1023) === 0) at = now();
         if (isPromise(next)) pump(); // let lanes start while an async source keeps reading
       }
     } catch (error) {
@@ -789,14 +947,14 @@ export function startCall(
   function pump(): void {
     if (finished) return;
     if (!pulling && canPull()) void fill().then(pump);
-    if (!stop.signal.aborted) {
+    if (!stopped) {
       // Under a concurrency cap, jobs start in input order: a function job does not
       // overtake a worker task that comes before it.
       const capped = config.concurrency !== Number.POSITIVE_INFINITY;
       while (
         fnReady.length > 0 &&
         inFlight < config.concurrency &&
-        !(capped && (peekReady()?.index ?? Number.POSITIVE_INFINITY) < fnReady[0]!.index)
+        !(capped && (nextReadyIndex() ?? Number.POSITIVE_INFINITY) < fnReady[0]!.index)
       ) {
         inFlight++;
         void runFunction(fnReady.shift()!);
@@ -810,10 +968,7 @@ export function startCall(
     // A stopped call does not wait for a pending read: the source may never answer (an
     // endless stream); what it yields after the stop is not the call's any more.
     const idle = inFlight === 0 && lanes === 0;
-    if (
-      (exhausted && !pulling && settledCount === pulled && idle) ||
-      (stop.signal.aborted && idle)
-    ) {
+    if ((exhausted && !pulling && settledCount === pulled && idle) || (stopped && idle)) {
       finish();
     }
   }

@@ -57,126 +57,228 @@ export function assertIterable(value: unknown, what: string): void {
 }
 
 interface Waiter {
-  readonly resolve: (result: IteratorResult<Outcome>) => void;
+  readonly resolve: (result: IteratorResult<unknown>) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** Marks an empty slot: a result itself may be `undefined`. */
+const EMPTY: unique symbol = Symbol('empty');
+type Slot = unknown;
+
+/**
+ * Finished results waiting for the consumer, in input order: a ring indexed by job
+ * index, grown when a result lands further ahead than it holds. No per-item allocation.
+ */
+class OrderedBuffer {
+  #slots: Slot[] = new Array(64).fill(EMPTY);
+  #mask = 63;
+  #next = 0;
+
+  put(index: number, result: unknown): void {
+    while (index - this.#next > this.#mask) this.#grow();
+    this.#slots[index & this.#mask] = result;
+  }
+
+  take(): unknown {
+    const at = this.#next & this.#mask;
+    const result = this.#slots[at];
+    if (result !== EMPTY) {
+      this.#slots[at] = EMPTY;
+      this.#next++;
+    }
+    return result;
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    const oldMask = this.#mask;
+    this.#mask = oldMask * 2 + 1;
+    this.#slots = new Array(this.#mask + 1).fill(EMPTY);
+    for (let i = this.#next; i <= this.#next + oldMask; i++) {
+      this.#slots[i & this.#mask] = old[i & oldMask];
+    }
+  }
+}
+
+/** Finished results in completion order: an array with a moving head. */
+class ArrivalBuffer {
+  #items: unknown[] = [];
+  #head = 0;
+
+  put(_index: number, result: unknown): void {
+    this.#items.push(result);
+  }
+
+  take(): unknown {
+    if (this.#head >= this.#items.length) return EMPTY;
+    const result = this.#items[this.#head++];
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return result;
+  }
+}
+
+/** How a map's stream ends: complete, or with the error to throw. */
+type Ending = { readonly error: false } | { readonly error: true; readonly cause: unknown };
+
+/**
+ * One run of a map from the consumer's side: results go into a buffer (values in
+ * fail-fast mode, whole outcomes in settle mode), the consumer takes them, and the stream
+ * ends with the call, or with its failure once every thread is free.
+ */
+class Consumption {
+  readonly handle: CallHandle;
+  readonly #buffer: OrderedBuffer | ArrivalBuffer;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  /** Called whenever there may be something new: a result, the end. */
+  #wake: () => void = () => {};
+
+  constructor(start: MapStart, ordered: boolean, settle: boolean) {
+    const buffer = ordered ? new OrderedBuffer() : new ArrivalBuffer();
+    this.#buffer = buffer;
+    const onValue = (index: number, value: unknown) => {
+      if (this.#failure) return;
+      buffer.put(index, value);
+      this.#wake();
+    };
+    this.handle = start(
+      (index, outcome) => {
+        // Cancelled outcomes only come once the call has stopped (abort, a failure, the
+        // consumer leaving): the stream ends with that cause instead.
+        if (this.#failure) return;
+        if (outcome.status === 'rejected') {
+          if (outcome.reason.code === 'ERR_TASK_CANCELLED') return;
+          if (!settle) {
+            this.#failure = { error: outcome.reason };
+            return;
+          }
+        }
+        buffer.put(index, outcome);
+        this.#wake();
+      },
+      settle ? undefined : onValue,
+    );
+    void this.handle.done.then((record) => {
+      this.#ended = true;
+      if (!this.#failure) {
+        if (record.sourceError) this.#failure = { error: record.sourceError.error };
+        else if (record.aborted) this.#failure = { error: record.aborted.reason };
+      }
+      this.#wake();
+    });
+  }
+
+  set onWake(wake: () => void) {
+    this.#wake = wake;
+  }
+
+  /** The next result, or EMPTY when there is none now (see ending()). */
+  take(): unknown {
+    if (this.#failure) return EMPTY;
+    const result = this.#buffer.take();
+    if (result !== EMPTY) this.handle.release(1);
+    return result;
+  }
+
+  /**
+   * How the stream ends, once take() has nothing: undefined while it goes on. A failure
+   * ends it only once the call has stopped everything, so no thread is still busy.
+   */
+  ending(): Ending | undefined {
+    if (!this.#ended) return undefined;
+    return this.#failure ? { error: true, cause: this.#failure.error } : { error: false };
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+}
+
+type MapStart = (
+  sink: (index: number, outcome: Outcome) => void,
+  onValue: ((index: number, value: unknown) => void) | undefined,
+) => CallHandle;
 
 /**
  * The results of `runner.map()`: iterate it with `for await`, or collect it with
  * `toArray()`. The work starts when iteration starts, and stops when iteration stops.
  */
 export class MapStream<T> implements AsyncIterable<T> {
-  readonly #start: (sink: (index: number, outcome: Outcome) => void) => CallHandle;
+  readonly #start: MapStart;
   readonly #ordered: boolean;
   readonly #settle: boolean;
   #started = false;
 
   /** @internal */
-  constructor(
-    start: (sink: (index: number, outcome: Outcome) => void) => CallHandle,
-    options: { ordered: boolean; settle: boolean },
-  ) {
+  constructor(start: MapStart, options: { ordered: boolean; settle: boolean }) {
     this.#start = start;
     this.#ordered = options.ordered;
     this.#settle = options.settle;
   }
 
-  /** Collects every result into an array (in input order unless `ordered: false`). */
-  async toArray(): Promise<T[]> {
-    const out: T[] = [];
-    for await (const value of this) out.push(value);
-    return out;
+  #begin(): Consumption {
+    if (this.#started) throw new Error('A map() stream can be iterated only once');
+    this.#started = true;
+    return new Consumption(this.#start, this.#ordered, this.#settle);
+  }
+
+  /**
+   * Collects every result into an array (in input order unless `ordered: false`). It
+   * drains results as they arrive, without a promise per item.
+   */
+  toArray(): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      const run = this.#begin();
+      const out: T[] = [];
+      let over = false;
+      const drain = () => {
+        if (over) return;
+        for (let result = run.take(); result !== EMPTY; result = run.take()) out.push(result as T);
+        const ending = run.ending();
+        if (!ending) return;
+        over = true;
+        if (ending.error) reject(ending.cause);
+        else resolve(out);
+      };
+      run.onWake = drain;
+      drain();
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    if (this.#started) throw new Error('A map() stream can be iterated only once');
-    this.#started = true;
-    const ordered = this.#ordered;
-    const settle = this.#settle;
-    const buffered = new Map<number, Outcome>(); // ordered: by index
-    const arrived: Outcome[] = []; // unordered: by completion
-    let nextIndex = 0;
+    const run = this.#begin();
     let waiter: Waiter | undefined;
-    let ended = false;
-    let failure: { error: unknown } | undefined;
-
-    const take = (): Outcome | undefined => {
-      if (!ordered) return arrived.shift();
-      const outcome = buffered.get(nextIndex);
-      if (outcome) {
-        buffered.delete(nextIndex);
-        nextIndex++;
+    /** Settles `w` with what comes next, if anything has come. */
+    const deliver = (w: Waiter): boolean => {
+      const result = run.take();
+      if (result !== EMPTY) {
+        w.resolve({ done: false, value: result });
+        return true;
       }
-      return outcome;
+      const ending = run.ending();
+      if (!ending) return false;
+      if (ending.error) w.reject(ending.cause);
+      else w.resolve({ done: true, value: undefined });
+      return true;
     };
-
-    const handle = this.#start((index, outcome) => {
-      // Cancelled outcomes only come once the call has stopped (abort, a failure, the
-      // consumer leaving): the stream ends with that cause instead.
-      if (failure) return;
-      if (outcome.status === 'rejected' && outcome.reason.code === 'ERR_TASK_CANCELLED') return;
-      if (!settle && outcome.status === 'rejected') {
-        failure = { error: outcome.reason };
-      } else if (ordered) {
-        buffered.set(index, outcome);
-      } else {
-        arrived.push(outcome);
-      }
-      wake();
-    });
-
-    const wake = () => {
-      if (!waiter) return;
-      const w = waiter;
-      if (failure) {
-        // Fail only once the call has stopped everything, so no thread is still busy.
-        if (ended) {
-          waiter = undefined;
-          w.reject(failure.error);
-        }
-        return;
-      }
-      const outcome = take();
-      if (outcome) {
-        waiter = undefined;
-        handle.release(1);
-        w.resolve({ done: false, value: outcome });
-      } else if (ended) {
-        waiter = undefined;
-        w.resolve({ done: true, value: undefined });
-      }
+    run.onWake = () => {
+      if (waiter && deliver(waiter)) waiter = undefined;
     };
-
-    void handle.done.then((record) => {
-      ended = true;
-      if (!failure) {
-        if (record.sourceError) failure = { error: record.sourceError.error };
-        else if (record.aborted) failure = { error: record.aborted.reason };
-      }
-      wake();
-    });
-
-    const next = (): Promise<IteratorResult<Outcome>> =>
-      new Promise((resolve, reject) => {
-        waiter = { resolve, reject };
-        wake();
-      });
-
     return {
-      next: async () => {
-        const result = await next();
-        if (result.done) return { done: true, value: undefined };
-        const outcome = result.value;
-        return {
-          done: false,
-          value: (settle ? outcome : (outcome as { value: unknown }).value) as T,
-        };
-      },
+      // Results already here are handed over at once: one settled promise per item.
+      next: () =>
+        new Promise<IteratorResult<T>>((resolve, reject) => {
+          const w: Waiter = { resolve: resolve as Waiter['resolve'], reject };
+          if (!deliver(w)) waiter = w;
+        }),
       return: async () => {
         // Leaving the loop: stop the work, wait until the threads are free.
-        if (!ended) {
-          handle.cancel(new Error('the map() consumer stopped reading'));
-          await handle.done;
+        if (!run.ended) {
+          run.handle.cancel(new Error('the map() consumer stopped reading'));
+          await run.handle.done;
         }
         return { done: true, value: undefined };
       },
@@ -191,6 +293,7 @@ export function startMap(
   config: CallConfig,
   env: CallEnv,
   sink: (index: number, outcome: Outcome) => void,
+  onValue?: (index: number, value: unknown) => void,
 ): CallHandle {
-  return startCall(iterableSource(task, inputs), config, env, sink);
+  return startCall(iterableSource(task, inputs), config, env, sink, onValue);
 }

@@ -97,9 +97,12 @@ export function buffersIn(value: unknown, into: Set<ArrayBuffer>): void {
   }
 }
 
+// Fixed for the life of a thread; reading it goes through a getter into Node every time.
+const origin = performance.timeOrigin;
+
 /** A wall-clock timestamp in ms comparable across threads (each thread has its own timeOrigin). */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return origin + performance.now();
 }
 
 const MAX_CAUSE_DEPTH = 8;

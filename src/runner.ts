@@ -462,14 +462,29 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     const config: CallConfig = { ...parsed.config, window };
     const known = Array.isArray(inputs) ? inputs.length : undefined;
     return new MapStream(
-      (sink) => {
+      (sink, onValue) => {
         if (this.#closed) throw new RunnerClosedError();
         const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, known) : undefined;
         let handle: CallHandle | undefined;
-        handle = startMap(task, inputs, config, this.#env(), (index, outcome) => {
-          meter?.tick(outcome.status === 'fulfilled', handle?.inFlight() ?? 0);
-          sink(index, outcome);
-        });
+        const inFlight = () => handle?.inFlight() ?? 0;
+        handle = startMap(
+          task,
+          inputs,
+          config,
+          this.#env(),
+          meter
+            ? (index, outcome) => {
+                meter.tick(outcome.status === 'fulfilled', inFlight());
+                sink(index, outcome);
+              }
+            : sink,
+          meter && onValue
+            ? (index, value) => {
+                meter.tick(true, inFlight());
+                onValue(index, value);
+              }
+            : onValue,
+        );
         const done = handle.done.then((record) => {
           meter?.final();
           parsed.onStats?.(callStats(record, this.threads));
