@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { ChunkSizer } from './chunking.js';
+import { ChunkSizer, type TaskCosts } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
   DataCloneError,
@@ -150,6 +150,8 @@ export interface CallEnv {
   readonly dispatcher: Dispatcher;
   /** Aborted when the runner is destroyed. */
   readonly destroyed: AbortSignal;
+  /** What items of each task cost in earlier calls: chunks start from it. */
+  readonly costs?: TaskCosts;
 }
 
 /** What a call did, in aggregate. Per-job outcomes went to the sink. */
@@ -785,6 +787,8 @@ export function startCall(
       void failed(item, error);
     }
     sizer.observe(length, busy);
+    const perItemMs = sizer.perItemMs;
+    if (perItemMs !== undefined) env.costs?.set(chunk.task, perItemMs);
   };
 
   /** The size of the next chunk: known-length inputs shrink their tail. */
@@ -852,12 +856,23 @@ export function startCall(
     }
   };
 
+  /** Chunks start from what the call's first task cost in earlier calls, if known. */
+  let seeded = false;
+  const seed = (task: TaskRef) => {
+    seeded = true;
+    const known = env.costs?.get(task);
+    if (known !== undefined) sizer.seed(known);
+  };
+
   /** Takes in a job pulled from the source at time `at`. */
   const admit = (spec: JobSpec, at: number) => {
     const index = pulled++;
     if ('fn' in spec) {
       fnReady.push(newItem(index, spec, at));
-    } else if (dispatcher.enqueue(1) === 1) {
+      return;
+    }
+    if (!seeded) seed(spec.task);
+    if (dispatcher.enqueue(1) === 1) {
       ready.push(spec, index, at);
     } else {
       const item = newItem(index, spec, at);
@@ -900,7 +915,9 @@ export function startCall(
           break;
         }
         if (finished) return;
+        const wasSeeded = seeded;
         admit(spec, at);
+        if (seeded !== wasSeeded) want = wanted(); // a known cost reads further ahead
         if ((pulled & 1023) === 0) at = now();
         if (isPromise(next)) pump(); // let lanes start while an async source keeps reading
       }

@@ -15,6 +15,7 @@ import {
 
 type CallResult = { readonly record: CallRecord; readonly outcomes: Outcome[] };
 
+import { TaskCosts } from './chunking.js';
 import { Dispatcher } from './dispatch.js';
 import { invalidType, type JobKey, RunnerClosedError, type TaskError } from './errors.js';
 import { InlineExecutor } from './executors/inline.js';
@@ -302,6 +303,8 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   readonly #dispatcher: Dispatcher;
   readonly #onError: ((error: TaskError) => void) | undefined;
   readonly #destroyed = new AbortController();
+  /** What items of each task cost in earlier calls, so chunks start near the right size. */
+  readonly #costs = new TaskCosts();
   readonly #active = new Set<Promise<unknown>>();
   readonly #detached = new Set<Promise<unknown>>();
   #closed = false;
@@ -586,6 +589,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
       executor: this.#executor,
       dispatcher: this.#dispatcher,
       destroyed: this.#destroyed.signal,
+      costs: this.#costs,
     };
   }
 

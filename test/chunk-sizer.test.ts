@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkSizer } from '../src/chunking.js';
+import { ChunkSizer, TaskCosts } from '../src/chunking.js';
 
 /** Feeds the sizer chunks of items costing `costMs` each, as a worker would report. */
 function drive(sizer: ChunkSizer, costMs: number, steps: number, remaining?: number): number[] {
@@ -44,8 +44,8 @@ describe('ChunkSizer (simulated timings)', () => {
     const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
     drive(sizer, 0.001, 20);
     expect(sizer.next(1_000_000)).toBe(10_000);
-    // 4 chunks per thread at most at the tail: 80 items left on 2 threads → 10.
-    expect(sizer.next(80)).toBe(10);
+    // 2 chunks per thread at most at the tail: 80 items left on 2 threads → 20.
+    expect(sizer.next(80)).toBe(20);
     expect(sizer.next(3)).toBe(1);
     expect(sizer.next(1)).toBe(1);
   });
@@ -74,5 +74,44 @@ describe('ChunkSizer (simulated timings)', () => {
     sizer.observe(3, Number.NaN);
     expect(sizer.perItemMs).toBeUndefined();
     expect(sizer.next()).toBe(1);
+  });
+
+  it('starts from a cost seeded by an earlier call at half the target, then grows 2x a step', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
+    sizer.seed(0.01); // 10 µs items: the target is 1000 of them
+    const sizes = drive(sizer, 0.01, 3);
+    expect(sizes).toEqual([500, 1000, 1000]);
+  });
+
+  it('ignores a seed once it has measured, and with a fixed size', () => {
+    const measured = new ChunkSizer({ threads: 2, targetMs: 10 });
+    drive(measured, 1, 8); // 1 ms items: 10 per chunk
+    measured.seed(0.001);
+    expect(measured.next()).toBe(10);
+    const fixed = new ChunkSizer({ threads: 2, fixed: 7 });
+    fixed.seed(0.001);
+    expect(fixed.next()).toBe(7);
+  });
+});
+
+describe('TaskCosts', () => {
+  const task = (name: string) => ({ module: 'file:///tasks.mjs', export: name });
+
+  it('remembers the last cost of each task by module and export', () => {
+    const costs = new TaskCosts();
+    costs.set(task('a'), 0.5);
+    costs.set(task('b'), 2);
+    costs.set(task('a'), 0.25);
+    expect(costs.get(task('a'))).toBe(0.25);
+    expect(costs.get(task('b'))).toBe(2);
+    expect(costs.get({ module: 'file:///other.mjs', export: 'a' })).toBeUndefined();
+  });
+
+  it('forgets the least recently set task beyond 256', () => {
+    const costs = new TaskCosts();
+    for (let i = 0; i <= 256; i++) costs.set(task(`t${i}`), i);
+    expect(costs.get(task('t0'))).toBeUndefined();
+    expect(costs.get(task('t1'))).toBe(1);
+    expect(costs.get(task('t256'))).toBe(256);
   });
 });
