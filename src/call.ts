@@ -792,9 +792,13 @@ export function startCall(
   };
 
   /** The size of the next chunk: known-length inputs shrink their tail. */
+  // Under a window, every thread has room for a chunk running and the next one read and
+  // waiting: a thread that finishes never waits for the main thread to read more.
+  const windowShare = Math.max(1, Math.floor(config.window / (2 * threads)));
   const chunkSize = (room: number): number => {
     const more = exhausted ? 0 : source.remaining();
-    return Math.min(room, sizer.next(more === undefined ? undefined : readyCount() + more));
+    const size = sizer.next(more === undefined ? undefined : readyCount() + more);
+    return Math.min(room, size, windowShare);
   };
 
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */

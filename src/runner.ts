@@ -130,8 +130,11 @@ export interface CallOptions extends RunOptions {
   /**
    * Items of one task sent to a worker in one message. `'auto'` measures what items
    * cost and aims each chunk at about 50 ms of work, smaller at the end of the input so
-   * no thread idles; errors, retries and outcomes stay per item. A `timeout` makes every
-   * attempt travel alone. Main-thread function jobs are never chunked.
+   * no thread idles; the first call of a task starts at one item, and the runner
+   * remembers the cost, so later calls of the same task start near the right size.
+   * Under a map's `window`, a chunk is at most window / (2 x threads). Errors, retries
+   * and outcomes stay per item. A `timeout` makes every attempt travel alone.
+   * Main-thread function jobs are never chunked.
    * @default 'auto'
    */
   readonly chunkSize?: 'auto' | number;

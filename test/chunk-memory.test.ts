@@ -1,9 +1,8 @@
 // A runner remembers what a task's items cost: the first call of a task starts with
 // chunks of one item, a later call of the same task starts near the right size.
-// Chunks are read from the trace: inside a chunk, each item starts on its thread at the
-// very timestamp the one before it ended.
 import { describe, expect, it } from 'vitest';
 import { type CallTrace, defineTask } from '../src/index.js';
+import { chunkSizes } from './helpers/chunks.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -16,18 +15,7 @@ const createRunner = trackRunners();
 const inputs = Array.from({ length: 2_000 }, (_, i) => i);
 
 /** The size of the chunk that started first. */
-function firstChunk(trace: CallTrace): number {
-  const [first, ...rest] = trace.attempts; // sorted by start
-  if (!first) throw new Error('no attempts');
-  let size = 1;
-  let end = first.end;
-  for (const a of rest.filter((a) => a.thread === first.thread)) {
-    if (a.start !== end) break;
-    size++;
-    end = a.end;
-  }
-  return size;
-}
+const firstChunk = (trace: CallTrace) => chunkSizes(trace)[0];
 
 async function traced(run: (onTrace: (t: CallTrace) => void) => Promise<unknown>) {
   let trace: CallTrace | undefined;
