@@ -334,8 +334,9 @@ function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: (
 function progressPort(
   chunk: Chunk,
   onTaskProgress: (job: JobKey, value: unknown) => void,
-): { port: MessagePort; close: () => void } {
+): { port: MessagePort; close: () => void; closed: Promise<void> } {
   const { port1, port2 } = new MessageChannel();
+  const closed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
   const receiver: ProgressReceiver = {
     report: (item, value) => {
       const job = chunk.items?.[item]?.spec ?? chunk.specs[item];
@@ -346,8 +347,8 @@ function progressPort(
   };
   expose(receiver, nodeEndpoint(port1 as never));
   // A worker that dies closes its end, and so this one; a request that never reached a
-  // worker is closed by the caller.
-  return { port: port2, close: () => port1.close() };
+  // worker is closed by the caller. `closed`: every report of the chunk has been handed on.
+  return { port: port2, close: () => port1.close(), closed };
 }
 
 /** AttemptRecord.thread of an attempt whose worker did not answer. */
@@ -727,6 +728,8 @@ export function startCall(
       // A failure's outcomes were handed over above: the slot is free.
       if (response === undefined) release();
     }
+    // A chunk's outcomes come after its progress reports (they travel on another port).
+    if (progress) await progress.closed;
     // The slot is released only after the outcomes reached the sink, so that work they
     // make ready (a graph's dependents) competes for it, by priority, with work waiting.
     try {

@@ -144,7 +144,7 @@ class Consumption {
       buffer.put(index, value);
       this.#wake();
     };
-    this.handle = start(
+    const { handle, finished } = start(
       (index, outcome) => {
         // Cancelled outcomes only come once the call has stopped (abort, a failure, the
         // consumer leaving): the stream ends with that cause instead.
@@ -161,14 +161,26 @@ class Consumption {
       },
       settle ? undefined : onValue,
     );
-    void this.handle.done.then((record) => {
-      this.#ended = true;
-      if (!this.#failure) {
-        if (record.sourceError) this.#failure = { error: record.sourceError.error };
-        else if (record.aborted) this.#failure = { error: record.aborted.reason };
-      }
-      this.#wake();
-    });
+    this.handle = handle;
+    void Promise.all([handle.done, finished]).then(
+      ([record]) => {
+        if (!this.#failure) {
+          if (record.sourceError) this.#failure = { error: record.sourceError.error };
+          else if (record.aborted) this.#failure = { error: record.aborted.reason };
+        }
+        this.#end();
+      },
+      (error: unknown) => {
+        // The caller's onStats, onTrace or onProgress threw.
+        this.#failure ??= { error };
+        this.#end();
+      },
+    );
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#wake();
   }
 
   set onWake(wake: () => void) {
@@ -197,10 +209,14 @@ class Consumption {
   }
 }
 
+/**
+ * Starts the call of a map. `finished` settles once its end has been reported (stats,
+ * trace): the stream ends then, or fails with what those callbacks threw.
+ */
 type MapStart = (
   sink: (index: number, outcome: Outcome) => void,
   onValue: ((index: number, value: unknown) => void) | undefined,
-) => CallHandle;
+) => { readonly handle: CallHandle; readonly finished: Promise<void> };
 
 /**
  * The results of `runner.map()`: iterate it with `for await`, or collect it with

@@ -15,6 +15,7 @@ import {
 
 type CallResult = { readonly record: CallRecord; readonly outcomes: Outcome[] };
 
+import { CallbackGuard } from './callbacks.js';
 import { TaskCosts } from './chunking.js';
 import { Dispatcher } from './dispatch.js';
 import { invalidType, type JobKey, RunnerClosedError, type TaskError } from './errors.js';
@@ -95,7 +96,12 @@ export interface RunOptions {
   readonly timeout?: number;
   /** Cancels the whole call; it rejects with the signal's reason. */
   readonly signal?: AbortSignal;
-  /** Called once with what the call measured, just before it settles. */
+  /**
+   * Called once with what the call measured, just before it settles. If this callback
+   * or one of the three below throws, the call (or the map stream) fails at its end with
+   * the first such error; onProgress and onTaskProgress are not called again after one
+   * of them threw.
+   */
   readonly onStats?: (stats: CallStats) => void;
   /**
    * Called with the call's progress (jobs done, failed, in flight, total, rate) at most
@@ -104,7 +110,8 @@ export interface RunOptions {
   readonly onProgress?: (progress: Progress) => void;
   /**
    * Receives what a task reports from inside a long computation with
-   * `ctx.progress(value)`, with the job's index or key. Costs nothing when left out.
+   * `ctx.progress(value)`, with the job's index or key, before that job's result. Costs
+   * nothing when left out.
    */
   readonly onTaskProgress?: (job: JobKey, value: unknown) => void;
   /**
@@ -208,12 +215,16 @@ interface ParsedCall {
   readonly onStats: ((stats: CallStats) => void) | undefined;
   readonly onProgress: ((progress: Progress) => void) | undefined;
   readonly onTrace: ((trace: CallTrace) => void) | undefined;
+  /** Keeps what onProgress and onTaskProgress throw, for the call to fail with at its end. */
+  readonly callbacks: CallbackGuard;
 }
 
 function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCall {
   const options = value === undefined ? {} : objectOption('options', value);
   knownKeys('options', options, allowed);
+  const callbacks = new CallbackGuard();
   return {
+    callbacks,
     config: {
       policy:
         options.policy === undefined ? 'fail-fast' : oneOf('policy', options.policy, POLICIES),
@@ -235,13 +246,13 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
       onTaskProgress:
         options.onTaskProgress === undefined
           ? undefined
-          : functionOption('onTaskProgress', options.onTaskProgress),
+          : callbacks.wrap(functionOption('onTaskProgress', options.onTaskProgress)),
     },
     onStats: options.onStats === undefined ? undefined : functionOption('onStats', options.onStats),
     onProgress:
       options.onProgress === undefined
         ? undefined
-        : functionOption('onProgress', options.onProgress),
+        : callbacks.wrap(functionOption('onProgress', options.onProgress)),
     onTrace: options.onTrace === undefined ? undefined : functionOption('onTrace', options.onTrace),
   };
 }
@@ -491,13 +502,15 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
               }
             : onValue,
         );
-        const done = handle.done.then((record) => {
+        // The stream ends once these have run: what they throw ends it.
+        const finished = handle.done.then((record) => {
           meter?.final();
           parsed.onStats?.(callStats(record, this.threads));
           this.#trace(parsed, 'map', record, () => task.export);
+          parsed.callbacks.check();
         });
-        this.#track(done);
-        return handle;
+        this.#track(finished);
+        return { handle, finished };
       },
       { ordered, settle: parsed.config.policy === 'settle' },
     );
@@ -553,6 +566,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
         (job) => plan.nodes.get(String(job))?.task?.export,
         plan.deps,
       );
+      parsed.callbacks.check();
       return run;
     });
     this.#track(work);
@@ -621,6 +635,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
       meter?.final();
       parsed.onStats?.(callStats(result.record, this.threads));
       this.#trace(parsed, kind, result.record, taskNames(list));
+      parsed.callbacks.check();
       return result;
     });
     this.#track(call);

@@ -1,0 +1,73 @@
+// A callback of the caller that throws (onProgress, onTaskProgress, onStats, onTrace)
+// fails the call with that error, by every kind of call: it is neither swallowed nor
+// allowed to lose results on the way, and the runner stays usable.
+import { describe, expect, it } from 'vitest';
+import { defineTask, type Runner } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
+
+const double = defineTask<number, number>(
+  new URL('./fixtures/tasks.mjs', import.meta.url),
+  'double',
+);
+const withProgress = defineTask<{ steps: number; every: number }, number>(
+  new URL('./fixtures/buffer-tasks.mjs', import.meta.url),
+  'countWithProgress',
+);
+const createRunner = trackRunners();
+const inputs = Array.from({ length: 300 }, (_, i) => i);
+
+class CallbackBug extends Error {}
+const boom = () => {
+  throw new CallbackBug('the callback threw');
+};
+
+const callbacks = ['onProgress', 'onStats', 'onTrace'] as const;
+
+type Call = (runner: Runner, options: Record<string, unknown>) => Promise<unknown>;
+const calls: { name: string; call: Call }[] = [
+  { name: 'all', call: (r, o) => r.all(double, inputs, o) },
+  { name: 'all (settle)', call: (r, o) => r.all(double, inputs, { ...o, policy: 'settle' }) },
+  { name: 'map().toArray()', call: (r, o) => r.map(double, inputs, o).toArray() },
+  {
+    name: 'for await of map()',
+    call: async (r, o) => {
+      const out: number[] = [];
+      for await (const v of r.map(double, inputs, o)) out.push(v);
+      return out;
+    },
+  },
+  {
+    name: 'graph',
+    call: (r, o) =>
+      r.graph({ a: { task: double, input: 1 }, b: { task: double, input: 2, deps: ['a'] } }, o),
+  },
+];
+
+describe.each(executors)('callbacks that throw on $name', ({ options }) => {
+  describe.each(calls)('$name', ({ call }) => {
+    it.each(callbacks)('fails the call with what %s threw', async (name) => {
+      const runner = createRunner(options);
+      await expect(call(runner, { [name]: boom })).rejects.toBeInstanceOf(CallbackBug);
+      // Nothing was left broken: the same call without the callback completes.
+      await expect(call(runner, {})).resolves.toBeDefined();
+    });
+  });
+
+  it('fails all() with what onTaskProgress threw', async () => {
+    const runner = createRunner(options);
+    const jobs = [{ steps: 10, every: 2 }];
+    await expect(runner.all(withProgress, jobs, { onTaskProgress: boom })).rejects.toBeInstanceOf(
+      CallbackBug,
+    );
+  });
+
+  it('hands what a spawn() callback threw to onError', async () => {
+    const errors: unknown[] = [];
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    runner.spawn(double, inputs, { onStats: boom });
+    await runner.idle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(CallbackBug);
+  });
+});
