@@ -351,6 +351,9 @@ function progressPort(
   return { port: port2, close: () => port1.close(), closed };
 }
 
+/** A call tells the runner what its items cost after its first chunk and every so many. */
+const REMEMBER_EVERY = 64;
+
 /** AttemptRecord.thread of an attempt whose worker did not answer. */
 const UNKNOWN_THREAD = -1;
 
@@ -362,20 +365,37 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
 }
 
-/** Runs jobs already in memory and collects their outcomes in job order. */
+/**
+ * Runs jobs already in memory and collects their outcomes in job order. With
+ * `valuesOnly`, fulfilled jobs are collected as bare values instead (`outcomes` then holds
+ * only the others), for callers that want nothing else of them.
+ */
 export function runCall(
   jobs: readonly JobSpec[],
   config: CallConfig,
   env: CallEnv,
-  onOutcome?: (outcome: Outcome, inFlight: number) => void,
-): Promise<{ record: CallRecord; outcomes: Outcome[] }> {
+  onEnd?: (fulfilled: boolean, inFlight: number) => void,
+  valuesOnly = false,
+): Promise<{ record: CallRecord; outcomes: Outcome[]; values: unknown[] | undefined }> {
   const outcomes: Outcome[] = new Array(jobs.length);
+  const values = valuesOnly ? new Array<unknown>(jobs.length) : undefined;
   let handle: CallHandle | undefined;
-  handle = startCall(arraySource(jobs), config, env, (index, outcome) => {
-    outcomes[index] = outcome;
-    onOutcome?.(outcome, handle?.inFlight() ?? 0);
-  });
-  return handle.done.then((record) => ({ record, outcomes }));
+  const inFlight = () => handle?.inFlight() ?? 0;
+  handle = startCall(
+    arraySource(jobs),
+    config,
+    env,
+    (index, outcome) => {
+      outcomes[index] = outcome;
+      onEnd?.(outcome.status === 'fulfilled', inFlight());
+    },
+    values &&
+      ((index, value) => {
+        values[index] = value;
+        onEnd?.(true, inFlight());
+      }),
+  );
+  return handle.done.then((record) => ({ record, outcomes, values }));
 }
 
 /**
@@ -790,8 +810,7 @@ export function startCall(
       void failed(item, error);
     }
     sizer.observe(length, busy);
-    const perItemMs = sizer.perItemMs;
-    if (perItemMs !== undefined) env.costs?.set(chunk.task, perItemMs);
+    if (++chunksDone % REMEMBER_EVERY === 1) remember();
   };
 
   /** The size of the next chunk: known-length inputs shrink their tail. */
@@ -865,10 +884,19 @@ export function startCall(
 
   /** Chunks start from what the call's first task cost in earlier calls, if known. */
   let seeded = false;
+  let firstTask: TaskRef | undefined;
+  let chunksDone = 0;
   const seed = (task: TaskRef) => {
     seeded = true;
+    firstTask = task;
     const known = env.costs?.get(task);
     if (known !== undefined) sizer.seed(known);
+  };
+
+  /** Tells the runner what the call's items cost (after the first chunk, then now and then). */
+  const remember = () => {
+    const perItemMs = sizer.perItemMs;
+    if (firstTask && perItemMs !== undefined) env.costs?.set(firstTask, perItemMs);
   };
 
   /** Takes in a job pulled from the source at time `at`. */
@@ -895,11 +923,21 @@ export function startCall(
   };
   // A call over jobs in memory (window Infinity) admits them all at once: its function
   // jobs start at once and `maxQueue` sees every job. A stream reads only what it needs.
-  const canPull = (want = wanted()) =>
-    !exhausted &&
-    !stopped &&
-    (config.window === Number.POSITIVE_INFINITY ||
-      (pulled - released < config.window && readyCount() + fnReady.length < want));
+  // Once the window is full, reading resumes only when the consumer has made room for a
+  // chunk's worth: a consumer taking results one by one must not turn every result it
+  // takes into a read of one input and a chunk of one item.
+  let windowFull = false;
+  const refillRoom = Math.min(windowShare, Math.max(1, Math.floor(config.window / 4)));
+  const canPull = (want = wanted()) => {
+    if (exhausted || stopped) return false;
+    if (config.window === Number.POSITIVE_INFINITY) return true;
+    if (windowFull) return false;
+    if (pulled - released >= config.window) {
+      windowFull = true;
+      return false;
+    }
+    return readyCount() + fnReady.length < want;
+  };
 
   const fill = async (): Promise<void> => {
     pulling = true;
@@ -939,6 +977,7 @@ export function startCall(
 
   const finish = () => {
     finished = true;
+    remember();
     config.signal?.removeEventListener('abort', onSignal);
     env.destroyed.removeEventListener('abort', onDestroyed);
     // Jobs that did not get to run end cancelled, so every job has exactly one outcome.
@@ -1008,10 +1047,12 @@ export function startCall(
   return {
     done,
     release(count) {
-      // Only a full window held the reading back; otherwise nothing changes for pump().
-      const wasFull = pulled - released >= config.window;
       released += count;
-      if (wasFull) pump();
+      // Only a full window held the reading back; otherwise nothing changes for pump().
+      if (windowFull && config.window - (pulled - released) >= refillRoom) {
+        windowFull = false;
+        pump();
+      }
     },
     cancel(reason) {
       abortWith(reason, 'the consumer stopped reading');

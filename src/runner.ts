@@ -13,7 +13,12 @@ import {
   runCall,
 } from './call.js';
 
-type CallResult = { readonly record: CallRecord; readonly outcomes: Outcome[] };
+type CallResult = {
+  readonly record: CallRecord;
+  readonly outcomes: Outcome[];
+  /** Fulfilled jobs' values, when only those were collected (fail-fast calls). */
+  readonly values: unknown[] | undefined;
+};
 
 import { CallbackGuard } from './callbacks.js';
 import { TaskCosts } from './chunking.js';
@@ -630,7 +635,9 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
       list.specs,
       { ...parsed.config, policy },
       this.#env(),
-      meter && ((outcome, inFlight) => meter.tick(outcome.status === 'fulfilled', inFlight)),
+      meter && ((fulfilled, inFlight) => meter.tick(fulfilled, inFlight)),
+      // A fail-fast call resolves with values only; spawn reads every outcome.
+      policy === 'fail-fast' && kind !== 'spawn',
     ).then((result) => {
       meter?.final();
       parsed.onStats?.(callStats(result.record, this.threads));
@@ -662,13 +669,13 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     );
   }
 
-  #failFast(list: JobList, { record, outcomes }: CallResult): unknown {
+  #failFast(list: JobList, { record, outcomes, values }: CallResult): unknown {
     if (record.aborted) throw record.aborted.reason;
     const failed = record.stoppedBy?.outcome;
     if (failed?.status === 'rejected') throw failed.reason;
     return shape(
       list,
-      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined)),
+      values ?? outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined)),
     );
   }
 
