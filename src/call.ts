@@ -711,6 +711,7 @@ export function startCall(
           export: task.export,
           inputs,
           attempts: retried ? items?.map((item) => item.attempt) : undefined,
+          transfer: config.transfer || undefined,
           progress: progress?.port,
         },
         { signal, ...(transfer ? { transfer } : {}) },

@@ -16,6 +16,8 @@ export interface TaskRequest {
   readonly module: string;
   readonly export: string;
   readonly inputs: readonly unknown[];
+  /** Move the buffers of outputs back instead of copying them (the call's `transfer`). */
+  readonly transfer?: boolean | undefined;
   /** The attempt number of each item (1 = first try); left out when all are first tries. */
   readonly attempts?: readonly number[] | undefined;
   /**

@@ -1,5 +1,6 @@
-// Typed arrays and ArrayBuffers move between threads instead of being copied: inputs when
-// `transfer: true` (the caller's views are detached), outputs always.
+// Typed arrays and ArrayBuffers move between threads instead of being copied when
+// `transfer: true`: inputs (the caller's views are detached) and outputs (the worker's
+// are). Otherwise both are copied.
 import { describe, expect, it } from 'vitest';
 import { defineTask } from '../src/index.js';
 import { executors } from './helpers/executors.js';
@@ -8,6 +9,8 @@ import { trackRunners } from './helpers/runners.js';
 const fixtures = new URL('./fixtures/buffer-tasks.mjs', import.meta.url);
 const scale = defineTask<{ data: Float32Array; by: number }, Float32Array>(fixtures, 'scale');
 const byteSum = defineTask<ArrayBuffer, number>(fixtures, 'byteSum');
+const keepOutput = defineTask<number, Float64Array>(fixtures, 'keepOutput');
+const lastOutputBytes = defineTask<undefined, number | undefined>(fixtures, 'lastOutputBytes');
 
 const createRunner = trackRunners();
 
@@ -40,5 +43,23 @@ describe.each(executors)('transfer on $name', ({ options }) => {
     const buffer = Uint8Array.from([5, 6, 7]).buffer;
     expect(await runner.all(byteSum, [buffer], { transfer: true })).toEqual([18]);
     expect(buffer.byteLength).toBe(0);
+  });
+});
+
+// Only a worker can show what happened to its copy of an output: one thread, so the
+// task that looks runs where the output was made.
+describe('outputs of a worker', () => {
+  it('are copied by default: the worker keeps its buffer', async () => {
+    const runner = createRunner({ threads: 1 });
+    const [out] = await runner.all(keepOutput, [4]);
+    expect(Array.from(out!)).toEqual([1, 1, 1, 1]);
+    expect(await runner.run(lastOutputBytes, undefined)).toBe(32);
+  });
+
+  it('move back with transfer: true, detaching the buffer in the worker', async () => {
+    const runner = createRunner({ threads: 1 });
+    const [out] = await runner.all(keepOutput, [4], { transfer: true });
+    expect(Array.from(out!)).toEqual([1, 1, 1, 1]);
+    expect(await runner.run(lastOutputBytes, undefined)).toBe(0);
   });
 });
