@@ -1,9 +1,11 @@
 // The contenders: the sequential loop, fanout as users call it, and the peers, each
 // given the same kernel one item per task, the way their documentation shows. A pool
 // is started before its measurement and closed after it, never inside the timed region.
+import { Worker } from 'node:worker_threads';
 import type { ContenderName } from '../src/cli/bench-catalog.js';
 import { builtins, createRunner, type Task } from '../src/index.js';
 import { buffersIn } from '../src/protocol.js';
+import type { WorkloadTask } from '../workers/workloads.js';
 import type { BenchCase } from './cases.js';
 import { compiled } from './paths.js';
 import type { PeerMessage } from './peers/kernel.js';
@@ -209,9 +211,77 @@ export const poolifier: Contender = {
   },
 };
 
+/**
+ * Plain worker threads that each run one static share of the items (every n-th) in one
+ * message per call. No pool can spend less on dispatch; without balancing, uneven items
+ * leave threads idle. The `split` contender, and bench:core's ceiling.
+ */
+export class StaticSplit {
+  readonly #workers: Worker[];
+
+  constructor(threads: number) {
+    this.#workers = Array.from(
+      { length: threads },
+      () => new Worker(compiled('peers/split-worker.js')),
+    );
+  }
+
+  async run(task: WorkloadTask, inputs: readonly unknown[], transfer = false): Promise<unknown[]> {
+    const n = this.#workers.length;
+    const shares = await Promise.all(
+      this.#workers.map((worker, k) => {
+        const items: PeerMessage[] = [];
+        const buffers: ArrayBuffer[] = [];
+        for (let i = k; i < inputs.length; i += n) {
+          items.push({ task, input: inputs[i] });
+          if (transfer) buffers.push(...transferables(inputs[i]));
+        }
+        return runShare(worker, items, buffers);
+      }),
+    );
+    return inputs.map((_, i) => shares[i % n]![Math.floor(i / n)]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((worker) => worker.terminate()));
+  }
+}
+
+function runShare(worker: Worker, items: PeerMessage[], transfer: ArrayBuffer[]) {
+  return new Promise<unknown[]>((resolve, reject) => {
+    const onMessage = (values: unknown[]) => {
+      worker.off('error', onError);
+      resolve(values);
+    };
+    const onError = (error: Error) => {
+      worker.off('message', onMessage);
+      reject(error);
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+    worker.postMessage(items, transfer);
+  });
+}
+
+export const split: Contender = {
+  name: 'split',
+  description:
+    "the machine's ceiling, not a pool: equal static shares, one message per thread to plain worker threads",
+  start: async (threads) => {
+    const pool = new StaticSplit(threads);
+    return {
+      threads,
+      async: true,
+      run: (c, inputs) => pool.run(c.task, inputs, c.transfer),
+      close: () => pool.close(),
+    };
+  },
+};
+
 /** Every named contender; the types check that each name of the catalog has one. */
 export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {
   fanout,
+  split,
   piscina,
   tinypool,
   workerpool,

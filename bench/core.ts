@@ -10,7 +10,6 @@
 // The machine's speed drifts, so the measurement goes in rounds: each round times the
 // three side by side with tinybench, and the table gives the median of the rounds'
 // ratios with their range.
-import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { builtins, createRunner, type Task } from '../src/index.js';
 import { describeMachine } from '../src/machine.js';
@@ -22,8 +21,7 @@ import {
   spin,
   type WorkloadTask,
 } from '../workers/workloads.js';
-import { compiled } from './paths.js';
-import type { PeerMessage } from './peers/kernel.js';
+import { StaticSplit } from './contenders.js';
 
 const ITEM_MS = 3;
 const ITEMS = 128;
@@ -40,44 +38,6 @@ const primeInputs: CountPrimesInput[] = Array.from({ length: ITEMS }, (_, i) => 
 await using runner = createRunner();
 console.log(`machine: ${describeMachine()}`);
 console.log(`fanout threads: ${runner.threads}; ${ROUNDS} rounds\n`);
-
-/** Plain worker threads that each run one static share of the items per call. */
-class StaticSplit {
-  readonly #workers = Array.from(
-    { length: runner.threads },
-    () => new Worker(compiled('peers/split-worker.js')),
-  );
-
-  async run(task: WorkloadTask, inputs: readonly unknown[]): Promise<unknown[]> {
-    const n = this.#workers.length;
-    const shares = await Promise.all(
-      this.#workers.map(
-        (worker, k) =>
-          new Promise<unknown[]>((resolve, reject) => {
-            const onMessage = (values: unknown[]) => {
-              worker.off('error', onError);
-              resolve(values);
-            };
-            const onError = (error: Error) => {
-              worker.off('message', onMessage);
-              reject(error);
-            };
-            worker.once('message', onMessage);
-            worker.once('error', onError);
-            const items: PeerMessage[] = [];
-            for (let i = k; i < inputs.length; i += n) items.push({ task, input: inputs[i] });
-            worker.postMessage(items);
-          }),
-      ),
-    );
-    // Strided shares back into input order.
-    return inputs.map((_, i) => shares[i % n]![Math.floor(i / n)]);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.#workers.map((worker) => worker.terminate()));
-  }
-}
 
 interface Case {
   readonly name: string;
@@ -105,7 +65,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 const range = (values: number[]) =>
   `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 
-const split = new StaticSplit();
+const split = new StaticSplit(runner.threads);
 const rows: Record<string, string>[] = [];
 try {
   for (const c of cases) {

@@ -62,7 +62,15 @@ describe('the benchmark suite', () => {
       workloads: ['spin', 'mandelbrotRow', 'blur'],
       sizes: ['50us', 'heavy', 'small'],
     });
-    const contenders = ['sequential', 'fanout', 'piscina', 'tinypool', 'workerpool', 'poolifier'];
+    const contenders = [
+      'sequential',
+      'fanout',
+      'split',
+      'piscina',
+      'tinypool',
+      'workerpool',
+      'poolifier',
+    ];
     const cases = ['spin/50us', 'spin/heavy', 'mandelbrotRow/small', 'blur/small'];
     expect(result.rows.map((r) => `${r.case} ${r.contender}`)).toEqual(
       cases.flatMap((c) => contenders.map((k) => `${c} ${k}`)),
@@ -97,7 +105,7 @@ describe('the benchmark suite', () => {
     const speedup = await readFile(join(out, 'speedup.svg'), 'utf8');
     expect(speedup.startsWith('<svg')).toBe(true);
     // One line per parallel contender, and the core-count ceiling.
-    expect(speedup.match(/class="mark-line role-mark/g)).toHaveLength(5);
+    expect(speedup.match(/class="mark-line role-mark/g)).toHaveLength(6);
     for (const name of contenders.slice(1)) expect(speedup).toContain(`>${name}</text>`);
     expect(speedup).toContain('ceiling: 2 threads');
     const scaling = await readFile(join(out, 'scaling.svg'), 'utf8');

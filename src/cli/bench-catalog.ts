@@ -32,6 +32,7 @@ export type SizeName = (typeof SIZE_NAMES)[number];
 /** What runs against the sequential loop (which always runs: it is the baseline). */
 export const CONTENDER_NAMES = [
   'fanout',
+  'split',
   'piscina',
   'tinypool',
   'workerpool',
