@@ -34,6 +34,17 @@ import {
   type TaskRef,
   type TaskResponse,
 } from './protocol.js';
+import {
+  type Chunk,
+  chunkLength,
+  FreshQueue,
+  type Item,
+  itemAt,
+  itemsChunk,
+  newItem,
+  type TaskItem,
+  type TaskSpec,
+} from './queue.js';
 import { backoffDelay, type RetryPolicy, shouldRetry } from './retry.js';
 import type { FunctionJob } from './task.js';
 
@@ -189,114 +200,6 @@ export interface CallHandle {
   cancel(reason: unknown): void;
   /** Jobs started and not yet ended. */
   inFlight(): number;
-}
-
-/** A job waiting for, or going through, its next attempt. */
-interface Item {
-  readonly index: number;
-  readonly spec: JobSpec;
-  /** The number of the attempt to make next. */
-  attempt: number;
-  /** When the item became ready for this attempt. */
-  readyAt: number;
-  /** Set after its chunk crashed: the item travels alone from then on. */
-  isolate: boolean;
-  firstQueued: number | undefined;
-  runMs: number;
-  waitMs: number;
-}
-
-type TaskSpec = JobSpec & { readonly task: TaskRef; readonly input: unknown };
-type TaskItem = Item & { readonly spec: TaskSpec };
-
-function newItem<S extends JobSpec>(index: number, spec: S, readyAt: number): Item & { spec: S } {
-  return {
-    index,
-    spec,
-    attempt: 1,
-    readyAt,
-    isolate: false,
-    firstQueued: undefined,
-    runMs: 0,
-    waitMs: 0,
-  };
-}
-
-/**
- * First attempts waiting for a thread, in pull order. Parallel arrays, not an item per
- * job: on the hot path of a map over tiny items the main thread allocates nothing per job
- * but its slot here. An item is made only when a job needs one (it failed, it must wait
- * for a retry, its chunk crashed).
- */
-class FreshQueue {
-  specs: TaskSpec[] = [];
-  indexes: number[] = [];
-  times: number[] = [];
-  head = 0;
-
-  get size(): number {
-    return this.specs.length - this.head;
-  }
-
-  push(spec: TaskSpec, index: number, time: number): void {
-    this.specs.push(spec);
-    this.indexes.push(index);
-    this.times.push(time);
-  }
-
-  /** The first entry as an item (taking it), or undefined when empty. */
-  shiftItem(): TaskItem | undefined {
-    if (this.head >= this.specs.length) return undefined;
-    const at = this.head++;
-    const item = newItem(this.indexes[at]!, this.specs[at]!, this.times[at]!);
-    this.compact();
-    return item;
-  }
-
-  /** Takes entries up to `end` (exclusive) as a chunk of first attempts. */
-  take(end: number, task: TaskRef): Chunk {
-    const chunk: Chunk = {
-      task,
-      items: undefined,
-      specs: this.specs.slice(this.head, end),
-      indexes: this.indexes.slice(this.head, end),
-      readyAt: this.times.slice(this.head, end),
-    };
-    this.head = end;
-    this.compact();
-    return chunk;
-  }
-
-  /** Drops the entries already taken from the front, once they are many. */
-  compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.specs.length) {
-      this.specs = this.specs.slice(this.head);
-      this.indexes = this.indexes.slice(this.head);
-      this.times = this.times.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
-/** Jobs of one task sent together: first attempts as arrays, or items (retries, isolated). */
-interface Chunk {
-  readonly task: TaskRef;
-  /** Set for a chunk of items; otherwise the jobs are described by the arrays below. */
-  readonly items: TaskItem[] | undefined;
-  readonly specs: readonly TaskSpec[];
-  readonly indexes: readonly number[];
-  readonly readyAt: readonly number[];
-}
-
-const chunkLength = (chunk: Chunk): number => chunk.items?.length ?? chunk.specs.length;
-
-/** The job at `i` of a chunk as an item, made on demand for a first attempt. */
-function itemAt(chunk: Chunk, i: number): TaskItem {
-  return chunk.items?.[i] ?? newItem(chunk.indexes[i]!, chunk.specs[i]!, chunk.readyAt[i]!);
-}
-
-function itemsChunk(items: TaskItem[]): Chunk {
-  return { task: items[0]!.spec.task, items, specs: [], indexes: [], readyAt: [] };
 }
 
 /** An abortable wait; resolves false if aborted. */
