@@ -606,6 +606,7 @@ export function startCall(
     }
     const progress = config.onTaskProgress && progressPort(chunk, config.onTaskProgress);
     const dispatched = now();
+    let received = dispatched;
     let response: TaskResponse | undefined;
     try {
       response = await executor.execute(
@@ -619,6 +620,7 @@ export function startCall(
         },
         { signal, ...(transfer ? { transfer } : {}) },
       );
+      received = now();
     } catch (failure) {
       progress?.close();
       const end = now();
@@ -657,13 +659,14 @@ export function startCall(
     // The slot is released only after the outcomes reached the sink, so that work they
     // make ready (a graph's dependents) competes for it, by priority, with work waiting.
     try {
-      settleChunk(chunk, response);
+      settleChunk(chunk, response, received - dispatched);
     } finally {
       release();
     }
   };
 
-  const settleChunk = (chunk: Chunk, response: TaskResponse): void => {
+  /** Hands over a chunk's outcomes; `wallMs`: from sending the chunk to its answer. */
+  const settleChunk = (chunk: Chunk, response: TaskResponse, wallMs: number): void => {
     const { values, failures, times, thread } = response;
     const { items } = chunk;
     const length = chunkLength(chunk);
@@ -713,7 +716,9 @@ export function startCall(
       record(item, start, end, thread, error);
       void failed(item, error);
     }
-    sizer.observe(length, busy);
+    // What the message cost beyond its items: sending, waking the thread, answering.
+    const span = length > 0 ? times[2 * length - 1]! - times[0]! : 0;
+    sizer.observe(length, busy, wallMs - span);
     if (++chunksDone % REMEMBER_EVERY === 1) remember();
   };
 
@@ -849,6 +854,9 @@ export function startCall(
       // One timestamp per synchronous run of reads: what is read together is ready together.
       let at = now();
       let want = wanted();
+      // A stream whose threads are all idle lets them start on a chunk each before it
+      // reads on: reading a whole window first would leave them waiting for it.
+      let gate = config.window !== Number.POSITIVE_INFINITY && lanes === 0 ? -1 : 0;
       while (canPull(want)) {
         const next = source.next();
         let spec: JobSpec | undefined;
@@ -868,7 +876,19 @@ export function startCall(
         admit(spec, at);
         if (seeded !== wasSeeded) want = wanted(); // a known cost reads further ahead
         if ((pulled & 1023) === 0) at = now();
-        if (isPromise(next)) pump(); // let lanes start while an async source keeps reading
+        if (isPromise(next)) {
+          pump(); // let lanes start while an async source keeps reading
+        } else if (gate !== 0) {
+          if (gate < 0) gate = threads * chunkSize(config.concurrency - inFlight);
+          if (readyCount() >= gate) {
+            gate = 0;
+            pump();
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (finished) return;
+            at = now();
+            want = wanted();
+          }
+        }
       }
     } catch (error) {
       exhausted = true;

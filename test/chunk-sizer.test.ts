@@ -41,13 +41,39 @@ describe('ChunkSizer (simulated timings)', () => {
   });
 
   it('shrinks chunks at the tail of a known-length input so every thread gets a share', () => {
-    const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
+    // Messages that cost nothing: the tail shrinks all the way down.
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
     drive(sizer, 0.001, 20);
     expect(sizer.next(1_000_000)).toBe(10_000);
     // 2 chunks per thread at most at the tail: 80 items left on 2 threads → 20.
     expect(sizer.next(80)).toBe(20);
     expect(sizer.next(3)).toBe(1);
     expect(sizer.next(1)).toBe(1);
+  });
+
+  it('stops shrinking the tail at two round trips of work', () => {
+    // 0.1 ms items, 0.5 ms a message: the floor is 1 ms of work, 10 items.
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0.5 });
+    drive(sizer, 0.1, 10);
+    expect(sizer.next(200)).toBe(50);
+    expect(sizer.next(24)).toBe(10);
+    expect(sizer.next(8)).toBe(8);
+  });
+
+  it('learns what a message costs from the chunks it measures', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
+    for (let i = 0; i < 20; i++) sizer.observe(50, 50 * 0.1, 1); // 1 ms beyond the items
+    // Now 2 round trips are 2 ms of work: 20 items of 0.1 ms.
+    expect(sizer.next(40)).toBe(20);
+  });
+
+  it('is not thrown by one slow message (a worker loading the module)', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0.5 });
+    drive(sizer, 0.1, 10);
+    sizer.observe(50, 50 * 0.1, 200); // one message 200 ms late
+    // The estimate grows to 0.5 + 0.3 x (1.1 - 0.5) = 0.68 ms, not 60: the floor is
+    // 2 x 0.68 ms of work, 14 items of 0.1 ms, not 1,200.
+    expect(sizer.next(24)).toBe(14);
   });
 
   it('copes with skew: one heavy chunk shrinks the next ones, and they recover', () => {
