@@ -607,6 +607,8 @@ export function startCall(
     const progress = config.onTaskProgress && progressPort(chunk, config.onTaskProgress);
     const dispatched = now();
     let received = dispatched;
+    const flight = { at: dispatched, size: length };
+    flying.add(flight);
     let response: TaskResponse | undefined;
     try {
       response = await executor.execute(
@@ -649,6 +651,7 @@ export function startCall(
       }
       return;
     } finally {
+      flying.delete(flight);
       clearTimeout(timer);
       if (own) live.delete(own);
       // A failure's outcomes were handed over above: the slot is free.
@@ -673,10 +676,12 @@ export function startCall(
     let failedAt: Map<number, ItemFailure> | undefined;
     if (failures) failedAt = new Map(failures.map((f) => [f.index, f]));
     let busy = 0;
+    let squares = 0;
     for (let i = 0; i < length; i++) {
       const start = times[2 * i]!;
       const end = times[2 * i + 1]!;
       busy += end - start;
+      squares += (end - start) * (end - start);
       const failure = failedAt?.get(i);
       if (!failure) {
         if (items) {
@@ -718,7 +723,7 @@ export function startCall(
     }
     // What the message cost beyond its items: sending, waking the thread, answering.
     const span = length > 0 ? times[2 * length - 1]! - times[0]! : 0;
-    sizer.observe(length, busy, wallMs - span);
+    sizer.observe(length, busy, wallMs - span, squares);
     if (++chunksDone % REMEMBER_EVERY === 1) remember();
   };
 
@@ -728,8 +733,22 @@ export function startCall(
   const windowShare = Math.max(1, Math.floor(config.window / (2 * threads)));
   const chunkSize = (room: number): number => {
     const more = exhausted ? 0 : source.remaining();
-    const size = sizer.next(more === undefined ? undefined : readyCount() + more);
+    const remaining = more === undefined ? undefined : readyCount() + more;
+    const size = sizer.next(remaining, remaining === undefined ? 0 : pendingItems());
     return Math.min(room, size, windowShare);
+  };
+
+  /** Chunks sent and not answered: when, and how many items. */
+  const flying = new Set<{ readonly at: number; readonly size: number }>();
+
+  /** About how many items the chunks in flight have still to run, from what items cost. */
+  const pendingItems = (): number => {
+    const perItemMs = sizer.perItemMs;
+    if (flying.size === 0 || perItemMs === undefined || perItemMs <= 0) return 0;
+    const t = now();
+    let pending = 0;
+    for (const { at, size } of flying) pending += Math.max(0, size - (t - at) / perItemMs);
+    return pending;
   };
 
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
@@ -804,8 +823,8 @@ export function startCall(
 
   /** Tells the runner what the call's items cost (after the first chunk, then now and then). */
   const remember = () => {
-    const perItemMs = sizer.perItemMs;
-    if (firstTask && perItemMs !== undefined) env.costs?.set(firstTask, perItemMs);
+    const cost = sizer.cost;
+    if (firstTask && cost !== undefined) env.costs?.set(firstTask, cost);
   };
 
   /** Takes in a job pulled from the source at time `at`. */

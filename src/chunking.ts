@@ -28,17 +28,29 @@ export interface ChunkSizerOptions {
   readonly roundTripMs?: number;
 }
 
+/** What a task's items cost: on average (ms), and how unevenly (coefficient of variation). */
+export interface ItemCost {
+  readonly perItemMs: number;
+  readonly spread: number | undefined;
+}
+
 /** What an automatic chunk aims to cost by default (ms): see ChunkSizerOptions.targetMs. */
 export const DEFAULT_TARGET_MS = 50;
 
 /** Weight of the newest measurement in the smoothed cost per item. */
 const SMOOTHING = 0.3;
 /**
- * At the tail, a chunk holds at most this fraction of what remains per thread. Measured
- * on 2 cores (bench medians, 50 µs and 2 ms items): 2 beats 4 and 8, whose many small
- * tail chunks each cost a round trip (~0.3 ms here), and equals 1.
+ * At the tail, a chunk holds at most this fraction of what remains per thread, when items
+ * cost unevenly. Measured on 2 cores (bench medians, 50 µs and 2 ms items): 2 beats 4 and
+ * 8, whose many small tail chunks each cost a round trip (~0.3 ms here).
  */
 const TAIL_SHARE = 2;
+/**
+ * Items whose costs vary less than this (coefficient of variation, measured inside
+ * chunks) count as even: the tail then gives each thread all of its share at once, as a
+ * static split would, instead of halving it chunk after chunk.
+ */
+const EVEN_SPREAD = 0.25;
 /**
  * The tail stops shrinking chunks at this many round trips of work: smaller chunks cost
  * their thread more in messages than they save in balance. Measured on 2 cores (medians
@@ -62,6 +74,8 @@ export class ChunkSizer {
   #largest: number;
   /** Smoothed cost of one message to a thread and back, beyond its items (ms). */
   #roundTripMs: number;
+  /** Smoothed coefficient of variation of item costs; undefined until measured. */
+  #spread: number | undefined;
 
   constructor(options: ChunkSizerOptions) {
     this.#fixed = options.fixed;
@@ -78,9 +92,10 @@ export class ChunkSizer {
    * is measured yet: the first chunk then aims at half the target instead of one item,
    * and later ones still grow at most 2x a step.
    */
-  seed(perItemMs: number): void {
+  seed({ perItemMs, spread }: ItemCost): void {
     if (this.#perItemMs !== undefined || !(perItemMs >= 0) || this.#fixed !== undefined) return;
     this.#perItemMs = perItemMs;
+    this.#spread = spread;
     const ideal = perItemMs > 0 ? Math.floor(this.#targetMs / perItemMs) : this.#max;
     this.#largest = Math.max(this.#min, Math.min(this.#max, Math.floor(ideal / 4)));
   }
@@ -90,11 +105,19 @@ export class ChunkSizer {
     return this.#perItemMs;
   }
 
+  /** What items cost, once measured: to remember for a later call of the same task. */
+  get cost(): ItemCost | undefined {
+    return this.#perItemMs === undefined
+      ? undefined
+      : { perItemMs: this.#perItemMs, spread: this.#spread };
+  }
+
   /**
    * The size of the next chunk. `remaining` is how many items are left to dispatch
-   * including this chunk, when known (undefined for a stream whose end is not in sight).
+   * including this chunk, when known (undefined for a stream whose end is not in sight);
+   * `pending`, about how many the other threads have still to run of what they were sent.
    */
-  next(remaining?: number): number {
+  next(remaining?: number, pending = 0): number {
     if (this.#fixed !== undefined)
       return Math.max(1, Math.min(this.#fixed, remaining ?? this.#fixed));
     let size = this.#min;
@@ -103,7 +126,12 @@ export class ChunkSizer {
       size = Math.min(ideal, 2 * this.#largest, this.#max);
     }
     if (remaining !== undefined) {
-      let tail = Math.ceil(remaining / (TAIL_SHARE * this.#threads));
+      // Even items: a share such that every thread ends together, counting what the others
+      // still have to run. Uneven ones: a part of that share, so the end can balance.
+      const even = this.#spread !== undefined && this.#spread < EVEN_SPREAD;
+      let tail = even
+        ? Math.ceil((remaining + pending) / this.#threads)
+        : Math.ceil(remaining / (TAIL_SHARE * this.#threads));
       if (this.#perItemMs !== undefined && this.#perItemMs > 0) {
         const floor = Math.ceil((TAIL_FLOOR_ROUND_TRIPS * this.#roundTripMs) / this.#perItemMs);
         tail = Math.max(tail, floor);
@@ -117,9 +145,10 @@ export class ChunkSizer {
 
   /**
    * Feeds back a finished chunk: how many items, the ms they spent running, and, when
-   * known, the ms its message cost beyond them (from sending to answer, less the items).
+   * known, the ms its message cost beyond them (from sending to answer, less the items)
+   * and the sum of the squares of the items' ms (for how evenly they cost).
    */
-  observe(items: number, busyMs: number, overheadMs?: number): void {
+  observe(items: number, busyMs: number, overheadMs?: number, squaresMs?: number): void {
     if (overheadMs !== undefined && overheadMs >= 0) {
       // A spike (a worker loading the task's module, a busy main thread) counts at most
       // twice the estimate: it takes a few slow messages, not one, to raise it.
@@ -127,6 +156,11 @@ export class ChunkSizer {
       this.#roundTripMs = (1 - SMOOTHING) * this.#roundTripMs + SMOOTHING * sample;
     }
     if (items <= 0 || !(busyMs >= 0)) return;
+    if (items > 1 && busyMs > 0 && squaresMs !== undefined) {
+      const spread = Math.sqrt(Math.max(0, (items * squaresMs) / (busyMs * busyMs) - 1));
+      this.#spread =
+        this.#spread === undefined ? spread : (1 - SMOOTHING) * this.#spread + SMOOTHING * spread;
+    }
     if (items > this.#largest) this.#largest = items;
     const cost = busyMs / items;
     this.#perItemMs =
@@ -143,16 +177,16 @@ const REMEMBERED_TASKS = 256;
  * item (as joblib keeps its batch size across calls of one Parallel).
  */
 export class TaskCosts {
-  readonly #costs = new Map<string, number>();
+  readonly #costs = new Map<string, ItemCost>();
 
-  get(task: TaskRef): number | undefined {
+  get(task: TaskRef): ItemCost | undefined {
     return this.#costs.get(costKey(task));
   }
 
-  set(task: TaskRef, perItemMs: number): void {
+  set(task: TaskRef, cost: ItemCost): void {
     const key = costKey(task);
     this.#costs.delete(key);
-    this.#costs.set(key, perItemMs);
+    this.#costs.set(key, cost);
     if (this.#costs.size > REMEMBERED_TASKS) {
       this.#costs.delete(this.#costs.keys().next().value as string);
     }

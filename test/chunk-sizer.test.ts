@@ -76,6 +76,37 @@ describe('ChunkSizer (simulated timings)', () => {
     expect(sizer.next(24)).toBe(14);
   });
 
+  it('gives each thread its whole share of the tail at once when items cost evenly', () => {
+    const even = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
+    // Chunks of 0.01 ms items that all cost the same: no spread.
+    for (const n of [1, 2, 4, 8, 16, 32]) even.observe(n, n * 0.01, 0, n * 0.01 * 0.01);
+    expect(even.next(80)).toBe(40);
+    const uneven = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
+    // The same chunks, but one item in each costs 10 times the others.
+    for (const n of [2, 4, 8, 16, 32]) {
+      const busy = (n - 1) * 0.01 + 0.1;
+      uneven.observe(n, busy, 0, (n - 1) * 0.01 * 0.01 + 0.1 * 0.1);
+    }
+    expect(uneven.next(80)).toBe(20);
+  });
+
+  it('counts what the other threads still have to run when items cost evenly', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
+    sizer.seed({ perItemMs: 0.01, spread: 0 });
+    // 16 left and nothing in flight: half each. 8 left while the other thread still has
+    // 8 to run: all 8, so both end together.
+    expect(sizer.next(16, 0)).toBe(8);
+    expect(sizer.next(8, 8)).toBe(8);
+    expect(sizer.next(8, 2)).toBe(5);
+  });
+
+  it('starts from the spread remembered with the cost', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
+    sizer.seed({ perItemMs: 0.01, spread: 0.05 });
+    expect(sizer.next(80)).toBe(40);
+    expect(sizer.cost).toEqual({ perItemMs: 0.01, spread: 0.05 });
+  });
+
   it('copes with skew: one heavy chunk shrinks the next ones, and they recover', () => {
     const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
     drive(sizer, 0.01, 20); // 10 µs items: settles at 1000
@@ -104,7 +135,7 @@ describe('ChunkSizer (simulated timings)', () => {
 
   it('starts from a cost seeded by an earlier call at half the target, then grows 2x a step', () => {
     const sizer = new ChunkSizer({ threads: 2, targetMs: 10 });
-    sizer.seed(0.01); // 10 µs items: the target is 1000 of them
+    sizer.seed({ perItemMs: 0.01, spread: undefined }); // 10 µs items: the target is 1000 of them
     const sizes = drive(sizer, 0.01, 3);
     expect(sizes).toEqual([500, 1000, 1000]);
   });
@@ -112,10 +143,10 @@ describe('ChunkSizer (simulated timings)', () => {
   it('ignores a seed once it has measured, and with a fixed size', () => {
     const measured = new ChunkSizer({ threads: 2, targetMs: 10 });
     drive(measured, 1, 8); // 1 ms items: 10 per chunk
-    measured.seed(0.001);
+    measured.seed({ perItemMs: 0.001, spread: undefined });
     expect(measured.next()).toBe(10);
     const fixed = new ChunkSizer({ threads: 2, fixed: 7 });
-    fixed.seed(0.001);
+    fixed.seed({ perItemMs: 0.001, spread: undefined });
     expect(fixed.next()).toBe(7);
   });
 });
@@ -125,19 +156,19 @@ describe('TaskCosts', () => {
 
   it('remembers the last cost of each task by module and export', () => {
     const costs = new TaskCosts();
-    costs.set(task('a'), 0.5);
-    costs.set(task('b'), 2);
-    costs.set(task('a'), 0.25);
-    expect(costs.get(task('a'))).toBe(0.25);
-    expect(costs.get(task('b'))).toBe(2);
+    costs.set(task('a'), { perItemMs: 0.5, spread: undefined });
+    costs.set(task('b'), { perItemMs: 2, spread: undefined });
+    costs.set(task('a'), { perItemMs: 0.25, spread: undefined });
+    expect(costs.get(task('a'))?.perItemMs).toBe(0.25);
+    expect(costs.get(task('b'))?.perItemMs).toBe(2);
     expect(costs.get({ module: 'file:///other.mjs', export: 'a' })).toBeUndefined();
   });
 
   it('forgets the least recently set task beyond 256', () => {
     const costs = new TaskCosts();
-    for (let i = 0; i <= 256; i++) costs.set(task(`t${i}`), i);
+    for (let i = 0; i <= 256; i++) costs.set(task(`t${i}`), { perItemMs: i, spread: undefined });
     expect(costs.get(task('t0'))).toBeUndefined();
-    expect(costs.get(task('t1'))).toBe(1);
-    expect(costs.get(task('t256'))).toBe(256);
+    expect(costs.get(task('t1'))?.perItemMs).toBe(1);
+    expect(costs.get(task('t256'))?.perItemMs).toBe(256);
   });
 });
