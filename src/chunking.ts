@@ -1,8 +1,11 @@
 // How many items travel in one message. A message costs tens of microseconds (more when
 // it wakes a sleeping thread), so items cheaper than that must travel in chunks. After
-// joblib's auto batching: start with one item, measure what items cost inside the
-// worker, aim each chunk at a target duration, grow at most 2x a step, and shrink at the
-// tail of a known-length input so that no thread idles while another finishes a big chunk.
+// joblib's auto batching: start with one item (or from what the task cost in an earlier
+// call), measure what items cost inside the worker, aim each chunk at a target duration,
+// grow at most 2x a step, and shrink at the tail of a known-length input so that no
+// thread idles while another finishes a big chunk: items that cost evenly get their
+// share at once, uneven ones in smaller and smaller parts, never below a few round trips
+// of work.
 
 import type { TaskRef } from './protocol.js';
 
