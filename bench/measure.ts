@@ -31,8 +31,9 @@ export interface MeasureOptions {
   /** Measured runs continue until they add up to this many ms (within the bounds above). */
   readonly timeMs: number;
   /**
-   * Untimed runs after the checking run, before the measured ones; they also tell what a
-   * run costs. None when the checking run alone took longer than `timeMs`.
+   * Most untimed runs after the checking run, before the measured ones; they also tell
+   * what a run costs. None when the checking run alone took longer than `timeMs`, and
+   * no more once they add up to `timeMs`.
    */
   readonly warmupIterations: number;
 }
@@ -93,13 +94,16 @@ export async function measure(
   if (expected) verify(results, expected, name);
 
   // Unless the checking run was long already (it warmed up as well), untimed runs warm
-  // up and tell better what a run costs: the timed runs aim at timeMs in all.
+  // up (JIT in every thread, a pool's own adaptation) and tell better what a run costs:
+  // the timed runs aim at timeMs in all. Warming up stops once it has taken about as long.
   if (runMs <= options.timeMs) {
-    for (let i = 0; i < options.warmupIterations; i++) {
+    let spent = 0;
+    for (let i = 0; i < options.warmupIterations && spent < options.timeMs; i++) {
       const inputs = c.inputs();
       const started = performance.now();
       await instance.run(c, inputs);
       runMs = performance.now() - started;
+      spent += runMs;
     }
   }
   const iterations = Math.min(

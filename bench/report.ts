@@ -164,7 +164,7 @@ export function toMarkdown(result: SuiteResult, charts: readonly string[] = []):
     `- started ${result.startedAt}, took ${(result.durationMs / 1000).toFixed(0)} s${options.quick ? ' (quick)' : ''}`,
   );
   out.push(
-    `- parallel contenders on ${options.threads} threads; each row: a checking run, ${options.measure.warmupIterations} warm-up run(s) (none after a checking run longer than ${options.measure.timeMs} ms), then ${options.measure.minIterations}–${options.measure.maxIterations} measured runs adding up to about ${options.measure.timeMs} ms`,
+    `- parallel contenders on ${options.threads} threads; each row: a checking run, up to ${options.measure.warmupIterations} warm-up runs (at most about ${options.measure.timeMs} ms of them, none after a checking run longer than that), then ${options.measure.minIterations}–${options.measure.maxIterations} measured runs adding up to about ${options.measure.timeMs} ms`,
   );
   out.push(
     `- spin kernel: ${result.spinIterationsPerMs.toLocaleString('en-US')} iterations per ms on the main thread`,

@@ -110,7 +110,8 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
     minIterations: options.minIterations ?? 3,
     maxIterations: quick ? 20 : 50,
     timeMs: options.timeMs ?? (quick ? 150 : 1000),
-    warmupIterations: 1,
+    // As tinybench warms up by default: 5 runs (here, at most about timeMs of them).
+    warmupIterations: 5,
   };
 
   const machine = machineInfo();
