@@ -136,7 +136,12 @@ export class ChunkSizer {
         ? Math.ceil((remaining + pending) / this.#threads)
         : Math.ceil(remaining / (TAIL_SHARE * this.#threads));
       if (this.#perItemMs !== undefined && this.#perItemMs > 0) {
-        const floor = Math.ceil((TAIL_FLOOR_ROUND_TRIPS * this.#roundTripMs) / this.#perItemMs);
+        // Never more than a thread's share, though: no thread may go without work (and
+        // items that wait for each other, such as a barrier, must not share a chunk).
+        const floor = Math.min(
+          Math.ceil((TAIL_FLOOR_ROUND_TRIPS * this.#roundTripMs) / this.#perItemMs),
+          Math.ceil(remaining / this.#threads),
+        );
         tail = Math.max(tail, floor);
       }
       size = Math.min(size, tail, remaining);

@@ -57,7 +57,17 @@ describe('ChunkSizer (simulated timings)', () => {
     drive(sizer, 0.1, 10);
     expect(sizer.next(200)).toBe(50);
     expect(sizer.next(24)).toBe(10);
-    expect(sizer.next(8)).toBe(8);
+    // but never above the share of a thread: 8 left on 2 threads, 4 each.
+    expect(sizer.next(8)).toBe(4);
+  });
+
+  it('never lets the floor take more than the share of a thread', () => {
+    // Slow messages and cheap items: the floor is 200 items, but 2 items left on 2
+    // threads still go one each.
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 1 });
+    drive(sizer, 0.01, 10);
+    expect(sizer.next(2)).toBe(1);
+    expect(sizer.next(100)).toBe(50);
   });
 
   it('learns what a message costs from the chunks it measures', () => {
@@ -73,7 +83,7 @@ describe('ChunkSizer (simulated timings)', () => {
     sizer.observe(50, 50 * 0.1, 200); // one message 200 ms late
     // The estimate grows to 0.5 + 0.3 x (1.1 - 0.5) = 0.68 ms, not 60: the floor is
     // 2 x 0.68 ms of work, 14 items of 0.1 ms, not 1,200.
-    expect(sizer.next(24)).toBe(14);
+    expect(sizer.next(40)).toBe(14);
   });
 
   it('gives each thread its whole share of the tail at once when items cost evenly', () => {
