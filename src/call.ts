@@ -412,24 +412,39 @@ export function startCall(
     return new TaskFailedError(where, deserializeError(serializeError(failure)));
   };
 
-  const record = (item: Item, start: number, end: number, thread: number, error?: TaskError) => {
-    const wait = Math.max(0, start - item.readyAt);
+  /** Counts one attempt of job `key` in the call's totals (and trace); returns its wait. */
+  const count = (
+    key: JobKey,
+    attempt: number,
+    readyAt: number,
+    start: number,
+    end: number,
+    thread: number,
+    error?: TaskError,
+  ): number => {
+    const wait = Math.max(0, start - readyAt);
     attemptCount++;
     workMs += end - start;
     queueWaitMs += wait;
-    item.firstQueued ??= item.readyAt;
-    item.runMs += end - start;
-    item.waitMs += wait;
     attempts?.push({
-      job: item.spec.key,
-      attempt: item.attempt,
-      queued: item.readyAt,
+      job: key,
+      attempt,
+      queued: readyAt,
       start,
       end,
       thread,
       status: error ? 'rejected' : 'fulfilled',
       ...(error ? { code: error.code } : {}),
     });
+    return wait;
+  };
+
+  /** Counts an attempt of an item, in the call's totals and in the item's own. */
+  const record = (item: Item, start: number, end: number, thread: number, error?: TaskError) => {
+    const wait = count(item.spec.key, item.attempt, item.readyAt, start, end, thread, error);
+    item.firstQueued ??= item.readyAt;
+    item.runMs += end - start;
+    item.waitMs += wait;
   };
 
   const timing = (item: Item, ended = now()): JobTiming => ({
@@ -457,14 +472,18 @@ export function startCall(
   // unless the job stops the call (any's winner), whose outcome the record keeps.
   const bareValue = onValue && !stopsCall(config.policy, 'fulfilled') ? onValue : undefined;
 
+  /** Hands a fulfilled job over as a bare value, if the consumer takes those. */
+  const handedBare = (index: number, value: unknown): boolean => {
+    if (!bareValue) return false;
+    settledCount++;
+    inFlight--;
+    fulfilled++;
+    bareValue(index, value);
+    return true;
+  };
+
   const fulfil = (item: Item, value: unknown, ended?: number) => {
-    if (bareValue) {
-      settledCount++;
-      inFlight--;
-      fulfilled++;
-      bareValue(item.index, value);
-      return;
-    }
+    if (handedBare(item.index, value)) return;
     settle(item.index, {
       status: 'fulfilled',
       value,
@@ -484,13 +503,7 @@ export function startCall(
     end: number,
     wait: number,
   ) => {
-    if (bareValue) {
-      settledCount++;
-      inFlight--;
-      fulfilled++;
-      bareValue(index, value);
-      return;
-    }
+    if (handedBare(index, value)) return;
     settle(index, {
       status: 'fulfilled',
       value,
@@ -692,19 +705,7 @@ export function startCall(
           // A first attempt that succeeded: counted and handed over without an item.
           const spec = chunk.specs[i]!;
           const readyAt = chunk.readyAt[i]!;
-          const wait = Math.max(0, start - readyAt);
-          attemptCount++;
-          workMs += end - start;
-          queueWaitMs += wait;
-          attempts?.push({
-            job: spec.key,
-            attempt: 1,
-            queued: readyAt,
-            start,
-            end,
-            thread,
-            status: 'fulfilled',
-          });
+          const wait = count(spec.key, 1, readyAt, start, end, thread);
           fulfilFirst(chunk.indexes[i]!, spec, values[i], readyAt, start, end, wait);
         }
         continue;
