@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { ChunkSizer, type TaskCosts } from './chunking.js';
+import { ChunkSizer, type Flight, itemsLeft, type TaskCosts } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
   DataCloneError,
@@ -740,17 +740,11 @@ export function startCall(
   };
 
   /** Chunks sent and not answered: when, and how many items. */
-  const flying = new Set<{ readonly at: number; readonly size: number }>();
+  const flying = new Set<Flight>();
 
-  /** About how many items the chunks in flight have still to run, from what items cost. */
-  const pendingItems = (): number => {
-    const perItemMs = sizer.perItemMs;
-    if (flying.size === 0 || perItemMs === undefined || perItemMs <= 0) return 0;
-    const t = now();
-    let pending = 0;
-    for (const { at, size } of flying) pending += Math.max(0, size - (t - at) / perItemMs);
-    return pending;
-  };
+  /** About how many items the chunks in flight have still to run. */
+  const pendingItems = (): number =>
+    flying.size === 0 ? 0 : itemsLeft(flying, now(), sizer.perItemMs, sizer.roundTripMs);
 
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
   const lane = async (): Promise<void> => {

@@ -108,6 +108,11 @@ export class ChunkSizer {
     return this.#perItemMs;
   }
 
+  /** The smoothed cost of one message to a thread and back, beyond its items (ms). */
+  get roundTripMs(): number {
+    return this.#roundTripMs;
+  }
+
   /** What items cost, once measured: to remember for a later call of the same task. */
   get cost(): ItemCost | undefined {
     return this.#perItemMs === undefined
@@ -136,11 +141,12 @@ export class ChunkSizer {
         ? Math.ceil((remaining + pending) / this.#threads)
         : Math.ceil(remaining / (TAIL_SHARE * this.#threads));
       if (this.#perItemMs !== undefined && this.#perItemMs > 0) {
-        // Never more than a thread's share, though: no thread may go without work (and
-        // items that wait for each other, such as a barrier, must not share a chunk).
+        // Never more than a thread's share, though, counting what the others still have
+        // to run: no thread may go without work (and items that wait for each other, such
+        // as a barrier, must not share a chunk).
         const floor = Math.min(
           Math.ceil((TAIL_FLOOR_ROUND_TRIPS * this.#roundTripMs) / this.#perItemMs),
-          Math.ceil(remaining / this.#threads),
+          Math.ceil((remaining + pending) / this.#threads),
         );
         tail = Math.max(tail, floor);
       }
@@ -174,6 +180,33 @@ export class ChunkSizer {
     this.#perItemMs =
       this.#perItemMs === undefined ? cost : (1 - SMOOTHING) * this.#perItemMs + SMOOTHING * cost;
   }
+}
+
+/** A chunk sent to a thread: when (ms), and how many items. */
+export interface Flight {
+  readonly at: number;
+  readonly size: number;
+}
+
+/**
+ * About how many items the chunks in flight have still to run at time `now`, from what
+ * an item costs. A chunk starts running only a message's delay after it is sent: until
+ * then it counts whole (else a thread asking just after another was sent work would take
+ * half of what is left, the next thread half of that, and so on: a round trip for every
+ * halving).
+ */
+export function itemsLeft(
+  flights: Iterable<Flight>,
+  now: number,
+  perItemMs: number | undefined,
+  roundTripMs: number,
+): number {
+  if (perItemMs === undefined || perItemMs <= 0) return 0;
+  const started = now - roundTripMs;
+  let left = 0;
+  for (const { at, size } of flights)
+    left += Math.max(0, size - Math.max(0, started - at) / perItemMs);
+  return left;
 }
 
 /** How many tasks a runner remembers the cost of; the least recently used go first. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkSizer, TaskCosts } from '../src/chunking.js';
+import { ChunkSizer, itemsLeft, TaskCosts } from '../src/chunking.js';
 
 /** Feeds the sizer chunks of items costing `costMs` each, as a worker would report. */
 function drive(sizer: ChunkSizer, costMs: number, steps: number, remaining?: number): number[] {
@@ -68,6 +68,15 @@ describe('ChunkSizer (simulated timings)', () => {
     drive(sizer, 0.01, 10);
     expect(sizer.next(2)).toBe(1);
     expect(sizer.next(100)).toBe(50);
+  });
+
+  it('lets the floor take the share of a thread counting what the others still run', () => {
+    // 0.01 ms items, 1 ms a message: the floor is 200 items. 64 left while the other
+    // thread has just been sent 64: one chunk of all 64, not 32, then 16, then 8...
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 1 });
+    drive(sizer, 0.01, 10);
+    expect(sizer.next(64, 64)).toBe(64);
+    expect(sizer.next(64, 0)).toBe(32);
   });
 
   it('learns what a message costs from the chunks it measures', () => {
@@ -158,6 +167,27 @@ describe('ChunkSizer (simulated timings)', () => {
     const fixed = new ChunkSizer({ threads: 2, fixed: 7 });
     fixed.seed({ perItemMs: 0.001, spread: undefined });
     expect(fixed.next()).toBe(7);
+  });
+});
+
+describe('itemsLeft (what the chunks in flight still have to run)', () => {
+  it('counts a chunk whole until a message could have reached its thread', () => {
+    // 1 ms items, 0.5 ms a message: sent at 10, the chunk starts running at about 10.5.
+    expect(itemsLeft([{ at: 10, size: 8 }], 10.4, 1, 0.5)).toBe(8);
+    expect(itemsLeft([{ at: 10, size: 8 }], 13.5, 1, 0.5)).toBe(5);
+  });
+
+  it('sums the chunks in flight and never counts one below zero', () => {
+    const flights = [
+      { at: 0, size: 4 }, // long done by 20
+      { at: 18, size: 10 }, // 1.5 ms of it run at 20
+    ];
+    expect(itemsLeft(flights, 20, 1, 0.5)).toBe(8.5);
+  });
+
+  it('counts nothing before an item has been measured', () => {
+    expect(itemsLeft([{ at: 0, size: 100 }], 1, undefined, 0.5)).toBe(0);
+    expect(itemsLeft([{ at: 0, size: 100 }], 1, 0, 0.5)).toBe(0);
   });
 });
 
