@@ -136,25 +136,46 @@ export class ChunkSizer {
     if (remaining !== undefined) {
       // Even items: a share such that every thread ends together, counting what the others
       // still have to run. Uneven ones: a part of that share, so the end can balance.
-      const even = this.#spread !== undefined && this.#spread < EVEN_SPREAD;
-      let tail = even
-        ? Math.ceil((remaining + pending) / this.#threads)
+      const share = Math.ceil((remaining + pending) / this.#threads);
+      let tail = this.#wholeShare(share)
+        ? share
         : Math.ceil(remaining / (TAIL_SHARE * this.#threads));
       if (this.#perItemMs !== undefined && this.#perItemMs > 0) {
         // Never more than a thread's share, though, counting what the others still have
         // to run: no thread may go without work (and items that wait for each other, such
         // as a barrier, must not share a chunk).
-        const floor = Math.min(
-          Math.ceil((TAIL_FLOOR_ROUND_TRIPS * this.#roundTripMs) / this.#perItemMs),
-          Math.ceil((remaining + pending) / this.#threads),
-        );
-        tail = Math.max(tail, floor);
+        tail = Math.max(tail, Math.min(this.#floorItems(this.#perItemMs), share));
       }
       size = Math.min(size, tail, remaining);
     }
     size = Math.max(this.#min, size);
     if (remaining !== undefined) size = Math.min(size, remaining);
     return Math.max(1, size);
+  }
+
+  /** The fewest items the tail cuts a chunk to: a few round trips of work. */
+  #floorItems(perItemMs: number): number {
+    return Math.ceil((TAIL_FLOOR_ROUND_TRIPS * this.#roundTripMs) / perItemMs);
+  }
+
+  /**
+   * Whether each thread gets its whole share of the tail (`share` items) at once. Items
+   * that cost evenly do. Otherwise a share of k items differs from another thread's by
+   * about spread × √k × the cost of an item (the spread of a sum of k costs), while
+   * halving the tail instead costs a round trip per halving, down to the floor: whichever
+   * costs less wins. Identical items that a busy machine delays now and then (which
+   * inflates their measured spread) still go as whole shares; a few items 100x heavier
+   * than the rest do not.
+   */
+  #wholeShare(share: number): boolean {
+    const spread = this.#spread;
+    const perItemMs = this.#perItemMs;
+    if (spread === undefined) return false;
+    if (spread < EVEN_SPREAD) return true;
+    if (perItemMs === undefined || perItemMs <= 0) return false;
+    const imbalanceMs = spread * Math.sqrt(share) * perItemMs;
+    const halvings = Math.log2(Math.max(1, share / this.#floorItems(perItemMs)));
+    return imbalanceMs <= halvings * this.#roundTripMs;
   }
 
   /**

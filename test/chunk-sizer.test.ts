@@ -109,6 +109,20 @@ describe('ChunkSizer (simulated timings)', () => {
     expect(uneven.next(80)).toBe(20);
   });
 
+  it('gives whole shares when their likely imbalance costs less than halving the tail', () => {
+    // 0.05 ms items that a busy machine delays now and then (measured spread 1.5), 0.5 ms
+    // a message. Shares of 500 differ by about 1.5 x sqrt(500) x 0.05 = 1.7 ms; halving
+    // down to the floor (20 items) takes log2(25) = 4.6 round trips, 2.3 ms: whole shares.
+    const delayed = new ChunkSizer({ threads: 2, targetMs: 1000, roundTripMs: 0.5 });
+    delayed.seed({ perItemMs: 0.05, spread: 1.5 });
+    expect(delayed.next(1000)).toBe(500);
+    // 2% of items 100x heavier (spread 4.65, 0.15 ms on average): shares of 500 could
+    // differ by about 16 ms, more than 6 halvings cost: a quarter of what remains.
+    const heavy = new ChunkSizer({ threads: 2, targetMs: 1000, roundTripMs: 0.5 });
+    heavy.seed({ perItemMs: 0.15, spread: 4.65 });
+    expect(heavy.next(1000)).toBe(250);
+  });
+
   it('counts what the other threads still have to run when items cost evenly', () => {
     const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
     sizer.seed({ perItemMs: 0.01, spread: 0 });
