@@ -554,7 +554,7 @@ export function startCall(
 
   /** The index of the job that would run next on a thread. */
   const nextReadyIndex = (): number | undefined =>
-    retryFront[0]?.index ?? (ready.size > 0 ? ready.indexes[ready.head] : undefined);
+    retryFront[0]?.index ?? (ready.size > 0 ? ready.headIndex : undefined);
 
   /** Takes up to `size` ready jobs of the same task as the first one. */
   const takeChunk = (size: number): Chunk => {
@@ -690,7 +690,19 @@ export function startCall(
     if (failures) failedAt = new Map(failures.map((f) => [f.index, f]));
     let busy = 0;
     let squares = 0;
+    // First attempts: the run of indexes (and its ready time) that job i belongs to.
+    const { runs } = chunk;
+    let run = -3;
+    let runEnd = 0;
+    let runIndex = 0;
+    let readyAt = 0;
     for (let i = 0; i < length; i++) {
+      if (!items && i >= runEnd) {
+        run += 3;
+        runIndex = runs[run + 1]! - runs[run]!;
+        readyAt = runs[run + 2]!;
+        runEnd = run + 3 < runs.length ? runs[run + 3]! : length;
+      }
       const start = times[2 * i]!;
       const end = times[2 * i + 1]!;
       busy += end - start;
@@ -704,9 +716,8 @@ export function startCall(
         } else {
           // A first attempt that succeeded: counted and handed over without an item.
           const spec = chunk.specs[i]!;
-          const readyAt = chunk.readyAt[i]!;
           const wait = count(spec.key, 1, readyAt, start, end, thread);
-          fulfilFirst(chunk.indexes[i]!, spec, values[i], readyAt, start, end, wait);
+          fulfilFirst(runIndex + i, spec, values[i], readyAt, start, end, wait);
         }
         continue;
       }

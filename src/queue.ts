@@ -1,6 +1,6 @@
 // How the engine holds jobs between the source and the threads. A job's first attempt
-// waits in a FreshQueue (parallel arrays, no object per job) and travels in a Chunk of
-// such arrays; a job that needs state of its own (a retry, an isolated item after a
+// waits in a FreshQueue (its spec, and runs of indexes: no object per job) and travels in
+// a Chunk of such specs and runs; a job that needs state of its own (a retry, an isolated item after a
 // crash, a main-thread function) is an Item.
 import type { JobSpec } from './call.js';
 import type { TaskRef } from './protocol.js';
@@ -41,78 +41,133 @@ export function newItem<S extends JobSpec>(
 }
 
 /**
- * First attempts waiting for a thread, in pull order. Parallel arrays, not an item per
- * job: on the hot path of a map over tiny items the main thread allocates nothing per job
- * but its slot here. An item is made only when a job needs one (it failed, it must wait
- * for a retry, its chunk crashed).
+ * First attempts waiting for a thread, in pull order. No item per job: on the hot path of
+ * a map over tiny items the main thread keeps a job's spec and nothing else. Its index and
+ * the time it became ready are kept per run of jobs read together (consecutive indexes,
+ * one timestamp), which is thousands of jobs at a time for an array. An item is made only
+ * when a job needs one (it failed, it must wait for a retry, its chunk crashed).
  */
 export class FreshQueue {
   specs: TaskSpec[] = [];
-  indexes: number[] = [];
-  times: number[] = [];
   head = 0;
+  /** The position of specs[0] since the queue began: run starts are such positions. */
+  #base = 0;
+  /** Each run: where it starts (position), the index of its first job, when it was read. */
+  #runStart: number[] = [];
+  #runIndex: number[] = [];
+  #runTime: number[] = [];
+  /** A run at or before the one holding the head. */
+  #runHead = 0;
+  #nextIndex = -1;
+  #lastTime = Number.NaN;
 
   get size(): number {
     return this.specs.length - this.head;
   }
 
   push(spec: TaskSpec, index: number, time: number): void {
+    if (index !== this.#nextIndex || time !== this.#lastTime) {
+      this.#runStart.push(this.#base + this.specs.length);
+      this.#runIndex.push(index);
+      this.#runTime.push(time);
+      this.#lastTime = time;
+    }
+    this.#nextIndex = index + 1;
     this.specs.push(spec);
-    this.indexes.push(index);
-    this.times.push(time);
+  }
+
+  /** The run holding the head (there must be one), remembered for the next call. */
+  #headRun(): number {
+    const at = this.#base + this.head;
+    let r = this.#runHead;
+    while (r + 1 < this.#runStart.length && this.#runStart[r + 1]! <= at) r++;
+    this.#runHead = r;
+    return r;
+  }
+
+  /** The index of the first job; the queue must not be empty. */
+  get headIndex(): number {
+    const r = this.#headRun();
+    return this.#runIndex[r]! + (this.#base + this.head - this.#runStart[r]!);
   }
 
   /** The first entry as an item (taking it), or undefined when empty. */
   shiftItem(): TaskItem | undefined {
     if (this.head >= this.specs.length) return undefined;
-    const at = this.head++;
-    const item = newItem(this.indexes[at]!, this.specs[at]!, this.times[at]!);
+    const r = this.#headRun();
+    const item = newItem(this.headIndex, this.specs[this.head]!, this.#runTime[r]!);
+    this.head++;
     this.compact();
     return item;
   }
 
   /** Takes entries up to `end` (exclusive) as a chunk of first attempts. */
   take(end: number, task: TaskRef): Chunk {
-    const chunk: Chunk = {
-      task,
-      items: undefined,
-      specs: this.specs.slice(this.head, end),
-      indexes: this.indexes.slice(this.head, end),
-      readyAt: this.times.slice(this.head, end),
-    };
+    const from = this.#base + this.head;
+    const to = this.#base + end;
+    const runs: number[] = [];
+    for (let r = this.#headRun(); r < this.#runStart.length && this.#runStart[r]! < to; r++) {
+      const start = Math.max(this.#runStart[r]!, from);
+      runs.push(start - from, this.#runIndex[r]! + (start - this.#runStart[r]!), this.#runTime[r]!);
+    }
+    const chunk: Chunk = { task, items: undefined, specs: this.specs.slice(this.head, end), runs };
     this.head = end;
     this.compact();
     return chunk;
   }
 
-  /** Drops the entries already taken from the front, once they are many. */
+  /** Drops the entries (and runs) already taken from the front, once they are many. */
   compact(): void {
     if (this.head > 1024 && this.head * 2 > this.specs.length) {
       this.specs = this.specs.slice(this.head);
-      this.indexes = this.indexes.slice(this.head);
-      this.times = this.times.slice(this.head);
+      this.#base += this.head;
       this.head = 0;
+      const r = this.specs.length > 0 ? this.#headRun() : this.#runStart.length - 1;
+      if (r > 64) {
+        this.#runStart = this.#runStart.slice(r);
+        this.#runIndex = this.#runIndex.slice(r);
+        this.#runTime = this.#runTime.slice(r);
+        this.#runHead = 0;
+      }
     }
   }
 }
 
-/** Jobs of one task sent together: first attempts as arrays, or items (retries, isolated). */
+/** Jobs of one task sent together: first attempts as specs and runs, or items (retries, isolated). */
 export interface Chunk {
   readonly task: TaskRef;
-  /** Set for a chunk of items; otherwise the jobs are described by the arrays below. */
+  /** Set for a chunk of items; otherwise the jobs are described by the two below. */
   readonly items: TaskItem[] | undefined;
   readonly specs: readonly TaskSpec[];
-  readonly indexes: readonly number[];
-  readonly readyAt: readonly number[];
+  /**
+   * The runs of first attempts read together, as triples: the offset in the chunk where
+   * the run starts, the index of that job (the next ones follow it), when they were read.
+   */
+  readonly runs: readonly number[];
 }
 
 export const chunkLength = (chunk: Chunk): number => chunk.items?.length ?? chunk.specs.length;
 
+/** The triple of `chunk.runs` that holds job `i` (its offset in the array). */
+function runAt(runs: readonly number[], i: number): number {
+  let low = 0;
+  let high = runs.length / 3 - 1;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (runs[3 * mid]! <= i) low = mid;
+    else high = mid - 1;
+  }
+  return 3 * low;
+}
+
 /** The job at `i` of a chunk as an item, made on demand for a first attempt. */
 export function itemAt(chunk: Chunk, i: number): TaskItem {
-  return chunk.items?.[i] ?? newItem(chunk.indexes[i]!, chunk.specs[i]!, chunk.readyAt[i]!);
+  if (chunk.items) return chunk.items[i]!;
+  const r = runAt(chunk.runs, i);
+  const { runs } = chunk;
+  return newItem(runs[r + 1]! + (i - runs[r]!), chunk.specs[i]!, runs[r + 2]!);
 }
 
 export function itemsChunk(items: TaskItem[]): Chunk {
-  return { task: items[0]!.spec.task, items, specs: [], indexes: [], readyAt: [] };
+  return { task: items[0]!.spec.task, items, specs: [], runs: [] };
 }
