@@ -1,7 +1,7 @@
 // How the engine holds jobs between the source and the threads. A job's first attempt
 // waits in a FreshQueue (its spec, and runs of indexes: no object per job) and travels in
-// a Chunk of such specs and runs; a job that needs state of its own (a retry, an isolated item after a
-// crash, a main-thread function) is an Item.
+// a Chunk of such specs and runs; a job that needs state of its own (a retry, an isolated
+// item after a crash, a main-thread function) is an Item.
 import type { JobSpec } from './call.js';
 import type { TaskRef } from './protocol.js';
 
@@ -94,8 +94,8 @@ export class FreshQueue {
   /** The first entry as an item (taking it), or undefined when empty. */
   shiftItem(): TaskItem | undefined {
     if (this.head >= this.specs.length) return undefined;
-    const r = this.#headRun();
-    const item = newItem(this.headIndex, this.specs[this.head]!, this.#runTime[r]!);
+    // headIndex (read first) moves #runHead to the head's run.
+    const item = newItem(this.headIndex, this.specs[this.head]!, this.#runTime[this.#runHead]!);
     this.head++;
     this.compact();
     return item;
@@ -133,7 +133,7 @@ export class FreshQueue {
   }
 }
 
-/** Jobs of one task sent together: first attempts as specs and runs, or items (retries, isolated). */
+/** Jobs of one task sent together: first attempts (specs and runs), or items (retries...). */
 export interface Chunk {
   readonly task: TaskRef;
   /** Set for a chunk of items; otherwise the jobs are described by the two below. */
