@@ -10,10 +10,13 @@ import type { TaskRequest, TaskResponse } from '../src/protocol.js';
 
 type Host = (request: TaskRequest) => Promise<TaskResponse>;
 
-let host: Promise<Host> | undefined;
+// Loading starts as the worker starts, not on its first chunk: a runner's threads start
+// when it is created, and its first call then does not wait for the host's modules. A
+// failed load fails every chunk (the rejection is handled there, not left unhandled here).
+const host: Promise<Host> = import('./host.js').then((module) => module.default);
+host.catch(() => {});
 
 function entry(request: TaskRequest): Promise<TaskResponse> {
-  host ??= import('./host.js').then((module) => module.default);
   return host.then((run) => run(request));
 }
 

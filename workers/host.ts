@@ -5,7 +5,6 @@
 // here, and in V8 the first detach in a thread makes the optimized typed-array code of
 // that thread slower from then on (the "array buffer detaching" protector): measured on
 // 2 cores, a typed-array sieve (countPrimes) ran ~15% slower in every later task.
-import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { buffersIn, type TaskRequest, type TaskResponse } from '../src/protocol.js';
 import { runRequest } from './task-host.js';
 
@@ -15,6 +14,9 @@ export default async function host(request: TaskRequest): Promise<TaskResponse> 
   const buffers = new Set<ArrayBuffer>();
   for (const value of response.values) buffersIn(value, buffers);
   if (buffers.size === 0) return response;
+  // Loaded only here: importing Piscina in a worker costs ~25 ms, on every worker's first
+  // chunk, and only a call that transfers needs it.
+  const { move, transferableSymbol, valueSymbol } = await import('piscina');
   return move({
     [transferableSymbol]: [...buffers],
     [valueSymbol]: response,
