@@ -1,0 +1,219 @@
+// map() against a model: random scenarios (sizes, sources, chunk sizes, windows, order,
+// policies, retries, items that fail for good or only at first, consumers that stop early)
+// are run for real and every result is checked against what the model says each item must
+// give. A seeded generator makes a failing scenario reproducible: its line names the seed.
+import { describe, expect, it } from 'vitest';
+import { defineTask, type MapOptions, type Runner } from '../src/index.js';
+import { executors } from './helpers/executors.js';
+import { trackRunners } from './helpers/runners.js';
+
+interface Item {
+  readonly x: number;
+  readonly fail: boolean;
+  readonly succeedOn: number;
+}
+
+const modelItem = defineTask<Item, number>(
+  new URL('./fixtures/chunk-tasks.mjs', import.meta.url),
+  'modelItem',
+);
+
+const createRunner = trackRunners();
+
+/** mulberry32: small, seeded, good enough to pick scenarios. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Source = 'array' | 'generator' | 'async generator';
+type Consumer = 'toArray' | 'for await' | 'break';
+
+interface Scenario {
+  readonly seed: number;
+  readonly items: readonly Item[];
+  readonly source: Source;
+  readonly consumer: Consumer;
+  /** For 'break': how many results the consumer takes before it stops. */
+  readonly stopAfter: number;
+  readonly options: MapOptions;
+}
+
+function scenario(seed: number): Scenario {
+  const next = random(seed);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+  const n = pick([0, 1, 2, 7, 40, 150, 400]);
+  const failRate = pick([0, 0, 0.01, 0.05]);
+  const flakyRate = pick([0, 0.1, 0.3]);
+  const items = Array.from({ length: n }, (_, x) => ({
+    x,
+    fail: next() < failRate,
+    succeedOn: next() < flakyRate ? 1 + Math.floor(next() * 3) : 1,
+  }));
+  const options: MapOptions = {
+    policy: pick(['fail-fast', 'settle'] as const),
+    ordered: pick([true, false]),
+    retries: pick([0, 1, 2]),
+    chunkSize: pick(['auto', 'auto', 1, 3, 16] as const),
+    ...(next() < 0.5 ? { window: pick([1, 2, 5, 32, 256]) } : {}),
+    ...(next() < 0.25 ? { concurrency: pick([1, 2, 3]) } : {}),
+  };
+  return {
+    seed,
+    items,
+    source: pick(['array', 'generator', 'async generator'] as const),
+    consumer: pick(['toArray', 'for await', 'break'] as const),
+    stopAfter: Math.floor(next() * (n + 1)),
+    options,
+  };
+}
+
+function source(s: Scenario): Iterable<Item> | AsyncIterable<Item> {
+  const { items } = s;
+  switch (s.source) {
+    case 'array':
+      return items;
+    case 'generator':
+      return (function* () {
+        yield* items;
+      })();
+    case 'async generator':
+      return (async function* () {
+        for (const item of items) {
+          if (item.x % 7 === 0) await Promise.resolve();
+          yield item;
+        }
+      })();
+  }
+}
+
+/** What the model says item `x` gives: its value, or that it fails, and after how many attempts. */
+function expected(item: Item, retries: number) {
+  const allowed = retries + 1;
+  if (item.fail) return { ok: false as const, attempts: allowed };
+  if (item.succeedOn > allowed) return { ok: false as const, attempts: allowed };
+  return {
+    ok: true as const,
+    value: item.x * 3 + 1_000_000 * item.succeedOn,
+    attempts: item.succeedOn,
+  };
+}
+
+async function consume(
+  runner: Runner,
+  s: Scenario,
+): Promise<{ taken: unknown[]; error: unknown; stopped: boolean }> {
+  const stream: AsyncIterable<unknown> & { toArray(): Promise<unknown[]> } =
+    s.options.policy === 'settle'
+      ? runner.map(modelItem, source(s), { ...s.options, policy: 'settle' })
+      : runner.map(modelItem, source(s), { ...s.options, policy: 'fail-fast' });
+  const taken: unknown[] = [];
+  try {
+    if (s.consumer === 'toArray') {
+      taken.push(...(await stream.toArray()));
+    } else {
+      for await (const result of stream) {
+        if (s.consumer === 'break' && taken.length >= s.stopAfter) {
+          return { taken, error: undefined, stopped: true };
+        }
+        taken.push(result);
+      }
+    }
+    return { taken, error: undefined, stopped: false };
+  } catch (error) {
+    return { taken, error, stopped: false };
+  }
+}
+
+function check(s: Scenario, outcome: Awaited<ReturnType<typeof consume>>): void {
+  const retries = s.options.retries as number;
+  const model = s.items.map((item) => expected(item, retries));
+  const ordered = s.options.ordered !== false;
+  const { taken, error, stopped } = outcome;
+  if (s.options.policy === 'settle') {
+    expect(error).toBeUndefined();
+    const outcomes = taken as Array<{
+      status: string;
+      job: number;
+      value?: number;
+      attempts: number;
+      reason?: { job: number; code: string };
+    }>;
+    const jobs = outcomes.map((o) => o.job);
+    expect(new Set(jobs).size).toBe(jobs.length); // no job twice
+    if (ordered) expect(jobs).toEqual(jobs.map((_, i) => i)); // a prefix, in input order
+    if (!stopped) expect(jobs.length).toBe(s.items.length); // every job, when read to the end
+    for (const o of outcomes) {
+      const m = model[o.job]!;
+      expect(o.attempts, `attempts of job ${o.job}`).toBe(m.attempts);
+      if (m.ok) {
+        expect(o.status).toBe('fulfilled');
+        expect(o.value).toBe(m.value);
+      } else {
+        expect(o.status).toBe('rejected');
+        expect(o.reason?.job).toBe(o.job);
+        expect(o.reason?.code).toBe('ERR_TASK_FAILED');
+      }
+    }
+    return;
+  }
+  // Fail-fast: values only, each one right; the stream ends with the error of an item the
+  // model says fails, or, when none fails and it is read to the end, with every value.
+  const values = taken as number[];
+  const byValue = new Map(model.flatMap((m, x) => (m.ok ? [[m.value, x] as const] : [])));
+  for (const v of values) expect(byValue.has(v), `${v} is no item's value`).toBe(true);
+  expect(new Set(values).size).toBe(values.length);
+  if (ordered) {
+    // A prefix of the input, with no failing item inside it.
+    values.forEach((v, i) => {
+      expect(byValue.get(v), `result ${i}`).toBe(i);
+    });
+  }
+  const failing = model.flatMap((m, x) => (m.ok ? [] : [x]));
+  if (error !== undefined) {
+    const e = error as { code?: string; job?: number };
+    expect(e.code).toBe('ERR_TASK_FAILED');
+    expect(failing).toContain(e.job);
+    if (ordered) expect(values.length).toBeLessThanOrEqual(e.job as number);
+  } else if (!stopped) {
+    expect(failing).toEqual([]);
+    const all = model.map((m) => (m.ok ? m.value : undefined));
+    expect(ordered ? values : [...values].sort((a, b) => a - b)).toEqual(
+      ordered ? all : [...(all as number[])].sort((a, b) => a - b),
+    );
+  }
+}
+
+// More with MODEL_SCENARIOS=n (a local stress run); CI runs the default.
+const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
+
+describe.each(executors)('map against the model on $name', ({ options }) => {
+  it(`${SCENARIOS} random scenarios give what the model says, and leave the runner free`, async () => {
+    const runner = createRunner(options);
+    for (let seed = 1; seed <= SCENARIOS; seed++) {
+      const s = scenario(seed);
+      const outcome = await consume(runner, s);
+      try {
+        check(s, outcome);
+        // Whatever the scenario did, the runner is free afterwards: every thread takes work.
+        await expect(
+          runner.all(
+            modelItem,
+            Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1 })),
+          ),
+        ).resolves.toEqual([0, 3, 6, 9].map((v) => v + 1_000_000));
+      } catch (failure) {
+        const { items, ...rest } = s;
+        (failure as Error).message =
+          `scenario ${seed} (${items.length} items, ${JSON.stringify(rest)}): ${(failure as Error).message}`;
+        throw failure;
+      }
+    }
+  });
+});
