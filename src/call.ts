@@ -102,6 +102,9 @@ export type Outcome<T = unknown> =
       readonly timing: JobTiming;
     };
 
+/** Where a call sends each job's end; `stoppedCall` says whether that end stopped the call. */
+export type OutcomeSink = (index: number, outcome: Outcome, stoppedCall: boolean) => void;
+
 export interface ChunkOptions {
   /** A fixed number of items per message; undefined sizes chunks automatically. */
   readonly fixed?: number | undefined;
@@ -304,13 +307,15 @@ export function runCall(
 /**
  * Starts a call. Every job's end goes to `sink`, except that, when `onValue` is given,
  * fulfilled jobs go there as bare values (no Outcome is built: the fast path of calls
- * that only want values).
+ * that only want values). `sink`'s third argument says whether that job's end stopped the
+ * call (a fail-fast failure, `any`'s winner); any other outcome that comes once the call
+ * has stopped is not its cause.
  */
 export function startCall(
   source: JobSource,
   config: CallConfig,
   env: CallEnv,
-  sink: (index: number, outcome: Outcome) => void,
+  sink: OutcomeSink,
   onValue?: (index: number, value: unknown) => void,
 ): CallHandle {
   const started = now();
@@ -460,12 +465,13 @@ export function startCall(
     if (outcome.status === 'fulfilled') fulfilled++;
     else if (outcome.reason.code === 'ERR_TASK_CANCELLED') cancelledCount++;
     else rejected++;
-    if (!stopped && stopsCall(config.policy, outcome.status)) {
+    const stops = !stopped && stopsCall(config.policy, outcome.status);
+    if (stops) {
       stoppedBy = { index, outcome };
       const key = outcome.job;
       halt(stopReason(config.policy, typeof key === 'number' ? `job ${key}` : `job "${key}"`));
     }
-    sink(index, outcome);
+    sink(index, outcome, stops);
   };
 
   // A consumer of bare values gets fulfilled jobs without an Outcome built for each,
@@ -528,8 +534,12 @@ export function startCall(
 
   /** A failed attempt: try again after the backoff, or end the job. */
   const failed = async (item: Item, error: TaskError): Promise<void> => {
-    if (stopped || !shouldRetry(config.retry, error, item.attempt)) {
+    if (!shouldRetry(config.retry, error, item.attempt)) {
       reject(item, error);
+    } else if (stopped) {
+      // Retries cut short by the stop: the job is cancelled, as during a backoff below,
+      // not failed with an attempt's error (which could then pass for the call's cause).
+      reject(item, cancelled(item, item.attempt));
     } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
       reject(item, cancelled(item, item.attempt));
     } else {

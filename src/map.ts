@@ -2,7 +2,7 @@
 // streamed back in input order or as they complete, in bounded memory. A window caps the
 // inputs read ahead, in flight and finished-but-unconsumed, so a slow consumer slows the
 // reading, and leaving the loop early stops the work and frees the threads.
-import type { CallConfig, CallEnv, CallHandle, JobSource, Outcome } from './call.js';
+import type { CallConfig, CallEnv, CallHandle, JobSource, OutcomeSink } from './call.js';
 import { startCall } from './call.js';
 import { invalidType } from './errors.js';
 import type { Task } from './task.js';
@@ -145,16 +145,18 @@ class Consumption {
       this.#wake();
     };
     const { handle, finished } = start(
-      (index, outcome) => {
-        // Cancelled outcomes only come once the call has stopped (abort, a failure, the
-        // consumer leaving): the stream ends with that cause instead.
+      (index, outcome, stoppedCall) => {
         if (this.#failure) return;
         if (outcome.status === 'rejected') {
-          if (outcome.reason.code === 'ERR_TASK_CANCELLED') return;
+          // Fail-fast ends the stream with what stopped the call: this failure, else (at
+          // the end) the abort or the source's error, not a failure that came after it.
           if (!settle) {
-            this.#failure = { error: outcome.reason };
+            if (stoppedCall) this.#failure = { error: outcome.reason };
             return;
           }
+          // Cancelled outcomes only come once the call has stopped (abort, the consumer
+          // leaving): the stream ends with that cause instead.
+          if (outcome.reason.code === 'ERR_TASK_CANCELLED') return;
         }
         buffer.put(index, outcome);
         this.#wake();
@@ -214,7 +216,7 @@ class Consumption {
  * trace): the stream ends then, or fails with what those callbacks threw.
  */
 type MapStart = (
-  sink: (index: number, outcome: Outcome) => void,
+  sink: OutcomeSink,
   onValue: ((index: number, value: unknown) => void) | undefined,
 ) => { readonly handle: CallHandle; readonly finished: Promise<void> };
 
@@ -308,7 +310,7 @@ export function startMap(
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
   config: CallConfig,
   env: CallEnv,
-  sink: (index: number, outcome: Outcome) => void,
+  sink: OutcomeSink,
   onValue?: (index: number, value: unknown) => void,
 ): CallHandle {
   return startCall(iterableSource(task, inputs), config, env, sink, onValue);

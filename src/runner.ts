@@ -497,9 +497,9 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
           config,
           this.#env(),
           meter
-            ? (index, outcome) => {
+            ? (index, outcome, stoppedCall) => {
                 meter.tick(outcome.status === 'fulfilled', inFlight());
-                sink(index, outcome);
+                sink(index, outcome, stoppedCall);
               }
             : sink,
           meter && onValue
