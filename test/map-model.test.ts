@@ -3,8 +3,15 @@
 // are run for real and every result is checked against what the model says each item must
 // give. A seeded generator makes a failing scenario reproducible: its line names the seed.
 import { describe, expect, it } from 'vitest';
-import { defineTask, type MapOptions, type Runner } from '../src/index.js';
+import {
+  type CallStats,
+  defineTask,
+  type MapOptions,
+  type Progress,
+  type Runner,
+} from '../src/index.js';
 import { executors } from './helpers/executors.js';
+import { deferred } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
 
 interface Item {
@@ -113,13 +120,34 @@ function expected(item: Item, retries: number) {
   };
 }
 
-async function consume(
-  runner: Runner,
-  s: Scenario,
-): Promise<{ taken: unknown[]; error: unknown; stopped: boolean }> {
+interface Consumed {
+  readonly taken: unknown[];
+  readonly error: unknown;
+  readonly stopped: boolean;
+  /** What onStats received, once the call has ended (it ends after an early stop too). */
+  readonly stats: Promise<CallStats>;
+  /** Every report onProgress received, the last one at the end. */
+  readonly progress: Progress[];
+}
+
+async function consume(runner: Runner, s: Scenario): Promise<Consumed> {
   const abort = new AbortController();
   const reason = new Error(`scenario ${s.seed} aborted`);
-  const options = s.consumer === 'abort' ? { ...s.options, signal: abort.signal } : s.options;
+  const stats = deferred<CallStats>();
+  const progress: Progress[] = [];
+  let statsCalls = 0;
+  const options: MapOptions = {
+    ...s.options,
+    ...(s.consumer === 'abort' ? { signal: abort.signal } : {}),
+    onStats: (received) => {
+      if (++statsCalls > 1) stats.reject(new Error('onStats was called twice'));
+      stats.resolve(received);
+    },
+    onProgress: (p) => {
+      progress.push(p);
+    },
+  };
+  const ended = { stats: stats.promise, progress };
   const stream: AsyncIterable<unknown> & { toArray(): Promise<unknown[]> } =
     options.policy === 'settle'
       ? runner.map(modelItem, source(s), { ...options, policy: 'settle' })
@@ -131,20 +159,45 @@ async function consume(
     } else {
       for await (const result of stream) {
         if (taken.length >= s.stopAfter) {
-          if (s.consumer === 'break') return { taken, error: undefined, stopped: true };
+          if (s.consumer === 'break') return { taken, error: undefined, stopped: true, ...ended };
           if (s.consumer === 'abort') abort.abort(reason);
         }
         taken.push(result);
       }
     }
-    return { taken, error: undefined, stopped: false };
+    return { taken, error: undefined, stopped: false, ...ended };
   } catch (error) {
     // An aborted stream ends with the signal's reason; what it gave before must be right.
-    return { taken, error: error === reason ? undefined : error, stopped: error === reason };
+    const stopped = error === reason;
+    return { taken, error: stopped ? undefined : error, stopped, ...ended };
   }
 }
 
-function check(s: Scenario, outcome: Awaited<ReturnType<typeof consume>>): void {
+/** Every job ends in exactly one state, and the counts agree with the model and progress. */
+async function checkCounts(s: Scenario, outcome: Consumed): Promise<void> {
+  const stats = await outcome.stats;
+  const retries = s.options.retries as number;
+  const model = s.items.map((item) => expected(item, retries));
+  expect(stats.fulfilled + stats.rejected + stats.cancelled, 'jobs in one state each').toBe(
+    stats.jobs,
+  );
+  expect(stats.jobs).toBeLessThanOrEqual(s.items.length);
+  const complete = !outcome.stopped && outcome.error === undefined;
+  if (complete) {
+    expect(stats.jobs, 'every input read').toBe(s.items.length);
+    expect(stats.cancelled).toBe(0);
+    expect(stats.fulfilled).toBe(model.filter((m) => m.ok).length);
+    expect(stats.rejected).toBe(model.filter((m) => !m.ok).length);
+  }
+  const last = outcome.progress.at(-1);
+  expect(last, 'a final progress report').toBeDefined();
+  expect(last?.done).toBe(stats.fulfilled);
+  expect(last?.failed).toBe(stats.rejected + stats.cancelled);
+  expect(last?.inFlight).toBe(0);
+  expect(last?.total).toBe(s.source === 'array' ? s.items.length : undefined);
+}
+
+function check(s: Scenario, outcome: Consumed): void {
   const retries = s.options.retries as number;
   const model = s.items.map((item) => expected(item, retries));
   const ordered = s.options.ordered !== false;
@@ -207,26 +260,31 @@ function check(s: Scenario, outcome: Awaited<ReturnType<typeof consume>>): void 
 const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
 
 describe.each(executors)('map against the model on $name', ({ name, options }) => {
-  it(`${SCENARIOS} random scenarios give what the model says, and leave the runner free`, async () => {
-    const runner = createRunner(options);
-    for (let seed = 1; seed <= SCENARIOS; seed++) {
-      const s = scenario(seed, name === 'threads');
-      const outcome = await consume(runner, s);
-      try {
-        check(s, outcome);
-        // Whatever the scenario did, the runner is free afterwards: every thread takes work.
-        await expect(
-          runner.all(
-            modelItem,
-            Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
-          ),
-        ).resolves.toEqual([0, 3, 6, 9].map((v) => v + 1_000_000));
-      } catch (failure) {
-        const { items, ...rest } = s;
-        (failure as Error).message =
-          `scenario ${seed} (${items.length} items, ${JSON.stringify(rest)}): ${(failure as Error).message}`;
-        throw failure;
+  it(
+    `${SCENARIOS} random scenarios give what the model says, and leave the runner free`,
+    async () => {
+      const runner = createRunner(options);
+      for (let seed = 1; seed <= SCENARIOS; seed++) {
+        const s = scenario(seed, name === 'threads');
+        const outcome = await consume(runner, s);
+        try {
+          check(s, outcome);
+          await checkCounts(s, outcome);
+          // Whatever the scenario did, the runner is free afterwards: every thread takes work.
+          await expect(
+            runner.all(
+              modelItem,
+              Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
+            ),
+          ).resolves.toEqual([0, 3, 6, 9].map((v) => v + 1_000_000));
+        } catch (failure) {
+          const { items, ...rest } = s;
+          (failure as Error).message =
+            `scenario ${seed} (${items.length} items, ${JSON.stringify(rest)}): ${(failure as Error).message}`;
+          throw failure;
+        }
       }
-    }
-  });
+    },
+    Math.max(30_000, SCENARIOS * 100),
+  );
 });
