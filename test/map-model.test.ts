@@ -3,43 +3,21 @@
 // are run for real and every result is checked against what the model says each item must
 // give. A seeded generator makes a failing scenario reproducible: its line names the seed.
 import { describe, expect, it } from 'vitest';
-import {
-  type CallStats,
-  defineTask,
-  type MapOptions,
-  type Progress,
-  type Runner,
-} from '../src/index.js';
+import type { CallStats, MapOptions, Progress, Runner } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import { deferred } from './helpers/latches.js';
+import {
+  expected,
+  type Item,
+  items,
+  itemValue,
+  labelled,
+  modelItem,
+  random,
+} from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
 
-interface Item {
-  readonly x: number;
-  readonly fail: boolean;
-  readonly succeedOn: number;
-  /** Ends its worker (threads only: the inline executor cannot survive it). */
-  readonly exit: boolean;
-}
-
-const modelItem = defineTask<Item, number>(
-  new URL('./fixtures/chunk-tasks.mjs', import.meta.url),
-  'modelItem',
-);
-
 const createRunner = trackRunners();
-
-/** mulberry32: small, seeded, good enough to pick scenarios. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Source = 'array' | 'generator' | 'async generator';
 type Consumer = 'toArray' | 'for await' | 'break' | 'abort';
@@ -55,19 +33,8 @@ interface Scenario {
 }
 
 function scenario(seed: number, crashes: boolean): Scenario {
-  const next = random(seed);
-  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+  const { next, pick } = random(seed);
   const n = pick([0, 1, 2, 7, 40, 150, 400]);
-  const failRate = pick([0, 0, 0.01, 0.05]);
-  const flakyRate = pick([0, 0.1, 0.3]);
-  // A crash costs a worker's restart: rare, and only in small scenarios.
-  const exitRate = crashes && n <= 40 ? pick([0, 0, 0, 0.05]) : 0;
-  const items = Array.from({ length: n }, (_, x) => ({
-    x,
-    fail: next() < failRate,
-    succeedOn: next() < flakyRate ? 1 + Math.floor(next() * 3) : 1,
-    exit: next() < exitRate,
-  }));
   const options: MapOptions = {
     policy: pick(['fail-fast', 'settle'] as const),
     ordered: pick([true, false]),
@@ -78,7 +45,7 @@ function scenario(seed: number, crashes: boolean): Scenario {
   };
   return {
     seed,
-    items,
+    items: items(next, n, crashes),
     source: pick(['array', 'generator', 'async generator'] as const),
     consumer: pick(['toArray', 'for await', 'break', 'abort'] as const),
     stopAfter: Math.floor(next() * (n + 1)),
@@ -103,21 +70,6 @@ function source(s: Scenario): Iterable<Item> | AsyncIterable<Item> {
         }
       })();
   }
-}
-
-/** What the model says item `x` gives: its value, or that it fails, and after how many attempts. */
-function expected(item: Item, retries: number) {
-  const allowed = retries + 1;
-  if (item.exit) return { ok: false as const, attempts: allowed, code: 'ERR_WORKER_EXITED' };
-  if (item.fail) return { ok: false as const, attempts: allowed, code: 'ERR_TASK_FAILED' };
-  if (item.succeedOn > allowed) {
-    return { ok: false as const, attempts: allowed, code: 'ERR_TASK_FAILED' };
-  }
-  return {
-    ok: true as const,
-    value: item.x * 3 + 1_000_000 * item.succeedOn,
-    attempts: item.succeedOn,
-  };
 }
 
 interface Consumed {
@@ -245,7 +197,8 @@ function check(s: Scenario, outcome: Consumed): void {
   if (error !== undefined) {
     const e = error as { code?: string; job?: number };
     expect(failing).toContain(e.job);
-    expect(e.code).toBe(model[e.job as number]!.code);
+    const m = model[e.job as number]!;
+    expect(e.code).toBe(m.ok ? 'no failure' : m.code);
     if (ordered) expect(values.length).toBeLessThanOrEqual(e.job as number);
   } else if (!stopped) {
     expect(failing).toEqual([]);
@@ -276,12 +229,10 @@ describe.each(executors)('map against the model on $name', ({ name, options }) =
               modelItem,
               Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
             ),
-          ).resolves.toEqual([0, 3, 6, 9].map((v) => v + 1_000_000));
+          ).resolves.toEqual([0, 1, 2, 3].map((x) => itemValue(x, 1)));
         } catch (failure) {
           const { items, ...rest } = s;
-          (failure as Error).message =
-            `scenario ${seed} (${items.length} items, ${JSON.stringify(rest)}): ${(failure as Error).message}`;
-          throw failure;
+          throw labelled(failure, seed, { items: items.length, ...rest });
         }
       }
     },

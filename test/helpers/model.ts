@@ -1,0 +1,70 @@
+// The model that the randomized tests check calls against: items that fail for good, fail
+// only their first attempts, or end their worker, and what each must give. A seeded
+// generator makes every scenario reproducible from its number.
+import { defineTask } from '../../src/index.js';
+
+export interface Item {
+  readonly x: number;
+  readonly fail: boolean;
+  readonly succeedOn: number;
+  /** Ends its worker (threads only: the inline executor cannot survive it). */
+  readonly exit: boolean;
+}
+
+/** Runs an item in a worker (see fixtures/chunk-tasks.mjs). */
+export const modelItem = defineTask<Item, number>(
+  new URL('../fixtures/chunk-tasks.mjs', import.meta.url),
+  'modelItem',
+);
+
+/** The value of an item's successful attempt, as the fixture computes it. */
+export const itemValue = (x: number, attempt: number): number => x * 3 + 1_000_000 * attempt;
+
+/** mulberry32, with a helper to pick one of several values. */
+export function random(seed: number): { next: () => number; pick: <T>(values: readonly T[]) => T } {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, pick: (values) => values[Math.floor(next() * values.length)]! };
+}
+
+/** `n` items, some failing for good, some at first, some (when `crashes`) ending their worker. */
+export function items(next: () => number, n: number, crashes: boolean): Item[] {
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+  const failRate = pick([0, 0, 0.01, 0.05]);
+  const flakyRate = pick([0, 0.1, 0.3]);
+  // A crash costs a worker's restart: rare, and only in small scenarios.
+  const exitRate = crashes && n <= 40 ? pick([0, 0, 0, 0.05]) : 0;
+  return Array.from({ length: n }, (_, x) => ({
+    x,
+    fail: next() < failRate,
+    succeedOn: next() < flakyRate ? 1 + Math.floor(next() * 3) : 1,
+    exit: next() < exitRate,
+  }));
+}
+
+export type Expected =
+  | { readonly ok: true; readonly value: number; readonly attempts: number }
+  | { readonly ok: false; readonly attempts: number; readonly code: string };
+
+/** What the model says an item gives: its value, or how it fails, and after how many attempts. */
+export function expected(item: Item, retries: number): Expected {
+  const allowed = retries + 1;
+  if (item.exit) return { ok: false, attempts: allowed, code: 'ERR_WORKER_EXITED' };
+  if (item.fail) return { ok: false, attempts: allowed, code: 'ERR_TASK_FAILED' };
+  if (item.succeedOn > allowed) return { ok: false, attempts: allowed, code: 'ERR_TASK_FAILED' };
+  return { ok: true, value: itemValue(item.x, item.succeedOn), attempts: item.succeedOn };
+}
+
+/** Labels a failure with its scenario, so that a red run says which seed to replay. */
+export function labelled(failure: unknown, seed: number, what: unknown): unknown {
+  if (failure instanceof Error) {
+    failure.message = `scenario ${seed} (${JSON.stringify(what)}): ${failure.message}`;
+  }
+  return failure;
+}
