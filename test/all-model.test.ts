@@ -13,6 +13,7 @@ import {
   labelled,
   modelItem,
   random,
+  scenarios,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -186,24 +187,30 @@ async function check(runner: Runner, s: Scenario): Promise<void> {
 const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
 
 describe.each(executors)('all() and any() against the model on $name', ({ name, options }) => {
+  const one = (runner: Runner) => async (seed: number) => {
+    const s = scenario(seed, name === 'threads');
+    try {
+      await check(runner, s);
+    } catch (failure) {
+      const { items, onMain, ...rest } = s;
+      throw labelled(failure, seed, {
+        items: items.length,
+        onMain: onMain.filter(Boolean).length,
+        ...rest,
+      });
+    }
+  };
+  const timeout = Math.max(30_000, SCENARIOS * 100);
+
   it(
     `${SCENARIOS} random scenarios give what the model says`,
-    async () => {
-      const runner = createRunner(options);
-      for (let seed = 1; seed <= SCENARIOS; seed++) {
-        const s = scenario(seed, name === 'threads');
-        try {
-          await check(runner, s);
-        } catch (failure) {
-          const { items, onMain, ...rest } = s;
-          throw labelled(failure, seed, {
-            items: items.length,
-            onMain: onMain.filter(Boolean).length,
-            ...rest,
-          });
-        }
-      }
-    },
-    Math.max(30_000, SCENARIOS * 100),
+    () => scenarios(1, SCENARIOS, 1, one(createRunner(options))),
+    timeout,
+  );
+
+  it(
+    `${SCENARIOS} more, three at a time on one runner, do too`,
+    () => scenarios(100_001, SCENARIOS, 3, one(createRunner(options))),
+    timeout,
   );
 });

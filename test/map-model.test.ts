@@ -14,6 +14,7 @@ import {
   labelled,
   modelItem,
   random,
+  scenarios,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -213,29 +214,35 @@ function check(s: Scenario, outcome: Consumed): void {
 const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
 
 describe.each(executors)('map against the model on $name', ({ name, options }) => {
+  const one = (runner: Runner) => async (seed: number) => {
+    const s = scenario(seed, name === 'threads');
+    const outcome = await consume(runner, s);
+    try {
+      check(s, outcome);
+      await checkCounts(s, outcome);
+      // Whatever the scenario did, the runner is free afterwards: every thread takes work.
+      await expect(
+        runner.all(
+          modelItem,
+          Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
+        ),
+      ).resolves.toEqual([0, 1, 2, 3].map((x) => itemValue(x, 1)));
+    } catch (failure) {
+      const { items, ...rest } = s;
+      throw labelled(failure, seed, { items: items.length, ...rest });
+    }
+  };
+  const timeout = Math.max(30_000, SCENARIOS * 100);
+
   it(
     `${SCENARIOS} random scenarios give what the model says, and leave the runner free`,
-    async () => {
-      const runner = createRunner(options);
-      for (let seed = 1; seed <= SCENARIOS; seed++) {
-        const s = scenario(seed, name === 'threads');
-        const outcome = await consume(runner, s);
-        try {
-          check(s, outcome);
-          await checkCounts(s, outcome);
-          // Whatever the scenario did, the runner is free afterwards: every thread takes work.
-          await expect(
-            runner.all(
-              modelItem,
-              Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
-            ),
-          ).resolves.toEqual([0, 1, 2, 3].map((x) => itemValue(x, 1)));
-        } catch (failure) {
-          const { items, ...rest } = s;
-          throw labelled(failure, seed, { items: items.length, ...rest });
-        }
-      }
-    },
-    Math.max(30_000, SCENARIOS * 100),
+    () => scenarios(1, SCENARIOS, 1, one(createRunner(options))),
+    timeout,
+  );
+
+  it(
+    `${SCENARIOS} more, three at a time on one runner, do too`,
+    () => scenarios(100_001, SCENARIOS, 3, one(createRunner(options))),
+    timeout,
   );
 });

@@ -68,3 +68,19 @@ export function labelled(failure: unknown, seed: number, what: unknown): unknown
   }
   return failure;
 }
+
+/** Runs scenarios `first`.. `first + count - 1`, `together` at a time on the same runner. */
+export async function scenarios(
+  first: number,
+  count: number,
+  together: number,
+  run: (seed: number) => Promise<void>,
+): Promise<void> {
+  for (let seed = first; seed < first + count; seed += together) {
+    const group = Array.from(
+      { length: Math.min(together, first + count - seed) },
+      (_, k) => seed + k,
+    );
+    await Promise.all(group.map(run));
+  }
+}
