@@ -27,6 +27,7 @@ import { type CallPolicy, stopReason, stopsCall } from './policies.js';
 import {
   buffersIn,
   deserializeError,
+  hasDetachedBuffer,
   type ItemFailure,
   now,
   type ProgressReceiver,
@@ -533,8 +534,19 @@ export function startCall(
     );
 
   /** A failed attempt: try again after the backoff, or end the job. */
+  /**
+   * Whether a job's input lost buffers it transferred to a worker that never answered (it
+   * crashed, timed out or was stopped): such a job cannot be sent again.
+   */
+  const lostInput = (item: Item): boolean =>
+    config.transfer && 'input' in item.spec && hasDetachedBuffer(item.spec.input);
+
   const failed = async (item: Item, error: TaskError): Promise<void> => {
-    if (!shouldRetry(config.retry, error, item.attempt)) {
+    const lost = lostInput(item);
+    if (lost) {
+      error.message += `; its input's transferred buffers went with that attempt, so it is not run again`;
+    }
+    if (lost || !shouldRetry(config.retry, error, item.attempt)) {
       reject(item, error);
     } else if (stopped) {
       // Retries cut short by the stop: the job is cancelled, as during a backoff below,
@@ -656,14 +668,23 @@ export function startCall(
         (failure.kind === 'worker-exited' || failure.kind === 'data-clone')
       ) {
         // One item crashed its worker, or could not be cloned: run each alone to find it,
-        // so its chunk-mates are not blamed. No attempt is counted for the lost chunk.
+        // so its chunk-mates are not blamed. No attempt is counted for the lost chunk. An
+        // item whose transferred buffers went with the worker cannot run again: it fails.
+        let isolated = 0;
         for (let i = length - 1; i >= 0; i--) {
           const item = itemAt(chunk, i);
+          if (lostInput(item)) {
+            const error = toTaskError(item, failure, timedOut);
+            record(item, dispatched, end, UNKNOWN_THREAD, error);
+            void failed(item, error);
+            continue;
+          }
           item.isolate = true;
           retryFront.unshift(item);
+          isolated++;
         }
-        dispatcher.requeue(length);
-        inFlight -= length;
+        dispatcher.requeue(isolated);
+        inFlight -= isolated;
         return;
       }
       for (let i = 0; i < length; i++) {
@@ -732,6 +753,8 @@ export function startCall(
         continue;
       }
       const item = itemAt(chunk, i);
+      // The input came back with its buffers (the call transfers): a retry sends it.
+      if ('input' in failure) item.spec = { ...item.spec, input: failure.input } as TaskSpec;
       const where = info(item);
       const cause = deserializeError(failure.error);
       const error =

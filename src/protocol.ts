@@ -16,7 +16,10 @@ export interface TaskRequest {
   readonly module: string;
   readonly export: string;
   readonly inputs: readonly unknown[];
-  /** Move the buffers of outputs back instead of copying them (the call's `transfer`). */
+  /**
+   * Move the buffers of outputs back instead of copying them, and send failed items'
+   * inputs back (the call's `transfer`).
+   */
   readonly transfer?: boolean | undefined;
   /** The attempt number of each item (1 = first try); left out when all are first tries. */
   readonly attempts?: readonly number[] | undefined;
@@ -60,6 +63,11 @@ export interface ItemFailure {
   readonly index: number;
   readonly kind: FailureKind;
   readonly error: SerializedError;
+  /**
+   * The item's input, sent back (its buffers transferred) when the call transfers: they
+   * moved to the worker with the chunk, and a retry needs them.
+   */
+  readonly input?: unknown;
 }
 
 /**
@@ -97,6 +105,23 @@ export function buffersIn(value: unknown, into: Set<ArrayBuffer>): void {
   ) {
     for (const v of Object.values(value)) add(v);
   }
+}
+
+/**
+ * Whether a value holds a buffer that was transferred away (detached): the buffers that
+ * {@link buffersIn} would transfer, checked the only way Node 20 allows, by viewing them.
+ */
+export function hasDetachedBuffer(value: unknown): boolean {
+  const buffers = new Set<ArrayBuffer>();
+  buffersIn(value, buffers);
+  for (const buffer of buffers) {
+    try {
+      new Uint8Array(buffer);
+    } catch {
+      return true;
+    }
+  }
+  return false;
 }
 
 // Fixed for the life of a thread; reading it goes through a getter into Node every time.

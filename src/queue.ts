@@ -8,7 +8,8 @@ import type { TaskRef } from './protocol.js';
 /** A job waiting for, or going through, its next attempt. */
 export interface Item {
   readonly index: number;
-  readonly spec: JobSpec;
+  /** Replaced when a failed attempt sends back an input whose buffers it had taken. */
+  spec: JobSpec;
   /** The number of the attempt to make next. */
   attempt: number;
   /** When the item became ready for this attempt. */
@@ -21,7 +22,7 @@ export interface Item {
 }
 
 export type TaskSpec = JobSpec & { readonly task: TaskRef; readonly input: unknown };
-export type TaskItem = Item & { readonly spec: TaskSpec };
+export type TaskItem = Item & { spec: TaskSpec };
 
 export function newItem<S extends JobSpec>(
   index: number,

@@ -156,7 +156,10 @@ export interface CallOptions extends RunOptions {
    * them, and those of outputs back: free whatever their size, but the caller's views are
    * detached (length 0) after. Without it, buffers are copied both ways: worth it for
    * small ones, since in V8 the first detach in a thread makes its typed-array code
-   * slower from then on (~15% measured on a sieve).
+   * slower from then on (~15% measured on a sieve). An item that fails gets its input's
+   * buffers back for its retry; an attempt whose worker never answers (it crashed, timed
+   * out or was stopped) keeps them, so its job, and those in the same chunk, cannot run
+   * again and fail with that attempt's error.
    * @default false
    */
   readonly transfer?: boolean;

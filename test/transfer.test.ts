@@ -11,6 +11,10 @@ const scale = defineTask<{ data: Float32Array; by: number }, Float32Array>(fixtu
 const byteSum = defineTask<ArrayBuffer, number>(fixtures, 'byteSum');
 const keepOutput = defineTask<number, Float64Array>(fixtures, 'keepOutput');
 const lastOutputBytes = defineTask<undefined, number | undefined>(fixtures, 'lastOutputBytes');
+const sumOrFail = defineTask<{ data: Float64Array; succeedOn?: number; exit?: boolean }, number>(
+  fixtures,
+  'sumOrFail',
+);
 
 const createRunner = trackRunners();
 
@@ -44,10 +48,64 @@ describe.each(executors)('transfer on $name', ({ options }) => {
     expect(await runner.all(byteSum, [buffer], { transfer: true })).toEqual([18]);
     expect(buffer.byteLength).toBe(0);
   });
+  it('retries an item with its buffers: a failed attempt sends its input back', async () => {
+    const runner = createRunner(options);
+    const inputs = Array.from({ length: 6 }, (_, k) => ({
+      data: new Float64Array(1000).fill(k + 1),
+      succeedOn: k % 2 === 0 ? 1 : 3,
+    }));
+    for (const chunkSize of [1, 3]) {
+      const copies = inputs.map((input) => ({ ...input, data: input.data.slice() }));
+      const report = await runner.all(sumOrFail, copies, {
+        transfer: true,
+        retries: 2,
+        chunkSize,
+        policy: 'settle',
+      });
+      expect(report.results.map((o) => o.status === 'fulfilled' && o.value)).toEqual(
+        inputs.map((_, k) => 1000 * (k + 1)),
+      );
+      expect(report.results.map((o) => o.attempts)).toEqual(inputs.map((i) => i.succeedOn));
+      // Moved, as asked: the caller's views are detached.
+      expect(copies.every((c) => c.data.length === 0)).toBe(true);
+    }
+  });
 });
 
 // Only a worker can show what happened to its copy of an output: one thread, so the
 // task that looks runs where the output was made.
+describe('transferred inputs that go with their worker', () => {
+  it('fail their jobs, culprit and chunk-mates alike, instead of being sent again detached', async () => {
+    const runner = createRunner({ threads: 2 });
+    const inputs = Array.from({ length: 9 }, (_, k) => ({
+      data: new Float64Array(10).fill(k + 1),
+      exit: k === 4,
+    }));
+    const report = await runner.all(sumOrFail, inputs, {
+      transfer: true,
+      retries: 1,
+      chunkSize: 3,
+      policy: 'settle',
+    });
+    const lost = [3, 4, 5]; // the chunk whose worker exited
+    report.results.forEach((outcome, k) => {
+      if (!lost.includes(k)) {
+        expect(outcome).toMatchObject({ status: 'fulfilled', value: 10 * (k + 1), attempts: 1 });
+        return;
+      }
+      expect(outcome.status).toBe('rejected');
+      if (outcome.status !== 'rejected') return;
+      expect(outcome.reason.code).toBe('ERR_WORKER_EXITED');
+      expect(outcome.attempts).toBe(1);
+      expect(outcome.reason.message).toContain('transferred buffers went with that attempt');
+    });
+    // The runner goes on with fresh workers.
+    await expect(
+      runner.all(sumOrFail, [{ data: new Float64Array(4).fill(2) }], { transfer: true }),
+    ).resolves.toEqual([8]);
+  });
+});
+
 describe('outputs of a worker', () => {
   it('are copied by default: the worker keeps its buffer', async () => {
     const runner = createRunner({ threads: 1 });

@@ -13,6 +13,7 @@ export default async function host(request: TaskRequest): Promise<TaskResponse> 
   if (!request.transfer) return response;
   const buffers = new Set<ArrayBuffer>();
   for (const value of response.values) buffersIn(value, buffers);
+  for (const failure of response.failures ?? []) buffersIn(failure.input, buffers);
   if (buffers.size === 0) return response;
   // Loaded only here: importing Piscina in a worker costs ~25 ms, on every worker's first
   // chunk, and only a call that transfers needs it.

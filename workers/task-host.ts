@@ -3,6 +3,7 @@
 import { type MessagePort, threadId as thread } from 'node:worker_threads';
 import {
   type FailureKind,
+  hasDetachedBuffer,
   type ItemFailure,
   now,
   type ProgressReceiver,
@@ -154,9 +155,18 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
   const values: unknown[] = new Array(count);
   const times = new Float64Array(2 * count);
   let failures: ItemFailure[] | undefined;
+  // A call that transfers moved its inputs' buffers here: a failed item's go back, so
+  // that a retry has them.
+  const giveBack = request.transfer === true;
   const fail = (index: number, kind: FailureKind, error: SerializedError) => {
     failures ??= [];
-    failures.push({ index, kind, error });
+    const input = inputs[index];
+    // (Unless the task moved a buffer of it away itself: it could not be sent.)
+    failures.push(
+      giveBack && !hasDetachedBuffer(input)
+        ? { index, kind, error, input }
+        : { index, kind, error },
+    );
   };
   // Checking cloneability copies the output, so only a chunk of one pays for it. A bigger
   // chunk with an output that cannot be cloned crashes its worker while posting; the
