@@ -14,6 +14,7 @@ import {
   modelItem,
   random,
   scenarios,
+  withTransfer,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -37,9 +38,11 @@ function scenario(seed: number, crashes: boolean): Scenario {
   const fnRate = pick([0, 0, 0.2]);
   const onMain = Array.from({ length: n }, () => next() < fnRate);
   // A main-thread function must not end the process: its items never exit.
-  const list = items(next, n, crashes).map((item, x) =>
-    onMain[x] ? { ...item, exit: false } : item,
+  const moved = withTransfer(
+    next,
+    items(next, n, crashes).map((item, x) => (onMain[x] ? { ...item, exit: false } : item)),
   );
+  const list = moved.items;
   const form: Form = onMain.some(Boolean)
     ? pick(['array', 'record'] as const)
     : pick(['task', 'array', 'record'] as const);
@@ -54,6 +57,7 @@ function scenario(seed: number, crashes: boolean): Scenario {
       retries: pick([0, 1, 2]),
       chunkSize: pick(['auto', 'auto', 1, 3, 16] as const),
       ...(next() < 0.25 ? { concurrency: pick([1, 2, 3]) } : {}),
+      ...(moved.transfer ? { transfer: true } : {}),
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   modelItem,
   random,
   scenarios,
+  withTransfer,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -36,7 +37,7 @@ interface Scenario {
 function scenario(seed: number, crashes: boolean): Scenario {
   const { next, pick } = random(seed);
   const n = pick([0, 1, 2, 7, 40, 150, 400]);
-  const options: MapOptions = {
+  let options: MapOptions = {
     policy: pick(['fail-fast', 'settle'] as const),
     ordered: pick([true, false]),
     retries: pick([0, 1, 2]),
@@ -44,9 +45,11 @@ function scenario(seed: number, crashes: boolean): Scenario {
     ...(next() < 0.5 ? { window: pick([1, 2, 5, 32, 256]) } : {}),
     ...(next() < 0.25 ? { concurrency: pick([1, 2, 3]) } : {}),
   };
+  const moved = withTransfer(next, items(next, n, crashes));
+  if (moved.transfer) options = { ...options, transfer: true };
   return {
     seed,
-    items: items(next, n, crashes),
+    items: moved.items,
     source: pick(['array', 'generator', 'async generator'] as const),
     consumer: pick(['toArray', 'for await', 'break', 'abort'] as const),
     stopAfter: Math.floor(next() * (n + 1)),

@@ -9,6 +9,8 @@ export interface Item {
   readonly succeedOn: number;
   /** Ends its worker (threads only: the inline executor cannot survive it). */
   readonly exit: boolean;
+  /** Four copies of x, for calls that transfer: the task checks that they arrived whole. */
+  readonly data?: Float64Array;
 }
 
 /** Runs an item in a worker (see fixtures/chunk-tasks.mjs). */
@@ -83,4 +85,22 @@ export async function scenarios(
     );
     await Promise.all(group.map(run));
   }
+}
+
+/**
+ * Whether a scenario transfers, and its items with buffers to move if so. Not with items
+ * that end their worker: what their chunk-mates then give depends on how items were
+ * chunked (their buffers go with the worker), which the model does not know.
+ */
+export function withTransfer(
+  next: () => number,
+  list: Item[],
+): { transfer: boolean; items: Item[] } {
+  const transfer = list.every((item) => !item.exit) && next() < 0.3;
+  return {
+    transfer,
+    items: transfer
+      ? list.map((item) => ({ ...item, data: new Float64Array(4).fill(item.x) }))
+      : list,
+  };
 }
