@@ -2,7 +2,7 @@
 // function jobs, in the (task, inputs), array and record forms, under both policies, with
 // retries, chunk sizes and concurrency caps, and every result is checked against what the
 // model says each job must give. Seeded, so a failing scenario names the seed to replay.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { type CallOptions, type CallStats, type JobLike, job, type Runner } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import {
@@ -12,8 +12,8 @@ import {
   itemValue,
   labelled,
   modelItem,
+  modelTests,
   random,
-  scenarios,
   withTransfer,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
@@ -187,34 +187,22 @@ async function check(runner: Runner, s: Scenario): Promise<void> {
   }
 }
 
-// More with MODEL_SCENARIOS=n (a local stress run); CI runs the default.
-const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
-
 describe.each(executors)('all() and any() against the model on $name', ({ name, options }) => {
-  const one = (runner: Runner) => async (seed: number) => {
-    const s = scenario(seed, name === 'threads');
-    try {
-      await check(runner, s);
-    } catch (failure) {
-      const { items, onMain, ...rest } = s;
-      throw labelled(failure, seed, {
-        items: items.length,
-        onMain: onMain.filter(Boolean).length,
-        ...rest,
-      });
-    }
-  };
-  const timeout = Math.max(30_000, SCENARIOS * 100);
-
-  it(
-    `${SCENARIOS} random scenarios give what the model says`,
-    () => scenarios(1, SCENARIOS, 1, one(createRunner(options))),
-    timeout,
-  );
-
-  it(
-    `${SCENARIOS} more, three at a time on one runner, do too`,
-    () => scenarios(100_001, SCENARIOS, 3, one(createRunner(options))),
-    timeout,
+  modelTests(
+    'scenarios',
+    () => createRunner(options),
+    (runner) => async (seed) => {
+      const s = scenario(seed, name === 'threads');
+      try {
+        await check(runner, s);
+      } catch (failure) {
+        const { items, onMain, ...rest } = s;
+        throw labelled(failure, seed, {
+          items: items.length,
+          onMain: onMain.filter(Boolean).length,
+          ...rest,
+        });
+      }
+    },
   );
 });

@@ -3,7 +3,7 @@
 // under both policies with retries and concurrency caps. The model says what every node
 // gives: a value that encodes its dependencies' values, a failure, or (settle) a skip that
 // goes back to the failed node. Seeded, so a failing scenario names the seed to replay.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { GraphOptions } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import {
@@ -13,6 +13,7 @@ import {
   items,
   labelled,
   modelItem,
+  modelTests,
   random,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
@@ -204,28 +205,19 @@ async function check(
   });
 }
 
-// More with MODEL_SCENARIOS=n (a local stress run); CI runs the default.
-const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
-
 describe.each(executors)('graph() against the model on $name', ({ name, options }) => {
-  it(
-    `${SCENARIOS} random graphs give what the model says`,
-    async () => {
-      const runner = createRunner(options);
-      const graph = runner.graph.bind(runner) as (
-        nodes: unknown,
-        o: GraphOptions,
-      ) => Promise<unknown>;
-      for (let seed = 1; seed <= SCENARIOS; seed++) {
-        const s = scenario(seed, name === 'threads');
-        try {
-          await check(graph, s);
-        } catch (failure) {
-          const edges = s.nodes.map((node) => node.deps.join('+')).join(' ');
-          throw labelled(failure, seed, { nodes: s.nodes.length, edges, options: s.options });
-        }
+  modelTests(
+    'graphs',
+    () => createRunner(options),
+    (runner) => async (seed) => {
+      const s = scenario(seed, name === 'threads');
+      const graph = runner.graph.bind(runner) as (n: unknown, o: GraphOptions) => Promise<unknown>;
+      try {
+        await check(graph, s);
+      } catch (failure) {
+        const edges = s.nodes.map((node) => node.deps.join('+')).join(' ');
+        throw labelled(failure, seed, { nodes: s.nodes.length, edges, options: s.options });
       }
     },
-    Math.max(30_000, SCENARIOS * 100),
   );
 });

@@ -2,7 +2,7 @@
 // policies, retries, items that fail for good or only at first, consumers that stop early)
 // are run for real and every result is checked against what the model says each item must
 // give. A seeded generator makes a failing scenario reproducible: its line names the seed.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { CallStats, MapOptions, Progress, Runner } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import { deferred } from './helpers/latches.js';
@@ -13,8 +13,8 @@ import {
   itemValue,
   labelled,
   modelItem,
+  modelTests,
   random,
-  scenarios,
   withTransfer,
 } from './helpers/model.js';
 import { trackRunners } from './helpers/runners.js';
@@ -213,39 +213,27 @@ function check(s: Scenario, outcome: Consumed): void {
   }
 }
 
-// More with MODEL_SCENARIOS=n (a local stress run); CI runs the default.
-const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
-
 describe.each(executors)('map against the model on $name', ({ name, options }) => {
-  const one = (runner: Runner) => async (seed: number) => {
-    const s = scenario(seed, name === 'threads');
-    const outcome = await consume(runner, s);
-    try {
-      check(s, outcome);
-      await checkCounts(s, outcome);
-      // Whatever the scenario did, the runner is free afterwards: every thread takes work.
-      await expect(
-        runner.all(
-          modelItem,
-          Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
-        ),
-      ).resolves.toEqual([0, 1, 2, 3].map((x) => itemValue(x, 1)));
-    } catch (failure) {
-      const { items, ...rest } = s;
-      throw labelled(failure, seed, { items: items.length, ...rest });
-    }
-  };
-  const timeout = Math.max(30_000, SCENARIOS * 100);
-
-  it(
-    `${SCENARIOS} random scenarios give what the model says, and leave the runner free`,
-    () => scenarios(1, SCENARIOS, 1, one(createRunner(options))),
-    timeout,
-  );
-
-  it(
-    `${SCENARIOS} more, three at a time on one runner, do too`,
-    () => scenarios(100_001, SCENARIOS, 3, one(createRunner(options))),
-    timeout,
+  modelTests(
+    'scenarios',
+    () => createRunner(options),
+    (runner) => async (seed) => {
+      const s = scenario(seed, name === 'threads');
+      const outcome = await consume(runner, s);
+      try {
+        check(s, outcome);
+        await checkCounts(s, outcome);
+        // Whatever the scenario did, the runner is free afterwards: every thread takes work.
+        await expect(
+          runner.all(
+            modelItem,
+            Array.from({ length: 4 }, (_, x) => ({ x, fail: false, succeedOn: 1, exit: false })),
+          ),
+        ).resolves.toEqual([0, 1, 2, 3].map((x) => itemValue(x, 1)));
+      } catch (failure) {
+        const { items, ...rest } = s;
+        throw labelled(failure, seed, { items: items.length, ...rest });
+      }
+    },
   );
 });

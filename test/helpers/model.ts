@@ -1,7 +1,8 @@
 // The model that the randomized tests check calls against: items that fail for good, fail
 // only their first attempts, or end their worker, and what each must give. A seeded
 // generator makes every scenario reproducible from its number.
-import { defineTask } from '../../src/index.js';
+import { it } from 'vitest';
+import { defineTask, type Runner } from '../../src/index.js';
 
 export interface Item {
   readonly x: number;
@@ -71,8 +72,11 @@ export function labelled(failure: unknown, seed: number, what: unknown): unknown
   return failure;
 }
 
+/** Scenarios per test: more with MODEL_SCENARIOS=n (a local stress run); CI runs the default. */
+export const SCENARIOS = Number(process.env.MODEL_SCENARIOS ?? 48);
+
 /** Runs scenarios `first`.. `first + count - 1`, `together` at a time on the same runner. */
-export async function scenarios(
+async function scenarios(
   first: number,
   count: number,
   together: number,
@@ -85,6 +89,29 @@ export async function scenarios(
     );
     await Promise.all(group.map(run));
   }
+}
+
+/**
+ * A model's two tests: SCENARIOS scenarios one after another on a runner, and as many
+ * others three at a time on one runner (calls sharing its threads, one stopping or
+ * crashing while the others go on). `runOn(runner)` runs and checks one scenario by seed.
+ */
+export function modelTests(
+  what: string,
+  newRunner: () => Runner,
+  runOn: (runner: Runner) => (seed: number) => Promise<void>,
+): void {
+  const timeout = Math.max(30_000, SCENARIOS * 100);
+  it(
+    `${SCENARIOS} random ${what} give what the model says`,
+    () => scenarios(1, SCENARIOS, 1, runOn(newRunner())),
+    timeout,
+  );
+  it(
+    `${SCENARIOS} more, three at a time on one runner, do too`,
+    () => scenarios(100_001, SCENARIOS, 3, runOn(newRunner())),
+    timeout,
+  );
 }
 
 /**
