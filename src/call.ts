@@ -533,7 +533,6 @@ export function startCall(
       wasInFlight,
     );
 
-  /** A failed attempt: try again after the backoff, or end the job. */
   /**
    * Whether a job's input lost buffers it transferred to a worker that never answered (it
    * crashed, timed out or was stopped): such a job cannot be sent again.
@@ -541,13 +540,18 @@ export function startCall(
   const lostInput = (item: Item): boolean =>
     config.transfer && 'input' in item.spec && hasDetachedBuffer(item.spec.input);
 
+  /** Ends a job that would have run again but for its lost input, saying so. */
+  const rejectLost = (item: Item, error: TaskError) => {
+    error.message += `; its input's transferred buffers went with that attempt, so it is not run again`;
+    reject(item, error);
+  };
+
+  /** A failed attempt: try again after the backoff, or end the job. */
   const failed = async (item: Item, error: TaskError): Promise<void> => {
-    const lost = lostInput(item);
-    if (lost) {
-      error.message += `; its input's transferred buffers went with that attempt, so it is not run again`;
-    }
-    if (lost || !shouldRetry(config.retry, error, item.attempt)) {
+    if (!shouldRetry(config.retry, error, item.attempt)) {
       reject(item, error);
+    } else if (lostInput(item)) {
+      rejectLost(item, error);
     } else if (stopped) {
       // Retries cut short by the stop: the job is cancelled, as during a backoff below,
       // not failed with an attempt's error (which could then pass for the call's cause).
@@ -676,7 +680,7 @@ export function startCall(
           if (lostInput(item)) {
             const error = toTaskError(item, failure, timedOut);
             record(item, dispatched, end, UNKNOWN_THREAD, error);
-            void failed(item, error);
+            rejectLost(item, error);
             continue;
           }
           item.isolate = true;
