@@ -33,6 +33,8 @@ interface Scenario {
   readonly seed: number;
   readonly nodes: readonly Node[];
   readonly options: GraphOptions;
+  /** A main-thread node with no dependencies that aborts the call when it runs, if any. */
+  readonly abortAt: number | undefined;
 }
 
 const nameOf = (i: number) => `n${i}`;
@@ -62,6 +64,10 @@ function scenario(seed: number, crashes: boolean): Scenario {
       order: pick(['critical-path', 'fifo'] as const),
       ...(next() < 0.3 ? { concurrency: pick([1, 2, 3]) } : {}),
     },
+    abortAt:
+      next() < 0.15
+        ? pick(nodes.flatMap((node, i) => (node.deps.length === 0 ? [i] : [])))
+        : undefined,
   };
 }
 
@@ -78,11 +84,12 @@ function xOf(node: Node, index: number, deps: Record<string, unknown>): number {
   return index + 100 * sum;
 }
 
-function graphNodes(s: Scenario): Record<string, unknown> {
+function graphNodes(s: Scenario, abort: () => void): Record<string, unknown> {
   return Object.fromEntries(
     s.nodes.map((node, i) => {
       const deps = node.deps.map(nameOf);
       const when = node.allDone ? { when: 'all-done' } : {};
+      if (i === s.abortAt) return [node.name, { run: abort, deps }];
       if (node.onMain) {
         const run = async (received: Record<string, unknown>, ctx: { attempt: number }) => {
           await Promise.resolve();
@@ -146,10 +153,26 @@ async function check(
 ) {
   const m = model(s);
   const failing = m.flatMap((o, i) => (!o.skipped && !o.ok ? [i] : []));
-  const settled = await runnerGraph(graphNodes(s), s.options).then(
+  const controller = new AbortController();
+  const reason = new Error(`scenario ${s.seed} aborted`);
+  const abort = () => controller.abort(reason);
+  const settled = await runnerGraph(graphNodes(s, abort), {
+    ...s.options,
+    signal: controller.signal,
+  }).then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
+  if (s.abortAt !== undefined) {
+    // The abort node runs unless (fail-fast) a failure stopped the call first: the call
+    // rejects with the signal's reason, or with that failure.
+    expect(settled.ok, 'an aborted graph rejects').toBe(false);
+    const error = (settled as { error: { code?: string; job?: string } }).error;
+    if (error === reason) return;
+    expect(s.options.policy, `${String(error)} instead of the abort's reason`).toBe('fail-fast');
+    expect(failing).toContain(Number(String(error.job).slice(1)));
+    return;
+  }
   if (s.options.policy !== 'settle') {
     if (failing.length === 0) {
       expect(settled.ok, 'no node fails').toBe(true);
@@ -216,7 +239,12 @@ describe.each(executors)('graph() against the model on $name', ({ name, options 
         await check(graph, s);
       } catch (failure) {
         const edges = s.nodes.map((node) => node.deps.join('+')).join(' ');
-        throw labelled(failure, seed, { nodes: s.nodes.length, edges, options: s.options });
+        throw labelled(failure, seed, {
+          nodes: s.nodes.length,
+          edges,
+          options: s.options,
+          abortAt: s.abortAt,
+        });
       }
     },
   );
