@@ -53,6 +53,9 @@ const range = (values: number[]) =>
 
 const wall: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
+const record = (into: Record<string, number[]>, name: string, value: number) => {
+  into[name] = [...(into[name] ?? []), value];
+};
 try {
   // A wrong answer is a failure: check before measuring.
   const expected = JSON.stringify(await contenders['piscina: pool.run, 1 job']!());
@@ -65,7 +68,7 @@ try {
     await bench.run();
     for (const task of bench.tasks) {
       if (task.result?.state !== 'completed') throw new Error(`${task.name} failed`);
-      (wall[task.name] ??= []).push(task.result.latency.p50 * 1000);
+      record(wall, task.name, task.result.latency.p50 * 1000);
     }
     // The main thread's CPU per call, in a plain loop of the same calls (tinybench's own
     // bookkeeping would count otherwise).
@@ -74,7 +77,7 @@ try {
       for (let i = 0; i < CALLS; i++) await call();
       const after = threadCpuMicros();
       if (before !== undefined && after !== undefined) {
-        (cpu[name] ??= []).push((after - before) / CALLS);
+        record(cpu, name, (after - before) / CALLS);
       }
     }
   }
