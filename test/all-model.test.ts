@@ -3,7 +3,14 @@
 // retries, chunk sizes and concurrency caps, and every result is checked against what the
 // model says each job must give. Seeded, so a failing scenario names the seed to replay.
 import { describe, expect } from 'vitest';
-import { type CallOptions, type CallStats, type JobLike, job, type Runner } from '../src/index.js';
+import {
+  type CallOptions,
+  type CallStats,
+  type CallTrace,
+  type JobLike,
+  job,
+  type Runner,
+} from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import {
   expected,
@@ -106,9 +113,11 @@ async function check(runner: Runner, s: Scenario): Promise<void> {
   const retries = s.options.retries as number;
   const model = s.items.map((item) => expected(item, retries));
   let stats: CallStats | undefined;
+  let trace: CallTrace | undefined;
   const settled = await run(runner, s, {
     ...s.options,
     onStats: (received) => (stats = received),
+    onTrace: (received) => (trace = received),
   }).then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
@@ -119,6 +128,9 @@ async function check(runner: Runner, s: Scenario): Promise<void> {
     counts.jobs,
   );
   expect(counts.jobs).toBe(s.items.length);
+  // The trace holds one record per attempt that the stats count, each ended in order.
+  expect(trace?.attempts.length, 'one trace record per attempt').toBe(counts.attempts);
+  for (const a of trace?.attempts ?? []) expect(a.end).toBeGreaterThanOrEqual(a.start);
   const failing = model.flatMap((m, x) => (m.ok ? [] : [x]));
   const byIndex = <T>(values: T[]): T[] =>
     s.form === 'record'
@@ -158,9 +170,14 @@ async function check(runner: Runner, s: Scenario): Promise<void> {
       fulfilled: model.filter((m) => m.ok).length,
       rejected: failing.length,
     });
+    const recorded = new Map<number, number>();
+    for (const a of trace?.attempts ?? []) {
+      recorded.set(indexOf(a.job), (recorded.get(indexOf(a.job)) ?? 0) + 1);
+    }
     outcomes.forEach((o, x) => {
       const m = model[x]!;
       expect(o.attempts, `attempts of job ${x}`).toBe(m.attempts);
+      expect(recorded.get(x) ?? 0, `trace records of job ${x}`).toBe(m.attempts);
       if (m.ok) expect(o).toMatchObject({ status: 'fulfilled', value: m.value });
       else {
         expect(o.status).toBe('rejected');
