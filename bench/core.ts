@@ -22,6 +22,7 @@ import {
   type WorkloadTask,
 } from '../workers/workloads.js';
 import { StaticSplit } from './contenders.js';
+import { median, range } from './rounds.js';
 
 const ITEM_MS = 3;
 const ITEMS = 128;
@@ -60,10 +61,6 @@ const cases: Case[] = [
     sequential: () => primeInputs.map(countPrimes),
   },
 ];
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-const range = (values: number[]) =>
-  `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 
 const split = new StaticSplit(runner.threads);
 const rows: Record<string, string>[] = [];
@@ -114,8 +111,8 @@ try {
       case: c.name,
       'sequential p50 (ms)': median(p50s.sequential).toFixed(1),
       'fanout p50 (ms)': median(p50s.fanout).toFixed(1),
-      'fanout speedup': `${speedup.toFixed(2)}x (${range(ratios.fanout)})`,
-      'ceiling speedup': `${median(ratios.ceiling).toFixed(2)}x (${range(ratios.ceiling)})`,
+      'fanout speedup': `${speedup.toFixed(2)}x (${range(ratios.fanout, 2)})`,
+      'ceiling speedup': `${median(ratios.ceiling).toFixed(2)}x (${range(ratios.ceiling, 2)})`,
       efficiency: `${((speedup / runner.threads) * 100).toFixed(0)}%`,
     });
   }

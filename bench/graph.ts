@@ -7,6 +7,7 @@ import { loadavg } from 'node:os';
 import { builtins, type CallTrace, createRunner, type GraphNode } from '../src/index.js';
 import { describeMachine } from '../src/machine.js';
 import { calibrate } from '../workers/workloads.js';
+import { median } from './rounds.js';
 
 const ITEM_MS = 20;
 const CHAIN = 8;
@@ -54,7 +55,6 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const order of pair) runs[order].push(await once(order));
 }
 
-const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
 const rows = (['critical-path', 'fifo'] as const).map((order) => {
   const explanations = runs[order].map((t) => t.explain());
   return {

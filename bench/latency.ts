@@ -15,6 +15,7 @@ import { describeMachine } from '../src/machine.js';
 import type { SpinInput } from '../workers/workloads.js';
 import { compiled } from './paths.js';
 import type { PeerMessage } from './peers/kernel.js';
+import { median, range } from './rounds.js';
 
 const ROUNDS = 7;
 const CALLS = 400;
@@ -47,15 +48,9 @@ const contenders: Record<string, () => Promise<unknown>> = {
   'fanout: runner.all, 8 jobs': () => runner.all(builtins.spin, eight),
 };
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-const range = (values: number[]) =>
-  `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
-
-const wall: Record<string, number[]> = {};
-const cpu: Record<string, number[]> = {};
-const record = (into: Record<string, number[]>, name: string, value: number) => {
-  into[name] = [...(into[name] ?? []), value];
-};
+const names = Object.keys(contenders);
+const wall = new Map(names.map((name) => [name, [] as number[]]));
+const cpu = new Map(names.map((name) => [name, [] as number[]]));
 try {
   // A wrong answer is a failure: check before measuring.
   const expected = JSON.stringify(await contenders['piscina: pool.run, 1 job']!());
@@ -68,7 +63,7 @@ try {
     await bench.run();
     for (const task of bench.tasks) {
       if (task.result?.state !== 'completed') throw new Error(`${task.name} failed`);
-      record(wall, task.name, task.result.latency.p50 * 1000);
+      wall.get(task.name)?.push(task.result.latency.p50 * 1000);
     }
     // The main thread's CPU per call, in a plain loop of the same calls (tinybench's own
     // bookkeeping would count otherwise).
@@ -76,9 +71,8 @@ try {
       const before = threadCpuMicros();
       for (let i = 0; i < CALLS; i++) await call();
       const after = threadCpuMicros();
-      if (before !== undefined && after !== undefined) {
-        record(cpu, name, (after - before) / CALLS);
-      }
+      if (before !== undefined && after !== undefined)
+        cpu.get(name)?.push((after - before) / CALLS);
     }
   }
 } finally {
@@ -86,13 +80,16 @@ try {
 }
 
 console.table(
-  Object.keys(contenders).map((name) => ({
-    call: name,
-    'wall p50 (µs)': `${median(wall[name]!).toFixed(0)} (${range(wall[name]!)})`,
-    'main CPU per call (µs)': cpu[name]
-      ? `${median(cpu[name]).toFixed(0)} (${range(cpu[name])})`
-      : 'n/a',
-  })),
+  names.map((name) => {
+    const walls = wall.get(name)!;
+    const cpus = cpu.get(name)!;
+    return {
+      call: name,
+      'wall p50 (µs)': `${median(walls).toFixed(0)} (${range(walls, 0)})`,
+      'main CPU per call (µs)':
+        cpus.length > 0 ? `${median(cpus).toFixed(0)} (${range(cpus, 0)})` : 'n/a',
+    };
+  }),
 );
 console.log(
   "\nwall p50: median over the rounds of the median call time. main CPU: the main thread's " +

@@ -15,8 +15,8 @@ import { executors } from './helpers/executors.js';
 import {
   expected,
   type Item,
+  itemOnMain,
   items,
-  itemValue,
   labelled,
   modelItem,
   modelTests,
@@ -72,12 +72,7 @@ function scenario(seed: number, crashes: boolean): Scenario {
 /** The job of item `item` in scenario `s`: a worker task, or the same logic on the main thread. */
 function jobOf(s: Scenario, item: Item): JobLike {
   if (!s.onMain[item.x]) return job(modelItem, item);
-  return async ({ attempt }: { attempt: number }) => {
-    await Promise.resolve();
-    if (item.fail) throw new Error(`item ${item.x} fails`);
-    if (attempt < item.succeedOn) throw new Error(`item ${item.x}, attempt ${attempt} fails`);
-    return itemValue(item.x, attempt);
-  };
+  return ({ attempt }: { attempt: number }) => itemOnMain(item, attempt);
 }
 
 const keyOf = (x: number) => `k${x}`;

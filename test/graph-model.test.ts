@@ -10,6 +10,7 @@ import {
   type Expected,
   expected,
   type Item,
+  itemOnMain,
   items,
   labelled,
   modelItem,
@@ -91,13 +92,8 @@ function graphNodes(s: Scenario, abort: () => void): Record<string, unknown> {
       const when = node.allDone ? { when: 'all-done' } : {};
       if (i === s.abortAt) return [node.name, { run: abort, deps }];
       if (node.onMain) {
-        const run = async (received: Record<string, unknown>, ctx: { attempt: number }) => {
-          await Promise.resolve();
-          const x = xOf(node, i, received);
-          if (node.item.fail) throw new Error(`node ${i} fails`);
-          if (ctx.attempt < node.item.succeedOn) throw new Error(`node ${i} fails at first`);
-          return x * 3 + 1_000_000 * ctx.attempt;
-        };
+        const run = (received: Record<string, unknown>, ctx: { attempt: number }) =>
+          itemOnMain({ ...node.item, x: xOf(node, i, received) }, ctx.attempt);
         return [node.name, { run, deps, ...when }];
       }
       const input = (received: Record<string, unknown>) => ({

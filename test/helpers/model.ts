@@ -23,6 +23,18 @@ export const modelItem = defineTask<Item, number>(
 /** The value of an item's successful attempt, as the fixture computes it. */
 export const itemValue = (x: number, attempt: number): number => x * 3 + 1_000_000 * attempt;
 
+/**
+ * What the fixture's modelItem does, for the same item run as a main-thread function job:
+ * fails for good, fails the attempts before `succeedOn`, else gives its value. (It never
+ * ends its thread: such items are never run this way.)
+ */
+export async function itemOnMain(item: Item, attempt: number): Promise<number> {
+  await Promise.resolve();
+  if (item.fail) throw new Error(`item ${item.x} fails`);
+  if (attempt < item.succeedOn) throw new Error(`item ${item.x}, attempt ${attempt} fails`);
+  return itemValue(item.x, attempt);
+}
+
 /** mulberry32, with a helper to pick one of several values. */
 export function random(seed: number): { next: () => number; pick: <T>(values: readonly T[]) => T } {
   let a = seed >>> 0;
