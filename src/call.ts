@@ -272,6 +272,12 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
 }
 
+/** Why a job's input could not be cloned, when it is a mistake the caller can fix. */
+function cloneHint(spec: JobSpec): string | undefined {
+  if (!('input' in spec) || !isPromise(spec.input)) return undefined;
+  return 'the input is a promise: pass the value it resolves to, for instance from an async generator';
+}
+
 /**
  * Runs jobs already in memory and collects their outcomes in job order. With
  * `valuesOnly`, fulfilled jobs are collected as bare values instead (`outcomes` then holds
@@ -409,7 +415,7 @@ export function startCall(
         case 'closed':
           return new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError());
         case 'data-clone':
-          return new DataCloneError(where, failure.cause as Error);
+          return new DataCloneError(where, failure.cause as Error, cloneHint(item.spec));
         case 'worker-exited':
           return new WorkerExitedError(where, (failure.cause as Error) ?? failure);
       }

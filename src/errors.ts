@@ -81,11 +81,12 @@ export class WorkerExitedError extends TaskError {
 
 /** The job's input or output cannot be structured-cloned across threads. */
 export class DataCloneError extends TaskError {
-  constructor(info: JobInfo, cause: Error) {
+  /** `hint`: what the caller can do about it, when the scheduler can tell. */
+  constructor(info: JobInfo, cause: Error, hint?: string) {
     super(
       'ERR_DATA_CLONE',
       info,
-      `its input or output cannot be sent between threads: ${cause.message}`,
+      `its input or output cannot be sent between threads: ${cause.message}${hint ? ` (${hint})` : ''}`,
       { cause },
     );
   }

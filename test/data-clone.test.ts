@@ -24,6 +24,19 @@ describe.each(executors)('ERR_DATA_CLONE on $name', ({ options }) => {
     expect((error as Error).message).toContain('withFn');
   });
 
+  it('says so when an input is a promise, and which job it is', async () => {
+    const runner = createRunner(options);
+    const error = await runner
+      .map(tasks.double, [Promise.resolve(1)] as unknown as number[])
+      .toArray()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataCloneError);
+    expect(error).toMatchObject({ code: 'ERR_DATA_CLONE', job: 0 });
+    expect((error as Error).message).toContain(
+      'the input is a promise: pass the value it resolves to',
+    );
+  });
+
   it('rejects an output that cannot be cloned, naming the job', async () => {
     const runner = createRunner(options);
     const error = await runner
