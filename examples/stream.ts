@@ -43,9 +43,17 @@ function makeLog(count: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The lines of a file, read as they are needed. */
-function linesOf(path: string): AsyncIterable<string> {
-  return createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+/**
+ * The lines of a file, read as they are needed. readline does not close its input when a
+ * loop leaves early (a break, or a map that fails fast): the generator's `finally` does.
+ */
+async function* linesOf(path: string): AsyncIterable<string> {
+  const input = createReadStream(path);
+  try {
+    yield* createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  } finally {
+    input.destroy();
+  }
 }
 
 /** Writes each record as a line, waiting whenever the file asks the writer to. */
