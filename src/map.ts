@@ -189,9 +189,12 @@ class Consumption {
     this.#wake = wake;
   }
 
-  /** The next result, or EMPTY when there is none now (see ending()). */
+  /**
+   * The next result, or EMPTY when there is none now (see ending()). Once the stream has
+   * failed, no new result comes in, but those already finished are still handed over:
+   * in order, the ones before the failed item, as a loop over the inputs would have.
+   */
   take(): unknown {
-    if (this.#failure) return EMPTY;
     const result = this.#buffer.take();
     if (result !== EMPTY) this.handle.release(1);
     return result;
@@ -199,7 +202,8 @@ class Consumption {
 
   /**
    * How the stream ends, once take() has nothing: undefined while it goes on. A failure
-   * ends it only once the call has stopped everything, so no thread is still busy.
+   * ends it only once the call has stopped everything, so no thread is still busy. (In
+   * order, a failed item leaves a gap that take() never passes.)
    */
   ending(): Ending | undefined {
     if (!this.#ended) return undefined;

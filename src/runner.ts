@@ -459,8 +459,9 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   /**
    * Applies one task to every input of an Iterable or AsyncIterable (an array, a
    * generator, an object-mode stream, the lines of a file) and streams the results back.
-   * Fail-fast (default) yields outputs and ends with the first failure; settle yields each
-   * job's outcome. Nothing runs until iteration starts; leaving the loop stops the work.
+   * Fail-fast (default) yields outputs and ends with the first failure (after the outputs
+   * that had finished by then: in order, those before the failed item); settle yields
+   * each job's outcome. Nothing runs until iteration starts; leaving the loop stops the work.
    * With `onTrace`, every attempt is recorded until the stream ends: mind unbounded streams.
    */
   map<In, Out>(

@@ -25,6 +25,27 @@ describe.each(executors)('map errors on $name', ({ options }) => {
     expect(seen.every((v) => v % 20 === 0)).toBe(true);
   });
 
+  it('fail-fast: the outputs before the failing item that had finished come first, in order', async () => {
+    const runner = createRunner(options);
+    // One chunk: items 0 to 2 have finished when item 3's failure stops the map.
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const value of runner.map(failIfOdd, [0, 2, 4, 7, 8, 10], { chunkSize: 6 })) {
+        seen.push(value);
+      }
+    })().catch((e) => e);
+    expect(error).toMatchObject({ code: 'ERR_TASK_FAILED', job: 3 });
+    expect(seen).toEqual([0, 20, 40]);
+    // Completion order: what had finished before the failure, nothing after it.
+    const unordered: number[] = [];
+    const again = await (async () => {
+      const stream = runner.map(failIfOdd, [7, 0, 2, 4], { chunkSize: 4, ordered: false });
+      for await (const value of stream) unordered.push(value);
+    })().catch((e) => e);
+    expect(again).toMatchObject({ code: 'ERR_TASK_FAILED', job: 0 });
+    expect(unordered).toEqual([]);
+  });
+
   it('settle: every item gets its outcome, in order, chunk-mates unharmed', async () => {
     const runner = createRunner(options);
     const outcomes = await runner
