@@ -86,6 +86,95 @@ export interface TaskResponse {
 }
 
 /**
+ * Values packed by column: plain objects that all have the same keys, in the same order, and
+ * only primitive values, sent as their keys once and one array per key. V8 clones a plain
+ * object by writing each of its keys, and reads it back one property at a time: ~0.2 µs to
+ * send and ~0.35–0.6 µs to receive a two-key object on a 2-core machine, where its columns
+ * take under 0.1 µs in all. Rows of a data file and argument records are of this shape.
+ */
+export interface Packed {
+  readonly packed: 'columns';
+  readonly keys: readonly string[];
+  readonly columns: readonly unknown[][];
+  readonly length: number;
+}
+
+/** A request as it crosses to a worker: its inputs may be {@link Packed}. */
+export interface WireRequest extends Omit<TaskRequest, 'inputs'> {
+  readonly inputs: readonly unknown[] | Packed;
+}
+
+/** A response as it crosses back: its values may be {@link Packed}. */
+export interface WireResponse extends Omit<TaskResponse, 'values'> {
+  readonly values: unknown[] | Packed;
+}
+
+// Below this many values, the objects go as they are: packing cannot pay for itself.
+const PACK_MIN = 8;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+/**
+ * `values` by column when every one is a plain object (prototype `Object.prototype`) with
+ * the same own enumerable keys, in the same order, none of them `__proto__`, whose values
+ * are all primitives that can be cloned (not symbols); otherwise undefined, and the values
+ * go as they are. What arrives is what structured cloning would give (the same keys in the
+ * same order, the same values, -0 and NaN included), except that one object appearing
+ * twice arrives as two equal objects, as it does when the two go in different chunks.
+ */
+export function pack(values: readonly unknown[]): Packed | undefined {
+  const length = values.length;
+  const first = values[0];
+  if (length < PACK_MIN || !isPlainObject(first)) return undefined;
+  const keys = Object.keys(first);
+  if (keys.includes('__proto__')) return undefined;
+  const width = keys.length;
+  const columns: unknown[][] = [];
+  for (let k = 0; k < width; k++) columns.push(new Array(length));
+  for (let i = 0; i < length; i++) {
+    const value = values[i];
+    if (!isPlainObject(value)) return undefined;
+    let k = 0;
+    // for...in also walks inherited enumerable keys: any there make the keys differ.
+    for (const key in value) {
+      if (key !== keys[k]) return undefined;
+      const field = value[key];
+      if (
+        typeof field === 'object'
+          ? field !== null
+          : typeof field === 'function' || typeof field === 'symbol'
+      ) {
+        return undefined;
+      }
+      columns[k]![i] = field;
+      k++;
+    }
+    if (k !== width) return undefined;
+  }
+  return { packed: 'columns', keys, columns, length };
+}
+
+export function isPacked(values: readonly unknown[] | Packed): values is Packed {
+  return !Array.isArray(values);
+}
+
+/** The values that {@link pack} packed. */
+export function unpack(packed: Packed): unknown[] {
+  const { keys, columns, length } = packed;
+  const values = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) {
+    const value: Record<string, unknown> = {};
+    for (let k = 0; k < keys.length; k++) value[keys[k]!] = columns[k]![i];
+    values[i] = value;
+  }
+  return values;
+}
+
+/**
  * The ArrayBuffers to transfer for a value: its own, or those one level down in a plain
  * object or array. Node Buffers are left out: small ones share a pool that must not move.
  */

@@ -6,9 +6,9 @@
 // ModuleWrap::CreateRequiredModuleFacade, or "IsGraphAsync must be used on an instantiated
 // module", from require(esm) in piscina/dist/worker.js. A CommonJS file loads with a plain
 // require(), and the ES host comes in through import(), the loader's asynchronous path.
-import type { TaskRequest, TaskResponse } from '../src/protocol.js';
+import type { WireRequest, WireResponse } from '../src/protocol.js';
 
-type Host = (request: TaskRequest) => Promise<TaskResponse>;
+type Host = (request: WireRequest) => Promise<WireResponse>;
 
 // Loading starts as the worker starts, not on its first chunk: a runner's threads start
 // when it is created, and its first call then does not wait for the host's modules. A
@@ -16,7 +16,7 @@ type Host = (request: TaskRequest) => Promise<TaskResponse>;
 const host: Promise<Host> = import('./host.js').then((module) => module.default);
 host.catch(() => {});
 
-function entry(request: TaskRequest): Promise<TaskResponse> {
+function entry(request: WireRequest): Promise<WireResponse> {
   return host.then((run) => run(request));
 }
 

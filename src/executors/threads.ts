@@ -6,7 +6,15 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { TaskRequest, TaskResponse } from '../protocol.js';
+import {
+  isPacked,
+  pack,
+  type TaskRequest,
+  type TaskResponse,
+  unpack,
+  type WireRequest,
+  type WireResponse,
+} from '../protocol.js';
 import { ExecFailure, type ExecuteOptions, type Executor } from './types.js';
 
 export interface ThreadsExecutorOptions {
@@ -40,7 +48,7 @@ function classify(error: unknown): ExecFailure {
 export class ThreadsExecutor implements Executor {
   readonly kind = 'threads';
   readonly parallelism: number;
-  readonly #pool: Piscina<TaskRequest, TaskResponse>;
+  readonly #pool: Piscina<WireRequest, WireResponse>;
   #closed = false;
 
   constructor(options: ThreadsExecutorOptions = {}) {
@@ -70,10 +78,14 @@ export class ThreadsExecutor implements Executor {
     signal.addEventListener('abort', snapshot, { once: true });
     try {
       const transferList = [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
-      return await this.#pool.run(request, {
+      // A call that transfers sends its values as they are (its buffers are found in them).
+      const packed = request.transfer ? undefined : pack(request.inputs);
+      const response = await this.#pool.run(packed ? { ...request, inputs: packed } : request, {
         signal,
         ...(transferList.length > 0 ? { transferList } : {}),
       });
+      const { values } = response;
+      return isPacked(values) ? { ...response, values: unpack(values) } : { ...response, values };
     } catch (error) {
       const failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)

@@ -37,4 +37,8 @@ export const tasks = {
   spinOnFirstAttempt: task<Latch, number>('spinOnFirstAttempt'),
   cpu: task<number, number>('cpu'),
   notAFunction: task<unknown, unknown>('notAFunction'),
+  shapeOf: task<unknown, { plain: boolean; keys: string }>('shapeOf'),
+  scoreRecord: task<{ id: number; fail?: boolean }, { id: number; score: number; even: boolean }>(
+    'scoreRecord',
+  ),
 } as const;
