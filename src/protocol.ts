@@ -1,5 +1,7 @@
 // The messages between the scheduler (main thread) and the worker host. Both sides
-// import this module and nothing else of each other, so it must stay free of runtime imports.
+// import this module and nothing else of each other, so it must stay free of runtime imports
+// other than Node's own.
+import { types } from 'node:util';
 import type { MessagePort } from 'node:worker_threads';
 
 /** Where a task lives: an ES module URL and the name of one of its exports. */
@@ -112,9 +114,18 @@ export interface WireResponse extends Omit<TaskResponse, 'values'> {
 // Below this many values, the objects go as they are: packing cannot pay for itself.
 const PACK_MIN = 8;
 
+/**
+ * An object that structured cloning copies key by key. A proxy and an arguments object also
+ * have Object.prototype, but cloning refuses them, and so must packing (a proxy is asked
+ * nothing: its traps could run code).
+ */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return (
-    typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+    typeof value === 'object' &&
+    value !== null &&
+    !types.isProxy(value) &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    !types.isArgumentsObject(value)
   );
 }
 

@@ -98,6 +98,10 @@ describe('pack and unpack', () => {
     values[5] = odd;
     return values;
   };
+  function argumentsOf(..._: unknown[]): unknown {
+    // biome-ignore lint/complexity/noArguments: the arguments object is the case under test
+    return arguments;
+  }
   class Point {
     a = 1;
     b = '1';
@@ -112,6 +116,8 @@ describe('pack and unpack', () => {
     ],
     ['a class instance', withOne(new Point())],
     ['a Map', withOne(new Map([['a', 5]]))],
+    ['a proxy of a record', withOne(new Proxy({ a: 5, b: '5' }, {}))],
+    ['arguments objects', Array.from({ length: 8 }, (_, i) => argumentsOf(i, `${i}`))],
     ['keys in another order', withOne({ b: '5', a: 5 })],
     ['a missing key', withOne({ a: 5 })],
     ['an extra key', withOne({ a: 5, b: '5', c: 5 })],
@@ -181,6 +187,20 @@ describe.each(executors)('records between threads on $name', ({ options }) => {
         });
       }
     });
+  });
+
+  it('refuse a proxy among them, as cloning does, failing only its job', async () => {
+    const runner = createRunner(options);
+    const inputs: unknown[] = Array.from({ length: 10 }, (_, i) => ({ id: i }));
+    inputs[4] = new Proxy({ id: 4 }, {});
+    const report = await runner.all(tasks.scoreRecord, inputs as { id: number }[], {
+      chunkSize: 10,
+      policy: 'settle',
+    });
+    expect(report.results.map((result) => result.status)).toEqual(
+      inputs.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')),
+    );
+    expect(report.results[4]).toMatchObject({ reason: { code: 'ERR_DATA_CLONE', job: 4 } });
   });
 
   it('cross whole when one record of a chunk has another shape', async () => {
