@@ -77,8 +77,19 @@ export class ChunkSizer {
   #largest: number;
   /** Smoothed cost of one message to a thread and back, beyond its items (ms). */
   #roundTripMs: number;
-  /** Smoothed coefficient of variation of item costs; undefined until measured. */
+  /** Smoothed coefficient of variation of item costs inside chunks; undefined until measured. */
   #spread: number | undefined;
+  /**
+   * Every item measured in this call, whatever its chunk: how many, their ms and the sum of
+   * the squares of their ms. Items whose cost depends on where they are in the input (the
+   * rows of an image, ranges of growing numbers) vary little inside a chunk and a lot
+   * between chunks: only these totals see it.
+   */
+  #count = 0;
+  #totalMs = 0;
+  #totalSquares = 0;
+  /** The seeded cost, until this call measures one. */
+  #seeded: ItemCost | undefined;
 
   constructor(options: ChunkSizerOptions) {
     this.#fixed = options.fixed;
@@ -99,6 +110,7 @@ export class ChunkSizer {
     if (this.#perItemMs !== undefined || !(perItemMs >= 0) || this.#fixed !== undefined) return;
     this.#perItemMs = perItemMs;
     this.#spread = spread;
+    this.#seeded = { perItemMs, spread };
     const ideal = perItemMs > 0 ? Math.floor(this.#targetMs / perItemMs) : this.#max;
     this.#largest = Math.max(this.#min, Math.min(this.#max, Math.floor(ideal / 4)));
   }
@@ -113,11 +125,34 @@ export class ChunkSizer {
     return this.#roundTripMs;
   }
 
-  /** What items cost, once measured: to remember for a later call of the same task. */
+  /**
+   * What items cost, once measured: to remember for a later call of the same task. The
+   * mean and spread of every item measured in this call, not the smoothed ones, which
+   * follow the last chunks (and those may be the cheap end of an input).
+   */
   get cost(): ItemCost | undefined {
-    return this.#perItemMs === undefined
-      ? undefined
-      : { perItemMs: this.#perItemMs, spread: this.#spread };
+    if (this.#count === 0 || !(this.#totalMs > 0)) {
+      if (this.#perItemMs === undefined) return undefined;
+      return this.#seeded ?? { perItemMs: this.#perItemMs, spread: this.#spread };
+    }
+    return { perItemMs: this.#totalMs / this.#count, spread: this.#overallSpread() };
+  }
+
+  /** The coefficient of variation of every item measured in this call, if any. */
+  #overallSpread(): number | undefined {
+    if (this.#count < 2 || !(this.#totalMs > 0)) return undefined;
+    const { sqrt, max } = Math;
+    return sqrt(max(0, (this.#count * this.#totalSquares) / (this.#totalMs * this.#totalMs) - 1));
+  }
+
+  /**
+   * How unevenly items cost, for the tail: the larger of the smoothed spread inside chunks
+   * and the spread over every item measured in this call.
+   */
+  #unevenness(): number | undefined {
+    const overall = this.#overallSpread();
+    if (overall === undefined) return this.#spread;
+    return this.#spread === undefined ? overall : Math.max(this.#spread, overall);
   }
 
   /**
@@ -168,7 +203,7 @@ export class ChunkSizer {
    * than the rest do not.
    */
   #wholeShare(share: number): boolean {
-    const spread = this.#spread;
+    const spread = this.#unevenness();
     const perItemMs = this.#perItemMs;
     if (spread === undefined) return false;
     if (spread < EVEN_SPREAD) return true;
@@ -191,6 +226,11 @@ export class ChunkSizer {
       this.#roundTripMs = (1 - SMOOTHING) * this.#roundTripMs + SMOOTHING * sample;
     }
     if (items <= 0 || !(busyMs >= 0)) return;
+    if (squaresMs !== undefined) {
+      this.#count += items;
+      this.#totalMs += busyMs;
+      this.#totalSquares += squaresMs;
+    }
     if (items > 1 && busyMs > 0 && squaresMs !== undefined) {
       const spread = Math.sqrt(Math.max(0, (items * squaresMs) / (busyMs * busyMs) - 1));
       this.#spread =

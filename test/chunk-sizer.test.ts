@@ -123,6 +123,34 @@ describe('ChunkSizer (simulated timings)', () => {
     expect(heavy.next(1000)).toBe(250);
   });
 
+  it('halves the tail when items cost evenly inside chunks but differently from chunk to chunk', () => {
+    // The rows of an image: each chunk of neighbours costs evenly (no spread inside it),
+    // but the middle rows cost 10x the edge ones. Whole shares would give one thread the
+    // middle: the tail is halved instead.
+    const drifting = new ChunkSizer({ threads: 2, targetMs: 1000, roundTripMs: 0.5 });
+    for (const perItem of [0.1, 1, 1, 0.1]) {
+      drifting.observe(32, 32 * perItem, 0, 32 * perItem ** 2);
+    }
+    expect(drifting.next(64)).toBe(16);
+    // The same costs, each chunk alike: whole shares.
+    const steady = new ChunkSizer({ threads: 2, targetMs: 1000, roundTripMs: 0.5 });
+    for (let i = 0; i < 4; i++) steady.observe(32, 32 * 0.55, 0, 32 * 0.55 ** 2);
+    expect(steady.next(64)).toBe(32);
+  });
+
+  it('remembers the mean and spread of every item of the call, not of its last chunks', () => {
+    const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
+    // 10 items of 1 ms, then the cheap end of the input: 90 items of 0.1 ms.
+    sizer.observe(10, 10, 0, 10 * 1 ** 2);
+    for (let i = 0; i < 9; i++) sizer.observe(10, 10 * 0.1, 0, 10 * 0.1 ** 2);
+    const { perItemMs, spread } = sizer.cost!;
+    expect(perItemMs).toBeCloseTo(19 / 100, 10);
+    // Over 100 items: mean 0.19, mean of squares 0.109, so spread = sqrt(0.109/0.0361 - 1).
+    expect(spread).toBeCloseTo(Math.sqrt(0.109 / 0.19 ** 2 - 1), 10);
+    // The smoothed cost, by then, is close to the last chunks' 0.1 ms.
+    expect(sizer.perItemMs).toBeLessThan(0.14);
+  });
+
   it('counts what the other threads still have to run when items cost evenly', () => {
     const sizer = new ChunkSizer({ threads: 2, targetMs: 10, roundTripMs: 0 });
     sizer.seed({ perItemMs: 0.01, spread: 0 });
