@@ -133,6 +133,11 @@ export function arraySource(specs: readonly JobSpec[]): JobSource {
   };
 }
 
+/** A chunk sent on the slot of one that came back, before that one was settled. */
+interface Handed {
+  readonly next: Promise<Handed | undefined>;
+}
+
 export interface CallConfig {
   readonly policy: CallPolicy;
   readonly retry: RetryPolicy;
@@ -614,7 +619,27 @@ export function startCall(
     return itemsChunk(items);
   };
 
-  const runChunk = async (chunk: Chunk, release: () => void): Promise<void> => {
+  /**
+   * Sends the next chunk on the thread (the slot) whose chunk just came back, before that
+   * chunk's outcomes are handed over: handing them over costs the main thread about 0.2 µs
+   * an item (~1 ms for a chunk of 4096), which its thread would otherwise wait for. Only
+   * when nothing in those outcomes can stop the call (the chunk had no failure, and a
+   * fulfilment does not end the call, as it ends any's) and no other call waits for a slot
+   * (which goes to the highest priority first, and to a graph's dependents).
+   */
+  const handOn = (release: () => void): Handed | undefined => {
+    if (stopped || readyCount() === 0 || dispatcher.contended) return undefined;
+    if (stopsCall(config.policy, 'fulfilled')) return undefined;
+    const room = config.concurrency - inFlight;
+    if (room <= 0) return undefined;
+    const chunk = takeChunk(chunkSize(room));
+    const length = chunkLength(chunk);
+    inFlight += length;
+    dispatcher.dequeue(length);
+    return { next: runChunk(chunk, release) };
+  };
+
+  const runChunk = async (chunk: Chunk, release: () => void): Promise<Handed | undefined> => {
     const { task, items } = chunk;
     const length = chunkLength(chunk);
     let signal = stop.signal;
@@ -713,15 +738,18 @@ export function startCall(
       // A failure's outcomes were handed over above: the slot is free.
       if (response === undefined) release();
     }
+    const handed = response.failures === undefined ? handOn(release) : undefined;
     // A chunk's outcomes come after its progress reports (they travel on another port).
     if (progress) await progress.closed;
-    // The slot is released only after the outcomes reached the sink, so that work they
-    // make ready (a graph's dependents) competes for it, by priority, with work waiting.
+    // Otherwise the slot is released only after the outcomes reached the sink, so that
+    // work they make ready (a graph's dependents) competes for it, by priority, with work
+    // waiting.
     try {
       settleChunk(chunk, response, received - dispatched);
     } finally {
-      release();
+      if (!handed) release();
     }
+    return handed;
   };
 
   /** Hands over a chunk's outcomes; `wallMs`: from sending the chunk to its answer. */
@@ -817,8 +845,12 @@ export function startCall(
         inFlight += length;
         dispatcher.dequeue(length);
         pump(); // taking items may make room to read more of the source
-        await runChunk(chunk, release);
-        pump();
+        let running: Promise<Handed | undefined> | undefined = runChunk(chunk, release);
+        while (running) {
+          const handed: Handed | undefined = await running;
+          pump();
+          running = handed?.next;
+        }
       }
     } catch {
       // acquire() rejects only when the call stops; the items are accounted for in finish.

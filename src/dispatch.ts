@@ -42,6 +42,11 @@ export class Dispatcher {
     return this.#maxQueue;
   }
 
+  /** Whether some call waits for a slot. */
+  get contended(): boolean {
+    return this.#heap.size > this.#gone;
+  }
+
   /** Jobs waiting for a thread, across calls. */
   get queuedJobs(): number {
     return this.#queuedJobs;
