@@ -216,8 +216,8 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
   {
     await using runner = createRunner({ threads: here });
     // A first run, untimed, as the sequential one came after warm-up items: thread start-up,
-    // module loads and the JIT's first compiles in every thread (a fresh runner's first
-    // call measured 0.75x where later calls gave 1.1-1.4x, for a sample of 20,000 6 µs items).
+    // module loads and the JIT's first compiles in every thread (20,000 items of 6 µs: a
+    // fresh runner's first call measured 0.72-0.77x, its later calls 0.95-1.39x).
     await runner.all(task, inputs, { policy: 'settle', chunkSize: best.chunk });
     const t0 = performance.now();
     await runner.all(task, inputs, { policy: 'settle', chunkSize: best.chunk });
