@@ -251,7 +251,8 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       const item = pending.get(outcome.job as number);
       pending.delete(outcome.job as number);
       if (outcome.status === 'fulfilled') {
-        await output.write(outcome.value);
+        const drained = output.write(outcome.value);
+        if (drained) await drained;
         continue;
       }
       const reason = outcome.reason;
