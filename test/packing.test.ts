@@ -2,23 +2,12 @@
 // worker receives, and what comes back, must be exactly what structured cloning gives.
 import { describe, expect, it } from 'vitest';
 import { pack, unpack } from '../src/protocol.js';
+import { rng } from '../workers/workloads.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
 
 const createRunner = trackRunners();
-
-// mulberry32: a small seeded generator, so a failing case can be replayed.
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: readonly unknown[] = [
   0,
@@ -68,7 +57,7 @@ function expectSame(actual: unknown, expected: unknown): void {
 describe('pack and unpack', () => {
   it('give what structured cloning gives, for 300 random chunks of records', () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const random = generator(seed);
+      const random = rng(seed);
       const values = records(random, 8 + Math.floor(random() * 60));
       const packed = pack(values);
       expect(packed, `seed ${seed}`).toBeDefined();
@@ -151,7 +140,7 @@ describe('pack and unpack', () => {
 });
 
 describe.each(executors)('records between threads on $name', ({ options }) => {
-  const inputs = records(generator(7), 120);
+  const inputs = records(rng(7), 120);
 
   it('arrive, and come back, with their keys, order and values intact', async () => {
     const runner = createRunner(options);
@@ -205,7 +194,7 @@ describe.each(executors)('records between threads on $name', ({ options }) => {
 
   it('cross whole when one record of a chunk has another shape', async () => {
     const runner = createRunner(options);
-    const mixed: unknown[] = records(generator(11), 40);
+    const mixed: unknown[] = records(rng(11), 40);
     mixed[13] = { nested: { deep: [1, 2] }, when: new Date(0) };
     const outputs = await runner.all(tasks.echo, mixed, { chunkSize: 40 });
     expect(outputs).toEqual(structuredClone(mixed));
