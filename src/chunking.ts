@@ -88,8 +88,6 @@ export class ChunkSizer {
   #count = 0;
   #totalMs = 0;
   #totalSquares = 0;
-  /** The seeded cost, until this call measures one. */
-  #seeded: ItemCost | undefined;
 
   constructor(options: ChunkSizerOptions) {
     this.#fixed = options.fixed;
@@ -110,7 +108,6 @@ export class ChunkSizer {
     if (this.#perItemMs !== undefined || !(perItemMs >= 0) || this.#fixed !== undefined) return;
     this.#perItemMs = perItemMs;
     this.#spread = spread;
-    this.#seeded = { perItemMs, spread };
     const ideal = perItemMs > 0 ? Math.floor(this.#targetMs / perItemMs) : this.#max;
     this.#largest = Math.max(this.#min, Math.min(this.#max, Math.floor(ideal / 4)));
   }
@@ -131,9 +128,10 @@ export class ChunkSizer {
    * follow the last chunks (and those may be the cheap end of an input).
    */
   get cost(): ItemCost | undefined {
-    if (this.#count === 0 || !(this.#totalMs > 0)) {
-      if (this.#perItemMs === undefined) return undefined;
-      return this.#seeded ?? { perItemMs: this.#perItemMs, spread: this.#spread };
+    if (this.#count === 0) {
+      return this.#perItemMs === undefined
+        ? undefined
+        : { perItemMs: this.#perItemMs, spread: this.#spread };
     }
     return { perItemMs: this.#totalMs / this.#count, spread: this.#overallSpread() };
   }

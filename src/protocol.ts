@@ -95,7 +95,6 @@ export interface TaskResponse {
  * take under 0.1 µs in all. Rows of a data file and argument records are of this shape.
  */
 export interface Packed {
-  readonly packed: 'columns';
   readonly keys: readonly string[];
   readonly columns: readonly unknown[][];
   readonly length: number;
@@ -168,11 +167,23 @@ export function pack(values: readonly unknown[]): Packed | undefined {
     }
     if (k !== width) return undefined;
   }
-  return { packed: 'columns', keys, columns, length };
+  return { keys, columns, length };
 }
 
-export function isPacked(values: readonly unknown[] | Packed): values is Packed {
-  return !Array.isArray(values);
+/**
+ * Values as they cross between threads: packed when they pack, unless the call transfers
+ * (its buffers are found in the values, so those go as they are). Both sides send with this.
+ */
+export function toWire<T extends readonly unknown[]>(
+  values: T,
+  transfer: boolean | undefined,
+): T | Packed {
+  return (transfer ? undefined : pack(values)) ?? values;
+}
+
+/** Values as {@link toWire} sent them. Both sides receive with this. */
+export function fromWire<T extends readonly unknown[]>(values: T | Packed): T | unknown[] {
+  return Array.isArray(values) ? values : unpack(values as Packed);
 }
 
 /** The values that {@link pack} packed. */

@@ -10,24 +10,16 @@
 // primitive values) cross by column, which V8 clones several times faster (see pack()).
 import {
   buffersIn,
-  isPacked,
-  pack,
-  unpack,
+  fromWire,
+  toWire,
   type WireRequest,
   type WireResponse,
 } from '../src/protocol.js';
 import { runRequest } from './task-host.js';
 
 export default async function host(request: WireRequest): Promise<WireResponse> {
-  const { inputs } = request;
-  const response = await runRequest({
-    ...request,
-    inputs: isPacked(inputs) ? unpack(inputs) : inputs,
-  });
-  if (!request.transfer) {
-    const packed = pack(response.values);
-    return packed ? { ...response, values: packed } : response;
-  }
+  const response = await runRequest({ ...request, inputs: fromWire(request.inputs) });
+  if (!request.transfer) return { ...response, values: toWire(response.values, false) };
   const buffers = new Set<ArrayBuffer>();
   for (const value of response.values) buffersIn(value, buffers);
   for (const failure of response.failures ?? []) buffersIn(failure.input, buffers);

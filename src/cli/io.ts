@@ -9,10 +9,10 @@ import { loadTask, type TaskFunction } from '../../workers/task-host.js';
 import { defineTask, type Task } from '../task.js';
 
 export const FORMATS = ['jsonl', 'json', 'lines'] as const;
+export type Format = (typeof FORMATS)[number];
 
 /** Characters of records that a RecordWriter writes at once, at most a turn late. */
 const FLUSH_AT = 64 * 1024;
-export type Format = (typeof FORMATS)[number];
 
 /** A mistake in how the command was called: exit status 2, before any work starts. */
 export class UsageError extends Error {}

@@ -7,11 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
-  isPacked,
-  pack,
+  fromWire,
   type TaskRequest,
   type TaskResponse,
-  unpack,
+  toWire,
   type WireRequest,
   type WireResponse,
 } from '../protocol.js';
@@ -78,14 +77,11 @@ export class ThreadsExecutor implements Executor {
     signal.addEventListener('abort', snapshot, { once: true });
     try {
       const transferList = [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
-      // A call that transfers sends its values as they are (its buffers are found in them).
-      const packed = request.transfer ? undefined : pack(request.inputs);
-      const response = await this.#pool.run(packed ? { ...request, inputs: packed } : request, {
-        signal,
-        ...(transferList.length > 0 ? { transferList } : {}),
-      });
-      const { values } = response;
-      return isPacked(values) ? { ...response, values: unpack(values) } : { ...response, values };
+      const response = await this.#pool.run(
+        { ...request, inputs: toWire(request.inputs, request.transfer) },
+        { signal, ...(transferList.length > 0 ? { transferList } : {}) },
+      );
+      return { ...response, values: fromWire(response.values) };
     } catch (error) {
       const failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)
