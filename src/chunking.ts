@@ -40,6 +40,9 @@ export interface ItemCost {
 /** What an automatic chunk aims to cost by default (ms): see ChunkSizerOptions.targetMs. */
 export const DEFAULT_TARGET_MS = 50;
 
+/** The largest automatic chunk by default: see ChunkSizerOptions.max. */
+export const DEFAULT_MAX_CHUNK = 100_000;
+
 /** Weight of the newest measurement in the smoothed cost per item. */
 const SMOOTHING = 0.3;
 /**
@@ -92,7 +95,7 @@ export class ChunkSizer {
   constructor(options: ChunkSizerOptions) {
     this.#fixed = options.fixed;
     this.#min = options.min ?? 1;
-    this.#max = Math.max(this.#min, options.max ?? 100_000);
+    this.#max = Math.max(this.#min, options.max ?? DEFAULT_MAX_CHUNK);
     this.#targetMs = options.targetMs ?? DEFAULT_TARGET_MS;
     this.#threads = Math.max(1, options.threads);
     this.#largest = this.#min;

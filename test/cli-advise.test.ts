@@ -35,6 +35,11 @@ it('recommends settle when sample items fail, and speaks JSON', async () => {
   const report = JSON.parse(result.stdout);
   expect(report.measurement).toMatchObject({ items: 4, failures: 2 });
   expect(report.advice.policy).toBe('settle');
+  expect(report.advice.chunk).toBe('auto');
+  expect(report.advice.autoChunk).toBeGreaterThanOrEqual(1);
+  expect(report.measurement.itemMs).toBeGreaterThan(0);
+  expect(report.measurement.efficiency).toBeGreaterThan(0);
+  expect(report.measurement.efficiency).toBeLessThanOrEqual(1);
   expect(report.predicted[0].threads).toBeGreaterThan(0);
   expect(typeof report.check.measured).toBe('number');
 });

@@ -1,16 +1,18 @@
 // `fanout advise`: measures instead of asking. Runs the task on a sample, measures what an
-// item costs (and how much that varies), what moving its input and output between
-// threads costs, and what one message to a worker costs here; predicts the speedup here
-// and on more cores, picks a chunk size, a thread count and a policy, then checks its own
-// prediction by running the sample both ways.
+// item costs (and how much that varies) and what moving its input and output between
+// threads costs; probes what fanout adds to each item here, what one message to a worker
+// costs and how much speed each thread keeps when all are busy; predicts the speedup here
+// and on more cores, picks a thread count and a policy, then checks its own prediction by
+// running the sample both ways, beside each other.
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import type { TaskFunction } from '../../workers/task-host.js';
+import { calibrate, spin } from '../../workers/workloads.js';
 import { builtins } from '../builtins.js';
-import { DEFAULT_TARGET_MS } from '../chunking.js';
+import { DEFAULT_TARGET_MS, DEFAULT_MAX_CHUNK as MAX_CHUNK } from '../chunking.js';
 import { describeMachine } from '../machine.js';
 import { pack, unpack } from '../protocol.js';
-import { createRunner } from '../runner.js';
+import { createRunner, type Runner } from '../runner.js';
 import { integerFrom } from './args.js';
 import { FORMATS, type Format, openInput, readRecords, taskFromArgs, UsageError } from './io.js';
 
@@ -28,45 +30,75 @@ const TARGET_CHUNK_MS = DEFAULT_TARGET_MS;
 export interface Measurement {
   readonly items: number;
   readonly failures: number;
-  /** Mean cost of one item on one thread (ms), and its coefficient of variation. */
+  /**
+   * Mean cost of one item on one thread (ms): a plain loop over the sample, without the
+   * clock readings per item that would weigh on items of a few µs.
+   */
   readonly meanMs: number;
+  /** The coefficient of variation of the items' costs, and the largest one (ms). */
   readonly cv: number;
   readonly maxMs: number;
-  /** What moving one input and its output between threads costs (ms): paid on the main thread. */
+  /**
+   * What moving one input and its output between threads costs (ms) beyond what the
+   * probe's items (small records) cost: paid on the main thread.
+   */
   readonly cloneMs: number;
   /** Round trip of one message to a worker and back (ms). */
   readonly messageMs: number;
+  /**
+   * What fanout adds to each item here (ms of wall time): measured with items that cost
+   * nothing, every thread busy, so it holds the main thread's part and the workers'.
+   */
+  readonly itemMs: number;
+  /**
+   * How much of a thread's speed each thread keeps when all of them run pure work at once,
+   * here (1 = all of it): a VM's cores can be slower than they claim once all are busy.
+   */
+  readonly efficiency: number;
 }
 
 export interface Prediction {
   readonly threads: number;
+  /** The chunk size that automatic chunking settles at. */
   readonly chunk: number;
   readonly speedup: number;
 }
 
 /**
- * The model: the work (items × cost) is shared by the threads; each chunk pays a message;
- * the main thread clones every input and output by itself; the last chunk leaves the
- * other threads idle for about half its length.
+ * The model of a call with automatic chunks: the work is shared by the threads; every item
+ * adds what the probe measured and what moving its input and output costs beyond the
+ * probe's; each message costs a round trip; the last items leave the other threads idle
+ * for about half the longest item; each thread keeps the share of its speed measured here.
+ * What fanout adds per item is taken not to shrink with more threads (the main thread's
+ * part does not), so predictions for more cores lean low.
  */
 export function predict(m: Measurement, threads: number): Prediction {
   const work = m.items * m.meanMs;
+  const share = Math.ceil(m.items / Math.max(1, threads));
   const chunk = Math.max(
     1,
-    Math.min(m.items, Math.floor(TARGET_CHUNK_MS / Math.max(m.meanMs, 1e-6))),
+    Math.min(share, MAX_CHUNK, Math.floor(TARGET_CHUNK_MS / Math.max(m.meanMs, 1e-6))),
   );
   if (threads <= 1 || m.items === 0)
     return { threads: Math.max(1, threads), chunk, speedup: threads <= 1 ? 1 : 0 };
-  const messages = Math.ceil(m.items / chunk);
+  // The chunks at the target size, then about one smaller chunk per thread at the end.
+  const messages = Math.ceil(m.items / chunk) + threads;
   const parallel =
-    work / threads + (messages * m.messageMs) / threads + Math.max(m.maxMs, chunk * m.meanMs) / 2;
-  const mainThread = m.items * m.cloneMs + messages * m.messageMs * 0.2;
-  const wall = Math.max(parallel, mainThread);
+    work / (threads * m.efficiency) +
+    m.items * (m.itemMs + m.cloneMs) +
+    (messages * m.messageMs) / threads +
+    m.maxMs / 2;
+  const wall = Math.max(parallel, m.maxMs + m.messageMs);
   return { threads, chunk, speedup: wall > 0 ? work / wall : 1 };
 }
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** Moves `values` to another thread and back into objects, as a chunk of them goes. */
@@ -101,15 +133,40 @@ function crossingMs(values: readonly unknown[]): number {
   }
 }
 
+/** The task's second argument, as a first attempt gets it. */
+const CTX = { attempt: 1, progress: () => {} };
+
+/** What a chunk awaits of a task's result: a promise, not a value. */
+const isPromise = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+
+/** The sample in a plain loop, as a program without fanout would run it (ms). */
+async function loopMs(fn: TaskFunction, inputs: readonly unknown[]): Promise<number> {
+  const start = performance.now();
+  for (const input of inputs) {
+    try {
+      const value = fn(input, CTX);
+      if (isPromise(value)) await value;
+    } catch {}
+  }
+  return performance.now() - start;
+}
+
+/** Rounds of the check: the sequential loop, then the threads. */
+const CHECK_ROUNDS = 3;
+
 async function measure(
   fn: TaskFunction,
   inputs: readonly unknown[],
-): Promise<{ m: Omit<Measurement, 'messageMs'>; sequentialMs: number }> {
-  const progress = () => {};
+): Promise<{
+  m: Omit<Measurement, 'messageMs' | 'itemMs' | 'cloneMs' | 'efficiency'>;
+  outputs: unknown[];
+}> {
   // Warm up the JIT on a few items, then time each item once.
   for (const input of inputs.slice(0, Math.min(5, inputs.length))) {
     try {
-      await fn(input, { attempt: 1, progress });
+      const value = fn(input, CTX);
+      if (isPromise(value)) await value;
     } catch {
       // failures are counted below
     }
@@ -117,42 +174,85 @@ async function measure(
   const costs: number[] = [];
   const outputs: unknown[] = [];
   let failures = 0;
-  const t0 = performance.now();
   for (const input of inputs) {
     const start = performance.now();
     let output: unknown;
     try {
-      output = await fn(input, { attempt: 1, progress });
+      output = fn(input, CTX);
+      if (isPromise(output)) output = await output;
     } catch {
       failures++;
     }
     costs.push(performance.now() - start);
     outputs.push(output);
   }
-  const sequentialMs = performance.now() - t0;
-  const meanMs = mean(costs);
-  const sd = Math.sqrt(mean(costs.map((c) => (c - meanMs) ** 2)));
+  // The mean from the sample again, in a plain loop: a clock reading costs ~50 ns here, and
+  // on 1 µs items, timing each one made the loop a third slower.
+  const sequentialMs = await loopMs(fn, inputs);
+  const timedMean = mean(costs);
+  const sd = Math.sqrt(mean(costs.map((c) => (c - timedMean) ** 2)));
   return {
     m: {
       items: inputs.length,
       failures,
-      meanMs,
-      cv: meanMs > 0 ? sd / meanMs : 0,
+      meanMs: sequentialMs / inputs.length,
+      cv: timedMean > 0 ? sd / timedMean : 0,
       maxMs: Math.max(0, ...costs),
-      cloneMs: crossingMs(inputs) + crossingMs(outputs),
     },
-    sequentialMs,
+    outputs,
   };
 }
 
-async function messageCost(threads: number): Promise<number> {
-  await using runner = createRunner({ threads });
-  const probe = { iterations: 1 };
-  await runner.all(builtins.spin, [probe, probe, probe, probe], { chunkSize: 1 }); // start-up
+/** Items that cost (almost) nothing: what the probe sends through the threads. */
+const PROBE_ITEMS = 20_000;
+
+/** Items of the efficiency probe: ~1 ms each, this many per thread. */
+const EFFICIENCY_ITEMS_PER_THREAD = 24;
+/** Rounds of it (loop, then threads): the median holds against a noisy machine. */
+const EFFICIENCY_ROUNDS = 5;
+
+/**
+ * What fanout costs here, on a warm runner: the round trip of one message, the wall time
+ * per item of a call whose items cost nothing (the best of three), and how much of its
+ * speed each thread keeps when all run ~1 ms items (the median of rounds beside the loop).
+ */
+async function probe(
+  runner: Runner,
+): Promise<{ messageMs: number; itemMs: number; crossingMs: number; efficiency: number }> {
+  const one = { iterations: 1, seed: 0 };
+  const items = Array.from({ length: PROBE_ITEMS }, (_, seed) => ({ iterations: 1, seed }));
+  let outputs = await runner.all(builtins.spin, items); // start-up, module loads, the JIT
   const rounds = 50;
   const t0 = performance.now();
-  for (let i = 0; i < rounds; i++) await runner.run(builtins.spin, probe);
-  return (performance.now() - t0) / rounds;
+  for (let i = 0; i < rounds; i++) await runner.run(builtins.spin, one);
+  const messageMs = (performance.now() - t0) / rounds;
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    outputs = await runner.all(builtins.spin, items);
+    best = Math.min(best, performance.now() - start);
+  }
+  const iterations = calibrate(1000);
+  const work = Array.from({ length: EFFICIENCY_ITEMS_PER_THREAD * runner.threads }, (_, seed) => ({
+    iterations,
+    seed,
+  }));
+  await runner.all(builtins.spin, work);
+  const ratios: number[] = [];
+  for (let i = 0; i < EFFICIENCY_ROUNDS; i++) {
+    let start = performance.now();
+    for (const input of work) spin(input);
+    const sequentialMs = performance.now() - start;
+    start = performance.now();
+    await runner.all(builtins.spin, work);
+    ratios.push(sequentialMs / ((performance.now() - start) * runner.threads));
+  }
+  return {
+    messageMs,
+    itemMs: best / PROBE_ITEMS,
+    crossingMs: crossingMs(items) + crossingMs(outputs),
+    efficiency: Math.min(1, median(ratios)),
+  };
 }
 
 function fmtMs(ms: number): string {
@@ -204,56 +304,70 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     return 2;
   }
   const here = availableParallelism();
-  const { m, sequentialMs } = await measure(fn, inputs);
-  const measurement: Measurement = { ...m, messageMs: await messageCost(here) };
+  const { m, outputs } = await measure(fn, inputs);
+  await using runner = createRunner({ threads: here });
+  const costs = await probe(runner);
+  const measurement: Measurement = {
+    ...m,
+    cloneMs: Math.max(0, crossingMs(inputs) + crossingMs(outputs) - costs.crossingMs),
+    messageMs: costs.messageMs,
+    itemMs: costs.itemMs,
+    efficiency: costs.efficiency,
+  };
   const best = predict(measurement, here);
   const pays = best.speedup >= 1.1;
   const threads = pays ? here : 0;
   const policy = measurement.failures > 0 ? 'settle' : 'fail-fast';
 
-  // Check the prediction: the sample, on the threads, with the advice.
-  let parallelMs = Number.NaN;
-  {
-    await using runner = createRunner({ threads: here });
-    // A first run, untimed, as the sequential one came after warm-up items: thread start-up,
-    // module loads and the JIT's first compiles in every thread (20,000 items of 6 µs: a
-    // fresh runner's first call measured 0.72-0.77x, its later calls 0.95-1.39x).
-    await runner.all(task, inputs, { policy: 'settle', chunkSize: best.chunk });
+  // Check the prediction: the sample on the threads, as a run would go (automatic chunks),
+  // beside the plain loop, in rounds (the median of each). A first run, untimed: module
+  // loads and the JIT's first compiles in every thread, and the chunk sizer learning the
+  // task's cost (20,000 items of 6 µs: a fresh runner's first call measured 0.72-0.77x, its
+  // later calls 0.95-1.39x).
+  await runner.all(task, inputs, { policy: 'settle' });
+  const rounds: { sequentialMs: number; parallelMs: number }[] = [];
+  for (let round = 0; round < CHECK_ROUNDS; round++) {
+    const sequential = await loopMs(fn, inputs);
     const t0 = performance.now();
-    await runner.all(task, inputs, { policy: 'settle', chunkSize: best.chunk });
-    parallelMs = performance.now() - t0;
+    await runner.all(task, inputs, { policy: 'settle' });
+    rounds.push({ sequentialMs: sequential, parallelMs: performance.now() - t0 });
   }
-  const measured = sequentialMs / parallelMs;
+  const check = {
+    sequentialMs: median(rounds.map((r) => r.sequentialMs)),
+    parallelMs: median(rounds.map((r) => r.parallelMs)),
+    measured: median(rounds.map((r) => r.sequentialMs / r.parallelMs)),
+  };
   const elsewhere = flags.cores.map((cores) => predict(measurement, cores));
 
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ machine: describeMachine(), measurement, advice: { pays, threads, chunk: best.chunk, policy }, predicted: [best, ...elsewhere], check: { sequentialMs, parallelMs, measured } }, null, 2)}\n`,
+      `${JSON.stringify({ machine: describeMachine(), measurement, advice: { pays, threads, chunk: 'auto', autoChunk: best.chunk, policy }, predicted: [best, ...elsewhere], check }, null, 2)}\n`,
     );
     return 0;
   }
+  const perItem = measurement.itemMs + measurement.cloneMs;
   const lines = [
     `fanout advise: ${describeMachine()}`,
     '',
     `sample: ${m.items} items, ${m.failures} failed`,
     `cost per item: ${fmtMs(m.meanMs)} on average (max ${fmtMs(m.maxMs)}, variation ${(m.cv * 100).toFixed(0)}%)`,
-    `moving one input and its output between threads: ${fmtMs(m.cloneMs)}; one message to a worker and back: ${fmtMs(measurement.messageMs)}`,
+    `threads here keep ${(measurement.efficiency * 100).toFixed(0)}% of their speed when all run at once; what fanout adds per item: ${fmtMs(measurement.itemMs)} (items that cost nothing, every thread busy), and ${fmtMs(measurement.cloneMs)} more to move this input and output between threads; one message to a worker and back: ${fmtMs(measurement.messageMs)}`,
     '',
     `parallelism ${pays ? 'pays' : 'does not pay'} here: predicted ${best.speedup.toFixed(2)}x on ${here} cores.`,
     pays
-      ? `  Each item costs ${fmtMs(m.meanMs)}, against ${fmtMs(measurement.messageMs / best.chunk)} of messaging per item in chunks of ${best.chunk}.`
-      : `  Moving and dispatching an item costs about as much as running it; run it in one thread (--threads 0).`,
-    `chunk size: ${best.chunk} (about ${fmtMs(best.chunk * m.meanMs)} of work per message: hides the message cost, small enough to balance the threads${m.cv > 1 ? '; costs vary a lot, so auto chunking, which adapts, is safer' : ''}).`,
+      ? `  Each item costs ${fmtMs(m.meanMs)} of work, shared by ${here} threads, against ${fmtMs(perItem)} that fanout adds to it.`
+      : `  What fanout adds to an item (${fmtMs(perItem)}) costs about as much as what running it in parallel saves; run it in one thread (--threads 0).`,
+    `chunk size: auto, the default (--chunk auto): about ${best.chunk} items a message here (${fmtMs(best.chunk * m.meanMs)} of work: hides the message cost), and smaller ones at the end of the input so that no thread idles${m.cv > 1 ? '; costs vary a lot, and auto adapts to that' : ''}.`,
     `threads: ${threads === 0 ? '0 (in this thread)' : `${threads}, one per core: CPU-bound work gains nothing from more`}.`,
     `policy: ${policy}: ${policy === 'settle' ? `${m.failures} of ${m.items} sample items failed, so fail-fast would likely stop a full run early; settle runs everything and lists what failed (--errors).` : 'no sample item failed, so a failure in a full run is likely worth stopping for.'}`,
     '',
-    'predicted speedup on other machines:',
+    'predicted speedup on other machines (taking what fanout adds per item as no smaller there):',
     ...elsewhere.map(
       (p) =>
-        `  ${String(p.threads).padStart(3)} cores: ${p.speedup.toFixed(2)}x (chunks of ${p.chunk})`,
+        `  ${String(p.threads).padStart(3)} cores: ${p.speedup.toFixed(2)}x (chunks of about ${p.chunk})`,
     ),
     '',
-    `check on this sample: sequential ${fmtMs(sequentialMs)}, ${here} threads ${fmtMs(parallelMs)}: measured ${measured.toFixed(2)}x, predicted ${best.speedup.toFixed(2)}x.`,
+    `check on this sample (median of ${CHECK_ROUNDS} rounds): sequential ${fmtMs(check.sequentialMs)}, ${here} threads ${fmtMs(check.parallelMs)}: measured ${check.measured.toFixed(2)}x, predicted ${best.speedup.toFixed(2)}x.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
