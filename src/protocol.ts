@@ -30,6 +30,13 @@ export interface TaskRequest {
    * Only sent when the caller listens, so progress costs nothing otherwise.
    */
   readonly progress?: MessagePort | undefined;
+  /**
+   * Read the clock once per this many items instead of once per item, each item of a group
+   * getting an equal share of its time (a failed item ends its group). A reading costs
+   * ~50 ns, 5% of an item of 1 µs: asked for tiny items whose caller keeps no time of its
+   * own for each (no trace, bare values). Left out: 1.
+   */
+  readonly stride?: number | undefined;
 }
 
 /** What the main thread exposes on `TaskRequest.progress`. */
@@ -81,7 +88,10 @@ export interface TaskResponse {
   readonly values: unknown[];
   /** The items that failed, if any. */
   readonly failures: ItemFailure[] | undefined;
-  /** Start and end of each item, flattened: [start0, end0, start1, end1, ...] (see now()). */
+  /**
+   * Start and end of each item, flattened: [start0, end0, start1, end1, ...] (see now()).
+   * Under a `stride`, those of a group's items are equal shares of the group's time.
+   */
   readonly times: Float64Array;
   /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;

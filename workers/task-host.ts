@@ -160,7 +160,9 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
   // A call that transfers moved its inputs' buffers here: a failed item's go back, so
   // that a retry has them.
   const giveBack = request.transfer === true;
+  let failed = false;
   const fail = (index: number, kind: FailureKind, error: SerializedError) => {
+    failed = true;
     failures ??= [];
     const input = inputs[index];
     // (Unless the task moved a buffer of it away itself: it could not be sent.)
@@ -175,8 +177,11 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
   // scheduler then runs its items one by one, and this check names the culprit.
   const checkClone = count === 1;
   const channel = await progressChannel(request.progress);
-  // One clock reading per item: an item starts when the one before it ends.
+  // One clock reading per group of `stride` items (one item unless the request asks for
+  // more): a group starts when the one before it ends.
+  const stride = request.stride ?? 1;
   let start = now();
+  let first = 0;
   for (let i = 0; i < count; i++) {
     let output: unknown;
     if (typeof task !== 'function') {
@@ -195,10 +200,16 @@ export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
       }
     }
     values.push(output);
+    if (i - first + 1 < stride && i + 1 < count && !failed) continue;
     const end = now();
-    times[2 * i] = start;
+    const share = (end - start) / (i - first + 1);
+    times[2 * first] = start;
+    for (let j = first; j < i; j++)
+      times[2 * j + 1] = times[2 * j + 2] = start + (j - first + 1) * share;
     times[2 * i + 1] = end;
     start = end;
+    first = i + 1;
+    failed = false;
   }
   channel?.done();
   return { values, failures, times, thread };
