@@ -42,6 +42,7 @@ import {
   type Item,
   itemAt,
   itemsChunk,
+  keyAt,
   newItem,
   type TaskItem,
   type TaskSpec,
@@ -114,17 +115,48 @@ export interface ChunkOptions {
 }
 
 /** Where a call's jobs come from. The engine pulls only as it has room for them. */
-export interface JobSource {
-  /** The next job, or undefined when there are no more; a promise for async sources. */
-  next(): JobSpec | undefined | Promise<JobSpec | undefined>;
+export type JobSource = SpecSource | InputSource;
+
+interface SourceBase {
   /** How many jobs are left to pull, when known. */
   remaining(): number | undefined;
   /** Called once if the call stops before the source is exhausted. */
   close(): void;
 }
 
+/** Jobs of any kind, each with its key. */
+export interface SpecSource extends SourceBase {
+  readonly task?: undefined;
+  /** The next job, or undefined when there are no more; a promise for async sources. */
+  next(): JobSpec | undefined | Promise<JobSpec | undefined>;
+}
+
+/** The inputs of one task (a map, `all(task, inputs)`), each job keyed by its index. */
+export interface InputSource extends SourceBase {
+  readonly task: TaskRef;
+  /** Whether next() answers with a promise (an async iterator's). */
+  readonly async: boolean;
+  /** The next input, or END when there are no more (a promise of it when async). */
+  next(): unknown;
+}
+
+/** What an InputSource's next() gives when there are no more inputs. */
+export const END: unique symbol = Symbol('end of the inputs');
+
+/** A source over the inputs of one task in memory (an array). */
+export function inputsSource(task: TaskRef, inputs: readonly unknown[]): InputSource {
+  let at = 0;
+  return {
+    task,
+    async: false,
+    next: () => (at < inputs.length ? inputs[at++] : END),
+    remaining: () => inputs.length - at,
+    close: () => {},
+  };
+}
+
 /** A source over jobs already in memory. */
-export function arraySource(specs: readonly JobSpec[]): JobSource {
+export function arraySource(specs: readonly JobSpec[]): SpecSource {
   let at = 0;
   return {
     next: () => (at < specs.length ? specs[at++] : undefined),
@@ -255,8 +287,7 @@ function progressPort(
   const closed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
   const receiver: ProgressReceiver = {
     report: (item, value) => {
-      const job = chunk.items?.[item]?.spec ?? chunk.specs[item];
-      if (job) onTaskProgress(job.key, value);
+      if (item >= 0 && item < chunkLength(chunk)) onTaskProgress(keyAt(chunk, item), value);
     },
     // Reports and done() travel on one port, in order: nothing is lost by closing now.
     done: () => port1.close(),
@@ -288,23 +319,24 @@ function cloneHint(spec: JobSpec): string | undefined {
 }
 
 /**
- * Runs jobs already in memory and collects their outcomes in job order. With
+ * Runs `count` jobs already in memory and collects their outcomes in job order. With
  * `valuesOnly`, fulfilled jobs are collected as bare values instead (`outcomes` then holds
  * only the others), for callers that want nothing else of them.
  */
 export function runCall(
-  jobs: readonly JobSpec[],
+  source: JobSource,
+  count: number,
   config: CallConfig,
   env: CallEnv,
   onEnd?: (fulfilled: boolean, inFlight: number) => void,
   valuesOnly = false,
 ): Promise<{ record: CallRecord; outcomes: Outcome[]; values: unknown[] | undefined }> {
-  const outcomes: Outcome[] = new Array(jobs.length);
-  const values = valuesOnly ? new Array<unknown>(jobs.length) : undefined;
+  const outcomes: Outcome[] = new Array(count);
+  const values = valuesOnly ? new Array<unknown>(count) : undefined;
   let handle: CallHandle | undefined;
   const inFlight = () => handle?.inFlight() ?? 0;
   handle = startCall(
-    arraySource(jobs),
+    source,
     config,
     env,
     (index, outcome) => {
@@ -348,7 +380,7 @@ export function startCall(
 
   // Task items wait here for a thread; retries and crashed chunks go first. Main-thread
   // functions do not need a thread and wait only for the concurrency cap.
-  const ready = new FreshQueue();
+  const ready = new FreshQueue(source.task);
   const retryFront: TaskItem[] = [];
   const fnReady: Item[] = [];
   let pulled = 0;
@@ -518,7 +550,7 @@ export function startCall(
   /** A first attempt that succeeded, handed over without an item. */
   const fulfilFirst = (
     index: number,
-    spec: TaskSpec,
+    key: JobKey,
     value: unknown,
     readyAt: number,
     start: number,
@@ -529,7 +561,7 @@ export function startCall(
     settle(index, {
       status: 'fulfilled',
       value,
-      job: spec.key,
+      job: key,
       attempts: 1,
       timing: { queued: readyAt, ended: end, runMs: end - start, waitMs: wait },
     });
@@ -601,23 +633,22 @@ export function startCall(
   const takeChunk = (size: number): Chunk => {
     if (retryFront.length === 0) {
       // The common case, first attempts of one task in order: one scan, slices.
-      const task = ready.specs[ready.head]!.task;
-      const { specs } = ready;
+      const task = ready.taskAt(ready.head);
+      const limit = Math.min(ready.inputs.length, ready.head + size);
       let end = ready.head + 1;
-      const limit = Math.min(specs.length, ready.head + size);
-      while (end < limit && sameTask(specs[end]!.task, task)) end++;
+      const { tasks } = ready;
+      if (!tasks) end = limit;
+      else while (end < limit && sameTask(tasks[end]!, task)) end++;
       return ready.take(end, task);
     }
     const first = retryFront.shift()!;
     const items = [first];
     if (first.isolate) return itemsChunk(items);
     while (items.length < size) {
-      const candidate = retryFront[0] ?? (ready.size > 0 ? ready.specs[ready.head] : undefined);
-      if (!candidate) break;
-      const spec = 'spec' in candidate ? candidate.spec : candidate;
-      if (('isolate' in candidate && candidate.isolate) || !sameTask(spec.task, first.spec.task)) {
-        break;
-      }
+      const retry = retryFront[0];
+      if (retry ? retry.isolate : ready.size === 0) break;
+      const task = retry ? retry.spec.task : ready.taskAt(ready.head);
+      if (!sameTask(task, first.spec.task)) break;
       items.push(nextReady()!);
     }
     return itemsChunk(items);
@@ -684,7 +715,7 @@ export function startCall(
         if (item.attempt > 1) retried = true;
       }
     } else {
-      inputs = chunk.specs.map((spec) => spec.input);
+      inputs = chunk.inputs as unknown[];
     }
     let transfer: ArrayBuffer[] | undefined;
     if (config.transfer) {
@@ -772,7 +803,7 @@ export function startCall(
   /** Hands over a chunk's outcomes; `wallMs`: from sending the chunk to its answer. */
   const settleChunk = (chunk: Chunk, response: TaskResponse, wallMs: number): void => {
     const { values, failures, times, thread } = response;
-    const { items } = chunk;
+    const { items, keys } = chunk;
     const length = chunkLength(chunk);
     let failedAt: Map<number, ItemFailure> | undefined;
     if (failures) failedAt = new Map(failures.map((f) => [f.index, f]));
@@ -803,9 +834,10 @@ export function startCall(
           fulfil(item, values[i], end);
         } else {
           // A first attempt that succeeded: counted and handed over without an item.
-          const spec = chunk.specs[i]!;
-          const wait = count(spec.key, 1, readyAt, start, end, thread);
-          fulfilFirst(runIndex + i, spec, values[i], readyAt, start, end, wait);
+          const index = runIndex + i;
+          const key = keys ? keys[i]! : index;
+          const wait = count(key, 1, readyAt, start, end, thread);
+          fulfilFirst(index, key, values[i], readyAt, start, end, wait);
         }
         continue;
       }
@@ -927,18 +959,21 @@ export function startCall(
     if (firstTask && cost !== undefined) env.costs?.set(firstTask, cost);
   };
 
-  /** Takes in a job pulled from the source at time `at`. */
-  const admit = (spec: JobSpec, at: number) => {
+  /** Takes in what was pulled from the source at time `at`: a job, or an input of its task. */
+  const admit = (pulledValue: unknown, at: number) => {
     const index = pulled++;
-    if ('fn' in spec) {
+    const spec = source.task ? undefined : (pulledValue as JobSpec);
+    if (spec && 'fn' in spec) {
       fnReady.push(newItem(index, spec, at));
       return;
     }
-    if (!seeded) seed(spec.task);
+    const task = source.task ?? (spec as TaskSpec).task;
+    if (!seeded) seed(task);
     if (dispatcher.enqueue(1) === 1) {
-      ready.push(spec, index, at);
+      if (spec) ready.pushSpec(spec as TaskSpec, index, at);
+      else ready.push(pulledValue, index, at);
     } else {
-      const item = newItem(index, spec, at);
+      const item = newItem(index, spec ?? { key: index, task, input: pulledValue }, at);
       reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
     }
   };
@@ -976,26 +1011,28 @@ export function startCall(
       // A stream whose threads are all idle lets them start on a chunk each before it
       // reads on: reading a whole window first would leave them waiting for it.
       let gate = config.window !== Number.POSITIVE_INFINITY && lanes === 0 ? -1 : 0;
+      // An input source says whether it answers with promises: an input may be one.
+      const inputs = source.task !== undefined;
+      const done = inputs ? END : undefined;
       while (canPull(want)) {
         const next = source.next();
-        let spec: JobSpec | undefined;
-        if (isPromise(next)) {
-          spec = await next;
+        const waits = inputs ? source.async : isPromise(next);
+        let pulledValue: unknown = next;
+        if (waits) {
+          pulledValue = await next;
           at = now();
           want = wanted();
-        } else {
-          spec = next;
         }
-        if (spec === undefined) {
+        if (pulledValue === done) {
           exhausted = true;
           break;
         }
         if (finished) return;
         const wasSeeded = seeded;
-        admit(spec, at);
+        admit(pulledValue, at);
         if (seeded !== wasSeeded) want = wanted(); // a known cost reads further ahead
         if ((pulled & 1023) === 0) at = now();
-        if (isPromise(next)) {
+        if (waits) {
           pump(); // let lanes start while an async source keeps reading
         } else if (gate !== 0) {
           if (gate < 0) gate = threads * chunkSize(config.concurrency - inFlight);

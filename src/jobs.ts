@@ -1,14 +1,27 @@
 // Turns the argument forms of all / any / spawn into a flat list of jobs, and shapes
 // per-job results back into the caller's form (array in, array out; record in, record out).
-import type { JobSpec } from './call.js';
+import { arraySource, inputsSource, type JobSource, type JobSpec } from './call.js';
 import { invalidType } from './errors.js';
 import { type FunctionJob, isTask, isTaskJob, type JobLike, type Task } from './task.js';
 
-export interface JobList {
-  readonly specs: JobSpec[];
-  /** Record keys, or undefined when the input was a list. */
-  readonly keys: string[] | undefined;
-}
+/**
+ * The jobs of a call: one task's inputs, each job keyed by its index (no object per job),
+ * or jobs of their own.
+ */
+export type JobList =
+  | { readonly task: Task; readonly inputs: readonly unknown[]; readonly keys: undefined }
+  | {
+      readonly task?: undefined;
+      readonly specs: JobSpec[];
+      /** Record keys, or undefined when the input was a list. */
+      readonly keys: string[] | undefined;
+    };
+
+export const jobCount = (list: JobList): number =>
+  list.task ? list.inputs.length : list.specs.length;
+
+export const jobSource = (list: JobList): JobSource =>
+  list.task ? inputsSource(list.task, list.inputs) : arraySource(list.specs);
 
 function toSpec(key: number | string, value: unknown, where: string): JobSpec {
   if (typeof value === 'function') return { key, fn: value as FunctionJob };
@@ -38,11 +51,9 @@ export function parseJobs(
         second,
       );
     }
-    const task = first as Task;
-    const specs: JobSpec[] = [];
-    let index = 0;
-    for (const input of inputs) specs.push({ key: index++, task, input });
-    return { list: { specs, keys: undefined }, rest: 2 };
+    // An array is read as the call starts (before all() returns): it is not copied.
+    const list = Array.isArray(inputs) ? inputs : Array.from(inputs);
+    return { list: { task: first as Task, inputs: list, keys: undefined }, rest: 2 };
   }
   if (Array.isArray(first)) {
     return {

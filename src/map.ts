@@ -2,36 +2,43 @@
 // streamed back in input order or as they complete, in bounded memory. A window caps the
 // inputs read ahead, in flight and finished-but-unconsumed, so a slow consumer slows the
 // reading, and leaving the loop early stops the work and frees the threads.
-import type { CallConfig, CallEnv, CallHandle, JobSource, OutcomeSink } from './call.js';
-import { startCall } from './call.js';
+import type { CallConfig, CallEnv, CallHandle, InputSource, OutcomeSink } from './call.js';
+import { END, inputsSource, startCall } from './call.js';
 import { invalidType } from './errors.js';
 import type { Task } from './task.js';
 
-/** Adapts an iterable of inputs into the engine's job source. */
+/** Adapts an iterable of inputs into the engine's source of one task's inputs. */
 export function iterableSource(
   task: Task,
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
-): JobSource {
-  const known = Array.isArray(inputs) ? inputs.length : undefined;
-  let index = 0;
+): InputSource {
+  const async = typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+  // An array is read by index, without an iterator result per input, as its iterator would
+  // read it (holes give undefined) unless it replaced its iterator.
+  if (
+    !async &&
+    Array.isArray(inputs) &&
+    inputs[Symbol.iterator] === Array.prototype[Symbol.iterator]
+  ) {
+    return inputsSource(task, inputs);
+  }
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   const open = () => {
-    if (iterator) return iterator;
-    if (typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
-      iterator = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    } else {
-      iterator = (inputs as Iterable<unknown>)[Symbol.iterator]();
-    }
+    iterator ??= async
+      ? (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+      : (inputs as Iterable<unknown>)[Symbol.iterator]();
     return iterator;
   };
-  const spec = (result: IteratorResult<unknown>) =>
-    result.done ? undefined : { key: index++, task, input: result.value };
+  const input = (result: IteratorResult<unknown>) => (result.done ? END : result.value);
   return {
+    task,
+    async,
     next() {
       const result = open().next();
-      return result instanceof Promise ? result.then(spec) : spec(result);
+      // (Promise.resolve: an async iterator whose next() answers with a plain result.)
+      return async ? Promise.resolve(result).then(input) : input(result as IteratorResult<unknown>);
     },
-    remaining: () => (known === undefined ? undefined : known - index),
+    remaining: () => undefined,
     close() {
       // A generator's finally blocks run; a stream is destroyed.
       void Promise.resolve()

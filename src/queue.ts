@@ -3,6 +3,7 @@
 // a Chunk of such specs and runs; a job that needs state of its own (a retry, an isolated
 // item after a crash, a main-thread function) is an Item.
 import type { JobSpec } from './call.js';
+import type { JobKey } from './errors.js';
 import type { TaskRef } from './protocol.js';
 
 /** A job waiting for, or going through, its next attempt. */
@@ -42,16 +43,22 @@ export function newItem<S extends JobSpec>(
 }
 
 /**
- * First attempts waiting for a thread, in pull order. No item per job: on the hot path of
- * a map over tiny items the main thread keeps a job's spec and nothing else. Its index and
- * the time it became ready are kept per run of jobs read together (consecutive indexes,
- * one timestamp), which is thousands of jobs at a time for an array. An item is made only
- * when a job needs one (it failed, it must wait for a retry, its chunk crashed).
+ * First attempts waiting for a thread, in pull order. No object per job: on the hot path of
+ * a map over tiny items the main thread keeps a job's input and nothing else. A queue of
+ * one task (a map, `all(task, inputs)`) keys each job by its index; any other keeps each
+ * job's key and task beside its input. A job's index and the time it became ready are kept
+ * per run of jobs read together (consecutive indexes, one timestamp), which is thousands
+ * of jobs at a time for an array. An item is made only when a job needs one (it failed, it
+ * must wait for a retry, its chunk crashed).
  */
 export class FreshQueue {
-  specs: TaskSpec[] = [];
+  inputs: unknown[] = [];
+  /** Each job's key and task, unless the queue has one task and keys jobs by index. */
+  keys: JobKey[] | undefined;
+  tasks: TaskRef[] | undefined;
   head = 0;
-  /** The position of specs[0] since the queue began: run starts are such positions. */
+  readonly #task: TaskRef | undefined;
+  /** The position of inputs[0] since the queue began: run starts are such positions. */
   #base = 0;
   /** Each run: where it starts (position), the index of its first job, when it was read. */
   #runStart: number[] = [];
@@ -62,19 +69,46 @@ export class FreshQueue {
   #nextIndex = -1;
   #lastTime = Number.NaN;
 
-  get size(): number {
-    return this.specs.length - this.head;
+  /** `task`: the one task of every job, each keyed by its index; else push specs. */
+  constructor(task?: TaskRef) {
+    this.#task = task;
+    if (!task) {
+      this.keys = [];
+      this.tasks = [];
+    }
   }
 
-  push(spec: TaskSpec, index: number, time: number): void {
+  get size(): number {
+    return this.inputs.length - this.head;
+  }
+
+  /** Queues a job of the queue's one task. */
+  push(input: unknown, index: number, time: number): void {
+    this.#run(index, time);
+    this.inputs.push(input);
+  }
+
+  /** Queues a job of a queue made without a task. */
+  pushSpec(spec: TaskSpec, index: number, time: number): void {
+    this.#run(index, time);
+    this.inputs.push(spec.input);
+    this.keys!.push(spec.key);
+    this.tasks!.push(spec.task);
+  }
+
+  #run(index: number, time: number): void {
     if (index !== this.#nextIndex || time !== this.#lastTime) {
-      this.#runStart.push(this.#base + this.specs.length);
+      this.#runStart.push(this.#base + this.inputs.length);
       this.#runIndex.push(index);
       this.#runTime.push(time);
       this.#lastTime = time;
     }
     this.#nextIndex = index + 1;
-    this.specs.push(spec);
+  }
+
+  /** The task of the job at `position` in `inputs`. */
+  taskAt(position: number): TaskRef {
+    return this.#task ?? this.tasks![position]!;
   }
 
   /** The run holding the head (there must be one), remembered for the next call. */
@@ -94,15 +128,21 @@ export class FreshQueue {
 
   /** The first entry as an item (taking it), or undefined when empty. */
   shiftItem(): TaskItem | undefined {
-    if (this.head >= this.specs.length) return undefined;
+    if (this.head >= this.inputs.length) return undefined;
     // headIndex (read first) moves #runHead to the head's run.
-    const item = newItem(this.headIndex, this.specs[this.head]!, this.#runTime[this.#runHead]!);
+    const index = this.headIndex;
+    const spec: TaskSpec = {
+      key: this.keys ? this.keys[this.head]! : index,
+      task: this.taskAt(this.head),
+      input: this.inputs[this.head],
+    };
+    const item = newItem(index, spec, this.#runTime[this.#runHead]!);
     this.head++;
     this.compact();
     return item;
   }
 
-  /** Takes entries up to `end` (exclusive) as a chunk of first attempts. */
+  /** Takes entries up to `end` (exclusive), all of `task`, as a chunk of first attempts. */
   take(end: number, task: TaskRef): Chunk {
     const from = this.#base + this.head;
     const to = this.#base + end;
@@ -111,7 +151,13 @@ export class FreshQueue {
       const start = Math.max(this.#runStart[r]!, from);
       runs.push(start - from, this.#runIndex[r]! + (start - this.#runStart[r]!), this.#runTime[r]!);
     }
-    const chunk: Chunk = { task, items: undefined, specs: this.specs.slice(this.head, end), runs };
+    const chunk: Chunk = {
+      task,
+      items: undefined,
+      inputs: this.inputs.slice(this.head, end),
+      keys: this.keys?.slice(this.head, end),
+      runs,
+    };
     this.head = end;
     this.compact();
     return chunk;
@@ -119,11 +165,13 @@ export class FreshQueue {
 
   /** Drops the entries (and runs) already taken from the front, once they are many. */
   compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.specs.length) {
-      this.specs = this.specs.slice(this.head);
+    if (this.head > 1024 && this.head * 2 > this.inputs.length) {
+      this.inputs = this.inputs.slice(this.head);
+      this.keys = this.keys?.slice(this.head);
+      this.tasks = this.tasks?.slice(this.head);
       this.#base += this.head;
       this.head = 0;
-      const r = this.specs.length > 0 ? this.#headRun() : this.#runStart.length - 1;
+      const r = this.inputs.length > 0 ? this.#headRun() : this.#runStart.length - 1;
       if (r > 64) {
         this.#runStart = this.#runStart.slice(r);
         this.#runIndex = this.#runIndex.slice(r);
@@ -134,12 +182,14 @@ export class FreshQueue {
   }
 }
 
-/** Jobs of one task sent together: first attempts (specs and runs), or items (retries...). */
+/** Jobs of one task sent together: first attempts (inputs and runs), or items (retries...). */
 export interface Chunk {
   readonly task: TaskRef;
-  /** Set for a chunk of items; otherwise the jobs are described by the two below. */
+  /** Set for a chunk of items; otherwise the jobs are described by the three below. */
   readonly items: TaskItem[] | undefined;
-  readonly specs: readonly TaskSpec[];
+  readonly inputs: readonly unknown[];
+  /** The jobs' keys, when they are not their indexes. */
+  readonly keys: readonly JobKey[] | undefined;
   /**
    * The runs of first attempts read together, as triples: the offset in the chunk where
    * the run starts, the index of that job (the next ones follow it), when they were read.
@@ -147,7 +197,7 @@ export interface Chunk {
   readonly runs: readonly number[];
 }
 
-export const chunkLength = (chunk: Chunk): number => chunk.items?.length ?? chunk.specs.length;
+export const chunkLength = (chunk: Chunk): number => chunk.items?.length ?? chunk.inputs.length;
 
 /** The triple of `chunk.runs` that holds job `i` (its offset in the array). */
 function runAt(runs: readonly number[], i: number): number {
@@ -161,14 +211,28 @@ function runAt(runs: readonly number[], i: number): number {
   return 3 * low;
 }
 
+/** The key of the job at `i` of a chunk. */
+export function keyAt(chunk: Chunk, i: number): JobKey {
+  if (chunk.items) return chunk.items[i]!.spec.key;
+  if (chunk.keys) return chunk.keys[i]!;
+  const r = runAt(chunk.runs, i);
+  return chunk.runs[r + 1]! + (i - chunk.runs[r]!);
+}
+
 /** The job at `i` of a chunk as an item, made on demand for a first attempt. */
 export function itemAt(chunk: Chunk, i: number): TaskItem {
   if (chunk.items) return chunk.items[i]!;
   const r = runAt(chunk.runs, i);
   const { runs } = chunk;
-  return newItem(runs[r + 1]! + (i - runs[r]!), chunk.specs[i]!, runs[r + 2]!);
+  const index = runs[r + 1]! + (i - runs[r]!);
+  const spec: TaskSpec = {
+    key: chunk.keys ? chunk.keys[i]! : index,
+    task: chunk.task,
+    input: chunk.inputs[i],
+  };
+  return newItem(index, spec, runs[r + 2]!);
 }
 
 export function itemsChunk(items: TaskItem[]): Chunk {
-  return { task: items[0]!.spec.task, items, specs: [], runs: [] };
+  return { task: items[0]!.spec.task, items, inputs: [], keys: undefined, runs: [] };
 }

@@ -38,7 +38,7 @@ import {
   parseGraph,
 } from './graph.js';
 import { graphResult, runGraph } from './graph-run.js';
-import { type JobList, parseJobs, shape } from './jobs.js';
+import { type JobList, jobCount, jobSource, parseJobs, shape } from './jobs.js';
 import { assertIterable, MapStream, startMap } from './map.js';
 import {
   booleanOption,
@@ -271,6 +271,7 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
 function taskNames(list: JobList): (job: JobKey) => string | undefined {
   let byKey: Map<JobKey, string | undefined> | undefined;
   return (job) => {
+    if (list.task) return list.task.export;
     byKey ??= new Map(list.specs.map((s) => [s.key, 'task' in s ? s.task.export : undefined]));
     return byKey.get(job);
   };
@@ -635,10 +636,11 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   ): Promise<CallResult> {
     if (this.#closed) return Promise.reject(new RunnerClosedError());
     const meter = parsed.onProgress
-      ? new ProgressMeter(parsed.onProgress, list.specs.length)
+      ? new ProgressMeter(parsed.onProgress, jobCount(list))
       : undefined;
     const call = runCall(
-      list.specs,
+      jobSource(list),
+      jobCount(list),
       { ...parsed.config, policy },
       this.#env(),
       meter && ((fulfilled, inFlight) => meter.tick(fulfilled, inFlight)),

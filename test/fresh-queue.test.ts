@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkLength, FreshQueue, itemAt, type TaskSpec } from '../src/queue.js';
+import { chunkLength, FreshQueue, itemAt, keyAt, type TaskSpec } from '../src/queue.js';
 
 const task = { module: 'file:///tasks.mjs', export: 'double' };
 const spec = (input: number): TaskSpec => ({ key: input, task, input }) as unknown as TaskSpec;
@@ -12,14 +12,14 @@ function jobs(chunk: ReturnType<FreshQueue['take']>): number[][] {
   });
 }
 
-describe('FreshQueue (first attempts kept as specs and runs of indexes)', () => {
+describe('FreshQueue (first attempts kept as inputs and runs of indexes)', () => {
   it('gives each job its own index and ready time across runs', () => {
     const q = new FreshQueue();
-    q.push(spec(10), 0, 5);
-    q.push(spec(11), 1, 5);
-    q.push(spec(12), 2, 7); // read later: a new run
-    q.push(spec(13), 4, 7); // index 3 went elsewhere (a function job): a new run
-    q.push(spec(14), 5, 7);
+    q.pushSpec(spec(10), 0, 5);
+    q.pushSpec(spec(11), 1, 5);
+    q.pushSpec(spec(12), 2, 7); // read later: a new run
+    q.pushSpec(spec(13), 4, 7); // index 3 went elsewhere (a function job): a new run
+    q.pushSpec(spec(14), 5, 7);
     expect(q.size).toBe(5);
     expect(q.headIndex).toBe(0);
     expect(jobs(q.take(4, task))).toEqual([
@@ -36,7 +36,7 @@ describe('FreshQueue (first attempts kept as specs and runs of indexes)', () => 
 
   it('starts a chunk in the middle of a run', () => {
     const q = new FreshQueue();
-    for (let i = 0; i < 6; i++) q.push(spec(i), i, 1);
+    for (let i = 0; i < 6; i++) q.pushSpec(spec(i), i, 1);
     q.take(2, task);
     const chunk = q.take(5, task);
     expect(chunk.runs).toEqual([0, 2, 1]);
@@ -51,10 +51,10 @@ describe('FreshQueue (first attempts kept as specs and runs of indexes)', () => 
     for (let round = 0; round < 8; round++) {
       for (let n = 0; n < 1000; n++, index++) {
         if (index % 1500 === 1499) index++;
-        q.push(spec(index), index, Math.floor(index / 700));
+        q.pushSpec(spec(index), index, Math.floor(index / 700));
       }
       while (q.size > (round === 7 ? 0 : 300)) {
-        seen.push(...jobs(q.take(Math.min(q.head + 257, q.specs.length), task)));
+        seen.push(...jobs(q.take(Math.min(q.head + 257, q.inputs.length), task)));
       }
     }
     expect(seen).toHaveLength(8000);
@@ -64,5 +64,24 @@ describe('FreshQueue (first attempts kept as specs and runs of indexes)', () => 
     }
     expect(new Set(seen.map(([i]) => i)).size).toBe(8000);
     expect(q.head).toBeLessThan(1100); // it compacted
+  });
+
+  it("keys the jobs of a queue of one task by their indexes, and keeps others' keys", () => {
+    const one = new FreshQueue(task);
+    for (const index of [0, 1, 2, 5, 6]) one.push(`input ${index}`, index, 1);
+    const chunk = one.take(4, task);
+    expect([0, 1, 2, 3].map((i) => keyAt(chunk, i))).toEqual([0, 1, 2, 5]);
+    expect(itemAt(chunk, 3).spec).toEqual({ key: 5, task, input: 'input 5' });
+    expect(one.shiftItem()?.spec).toEqual({ key: 6, task, input: 'input 6' });
+
+    const other = { module: 'file:///tasks.mjs', export: 'other' };
+    const keyed = new FreshQueue();
+    keyed.pushSpec({ key: 'a', task, input: 1 }, 0, 1);
+    keyed.pushSpec({ key: 'b', task: other, input: 2 }, 1, 1);
+    expect(keyed.taskAt(keyed.head)).toBe(task);
+    const first = keyed.take(1, task);
+    expect([keyAt(first, 0), itemAt(first, 0).spec.key]).toEqual(['a', 'a']);
+    expect(keyed.taskAt(keyed.head)).toBe(other);
+    expect(keyed.shiftItem()?.spec).toEqual({ key: 'b', task: other, input: 2 });
   });
 });
