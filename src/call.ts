@@ -143,6 +143,15 @@ export interface InputSource extends SourceBase {
 /** What an InputSource's next() gives when there are no more inputs. */
 export const END: unique symbol = Symbol('end of the inputs');
 
+/**
+ * Whether `value` is an array that its iterator would read by index (it did not replace
+ * its iterator): such an array is read so, without an iterator result per input (holes
+ * give undefined either way).
+ */
+export function isPlainArray(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value) && value[Symbol.iterator] === Array.prototype[Symbol.iterator];
+}
+
 /** A source over the inputs of one task in memory (an array). */
 export function inputsSource(task: TaskRef, inputs: readonly unknown[]): InputSource {
   let at = 0;

@@ -1,6 +1,6 @@
 // Turns the argument forms of all / any / spawn into a flat list of jobs, and shapes
 // per-job results back into the caller's form (array in, array out; record in, record out).
-import { arraySource, inputsSource, type JobSource, type JobSpec } from './call.js';
+import { arraySource, inputsSource, isPlainArray, type JobSource, type JobSpec } from './call.js';
 import { invalidType } from './errors.js';
 import { type FunctionJob, isTask, isTaskJob, type JobLike, type Task } from './task.js';
 
@@ -52,7 +52,7 @@ export function parseJobs(
       );
     }
     // An array is read as the call starts (before all() returns): it is not copied.
-    const list = Array.isArray(inputs) ? inputs : Array.from(inputs);
+    const list = isPlainArray(inputs) ? inputs : Array.from(inputs);
     return { list: { task: first as Task, inputs: list, keys: undefined }, rest: 2 };
   }
   if (Array.isArray(first)) {

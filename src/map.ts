@@ -3,7 +3,7 @@
 // inputs read ahead, in flight and finished-but-unconsumed, so a slow consumer slows the
 // reading, and leaving the loop early stops the work and frees the threads.
 import type { CallConfig, CallEnv, CallHandle, InputSource, OutcomeSink } from './call.js';
-import { END, inputsSource, startCall } from './call.js';
+import { END, inputsSource, isPlainArray, startCall } from './call.js';
 import { invalidType } from './errors.js';
 import type { Task } from './task.js';
 
@@ -13,15 +13,7 @@ export function iterableSource(
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
 ): InputSource {
   const async = typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-  // An array is read by index, without an iterator result per input, as its iterator would
-  // read it (holes give undefined) unless it replaced its iterator.
-  if (
-    !async &&
-    Array.isArray(inputs) &&
-    inputs[Symbol.iterator] === Array.prototype[Symbol.iterator]
-  ) {
-    return inputsSource(task, inputs);
-  }
+  if (!async && isPlainArray(inputs)) return inputsSource(task, inputs);
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   const open = () => {
     iterator ??= async
