@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { adviseCommand } from './cli/advise.js';
 import { benchCommand } from './cli/bench.js';
+import { stdoutHandled } from './cli/io.js';
 import { runCommand } from './cli/run.js';
 
 function version(): string {
@@ -28,6 +29,14 @@ const program = new Command('fanout')
   .addCommand(benchCommand());
 // Usage errors exit with status 2 (commander's own default is 1); --help and --version with 0.
 for (const command of [program, ...program.commands]) command.exitOverride();
+
+// A reader that goes away (`fanout ... | head`) breaks standard output: stop quietly with
+// status 141 (128 + SIGPIPE), as Unix tools do, unless the command handles it (run stops
+// its threads and completes its failures file first).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  if (!stdoutHandled()) process.exit(141);
+});
 
 try {
   await program.parseAsync();

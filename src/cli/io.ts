@@ -1,5 +1,6 @@
 // What `fanout run` and `fanout advise` share: naming the task from the command line,
 // reading inputs in each format as a stream, and writing results with backpressure.
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +17,12 @@ const FLUSH_AT = 64 * 1024;
 
 /** A mistake in how the command was called: exit status 2, before any work starts. */
 export class UsageError extends Error {}
+
+/** RecordWriters open on standard output, which then handle its failures themselves. */
+let writersOnStdout = 0;
+
+/** Whether a RecordWriter handles failures of standard output (see cli.ts). */
+export const stdoutHandled = (): boolean => writersOnStdout > 0;
 
 /** Names the task and checks, on this thread, that the module loads and has the export. */
 export async function taskFromArgs(
@@ -46,11 +53,10 @@ export interface InputSource {
 
 export function openInput(path: string): InputSource {
   if (path === '-') {
-    let read = 0;
-    process.stdin.on('data', (chunk: Buffer) => {
-      read += chunk.length;
-    });
-    return { stream: process.stdin, size: undefined, bytesRead: () => read };
+    // Counted by the stream itself: a 'data' listener would start the flow of the input at
+    // once, and what flowed before the reader was attached would be lost.
+    const stdin = process.stdin as Readable & { bytesRead?: number };
+    return { stream: stdin, size: undefined, bytesRead: () => stdin.bytesRead ?? 0 };
   }
   if (!existsSync(path)) throw new UsageError(`cannot find the input file ${path}`);
   const stream = createReadStream(path);
@@ -109,22 +115,51 @@ export class RecordWriter {
   #count = 0;
   #waiting = '';
   #scheduled = false;
-  #drained: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  #drain: Promise<void> | undefined;
+  #error: NodeJS.ErrnoException | undefined;
+  /** Called once if the stream fails (EPIPE: its reader went away); nothing is written after. */
+  onError: ((error: NodeJS.ErrnoException) => void) | undefined;
 
   constructor(stream: Writable, format: Format) {
     this.#stream = stream;
     this.#format = format;
+    if (stream === process.stdout) writersOnStdout++;
+    stream.on('error', (error) => {
+      if (this.#error) return;
+      this.#error = error;
+      this.#waiting = '';
+      this.#drained?.();
+      this.onError?.(error);
+    });
   }
 
-  static open(path: string, format: Format): RecordWriter {
-    return new RecordWriter(path === '-' ? process.stdout : createWriteStream(path), format);
+  /**
+   * A writer to `path` ('-': standard output). A file is opened first, so that a path that
+   * cannot be written is a usage error before any work starts.
+   */
+  static async open(path: string, format: Format, what: string): Promise<RecordWriter> {
+    if (path === '-') return new RecordWriter(process.stdout, format);
+    const stream = createWriteStream(path);
+    try {
+      await once(stream, 'open');
+    } catch (error) {
+      throw new UsageError(`cannot write ${what} ${path}: ${(error as Error).message}`);
+    }
+    return new RecordWriter(stream, format);
   }
 
   get count(): number {
     return this.#count;
   }
 
+  /** Why the stream failed, if it did. */
+  get error(): NodeJS.ErrnoException | undefined {
+    return this.#error;
+  }
+
   write(value: unknown): Promise<void> | undefined {
+    if (this.#error) return undefined;
     let text: string;
     if (this.#format === 'lines') {
       text = `${typeof value === 'string' ? value : JSON.stringify(value)}\n`;
@@ -143,26 +178,35 @@ export class RecordWriter {
         this.#flush();
       });
     }
-    return this.#drained;
+    return this.#drain;
   }
 
   #flush(): void {
-    if (this.#waiting === '') return;
+    if (this.#waiting === '' || this.#error) return;
     const text = this.#waiting;
     this.#waiting = '';
-    if (!this.#stream.write(text) && !this.#drained) {
-      this.#drained = new Promise<void>((done) =>
-        this.#stream.once('drain', () => {
+    if (!this.#stream.write(text) && !this.#drain) {
+      this.#drain = new Promise<void>((done) => {
+        const drained = () => {
+          this.#stream.off('drain', drained);
           this.#drained = undefined;
+          this.#drain = undefined;
           done();
-        }),
-      );
+        };
+        this.#drained = drained;
+        this.#stream.on('drain', drained);
+      });
     }
   }
 
-  /** Completes the output (a JSON array is closed, even when empty) and flushes it. */
+  /**
+   * Completes the output (a JSON array is closed, even when empty) and flushes it; after
+   * a failure of the stream, only lets go of it.
+   */
   async end(): Promise<void> {
+    if (this.#stream === process.stdout) writersOnStdout--;
     this.#flush();
+    if (this.#error) return;
     if (this.#format === 'json') this.#stream.write(this.#count === 0 ? '[]\n' : '\n]\n');
     await new Promise<void>((done) => {
       if (this.#stream === process.stdout || this.#stream === process.stderr) {

@@ -1,8 +1,8 @@
 // `fanout run`: a task module over a data file (or standard input), on every core,
 // streaming: results are written as they come, in bounded memory, in input order unless
-// --unordered. Exit status: 0 all succeeded, 1 some items failed, 2 usage error,
-// 130 interrupted (Ctrl-C).
-import { createWriteStream, writeFileSync } from 'node:fs';
+// --unordered. Exit status: 0 all succeeded, 1 some items failed (or a file could not be
+// written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
+import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { describeMachine } from '../machine.js';
@@ -52,6 +52,9 @@ class MalformedInput extends Error {
 
 class Interrupted extends Error {}
 
+/** The output or the failures file could not be written: the run stops (see runTask). */
+class WriteFailed extends Error {}
+
 const EXAMPLES = `
 Examples:
   $ fanout run ./tasks.js --export resize --input images.jsonl --output out.jsonl
@@ -63,9 +66,11 @@ The module exports the task: (input, ctx) => output | Promise<output>. Each inpu
 written as the same format. Failed items go to --errors as JSONL:
 {"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}.
 
-Exit status: 0 every item succeeded; 1 some items failed; 2 usage error (bad flags, a
-missing module or export: caught before any work starts); 130 interrupted by Ctrl-C
-(threads stopped, output flushed up to the last complete result).`;
+Exit status: 0 every item succeeded; 1 some items failed, or the output or the failures
+file could not be written; 2 usage error (bad flags, a missing module or export, an output
+that cannot be opened: caught before any work starts); 130 interrupted by Ctrl-C (threads
+stopped, output flushed up to the last complete result); 141 the reader of the output went
+away (as with | head: the run stops quietly).`;
 
 export function runCommand(): Command {
   return new Command('run')
@@ -149,9 +154,15 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   const started = performance.now();
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   let input: ReturnType<typeof openInput>;
+  let output: RecordWriter;
+  let errors: RecordWriter | undefined;
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
     input = openInput(flags.input);
+    output = await RecordWriter.open(flags.output, flags.format, 'the output');
+    errors = flags.errors
+      ? await RecordWriter.open(flags.errors, 'jsonl', 'failures to')
+      : undefined;
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
@@ -159,16 +170,17 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     }
     throw error;
   }
-  const output = RecordWriter.open(flags.output, flags.format);
-  const errors = flags.errors
-    ? new RecordWriter(createWriteStream(flags.errors), 'jsonl')
-    : undefined;
   const runner = createRunner(flags.threads === undefined ? {} : { threads: flags.threads });
   if (flags.verbose) say(`fanout run: ${describeMachine()}; ${runner.threads} threads`);
 
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Interrupted('interrupted'));
   process.once('SIGINT', onSigint);
+  // A file that cannot be written any more stops the run, as does the reader of a pipe
+  // that goes away (`fanout run ... | head`); what happened is told at the end.
+  const stopWriting = () => controller.abort(new WriteFailed());
+  output.onError = stopWriting;
+  if (errors) errors.onError = stopWriting;
 
   // What the errors file needs of each item in flight: bounded by the window.
   const pending = new Map<number, { line: number; input: unknown }>();
@@ -263,6 +275,8 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   } catch (error) {
     if (error instanceof Interrupted) {
       status = 130;
+    } else if (error instanceof WriteFailed) {
+      status = 1;
     } else if (error instanceof MalformedInput) {
       failed++;
       firstFailure = `line ${error.line}: ${error.code}: ${error.message}`;
@@ -281,6 +295,16 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     await errors?.end();
     await runner.destroy();
     if (flags.input === '-') process.stdin.destroy();
+  }
+  // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
+  // tools do. A write that failed otherwise (even after the last result) is told.
+  if (output.error?.code === 'EPIPE') return 141;
+  const broken = output.error ? 'the output' : errors?.error ? 'the failures file' : undefined;
+  if (broken) {
+    process.stderr.write(
+      `fanout run: cannot write ${broken}: ${(output.error ?? errors?.error)?.message}\n`,
+    );
+    if (status !== 130) status = 1;
   }
   const wallMs = performance.now() - started;
   if (status === 130) say(`fanout run: interrupted after ${output.count} results`);

@@ -1,0 +1,86 @@
+// `fanout run` when its output cannot be written: a path it cannot open is a usage error
+// before any work; a reader that goes away (`| head`) stops the run quietly with status
+// 141, as for SIGPIPE, its failures file complete; a write that fails stops it, saying why.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { collect, fanout, start } from './helpers/cli.js';
+
+const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'fanout-output-'));
+const input = join(dir, 'input.jsonl');
+const inputs = Array.from({ length: 50 }, (_, i) => `${i}\n`).join('');
+
+it('names an output or failures file it cannot open, before any work (status 2)', async () => {
+  const missing = join(dir, 'no-such-dir', 'out.jsonl');
+  const output = await fanout(['run', tasks, '-e', 'double', '-o', missing], inputs);
+  expect(output.code).toBe(2);
+  expect(output.stderr).toContain(`cannot write the output ${missing}`);
+  expect(output.stderr).not.toContain('    at ');
+  const failures = await fanout(['run', tasks, '-e', 'double', '--errors', missing], inputs);
+  expect(failures.code).toBe(2);
+  expect(failures.stderr).toContain(`cannot write failures to ${missing}`);
+  expect(failures.stdout).toBe('');
+});
+
+it('stops quietly with 141 when the reader of its output goes away', async () => {
+  const errors = join(dir, 'failures.jsonl');
+  const child = start(['run', tasks, '-e', 'failIfOdd', '--policy', 'settle', '--errors', errors]);
+  // An input that never ends: the run can only stop because its output is gone.
+  let n = 0;
+  const feed = () => {
+    while (child.stdin?.write(`${n++}\n`)) {
+      if (n % 1000 === 0) {
+        setImmediate(feed); // let the child read and write in between
+        break;
+      }
+    }
+  };
+  child.stdin?.on('drain', feed);
+  child.stdin?.on('error', () => {});
+  feed();
+  const firstOutput = new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const result = collect(child);
+  await firstOutput;
+  child.stdout?.destroy(); // as `head` exits
+  const { code, stderr } = await result;
+  expect(code).toBe(141);
+  expect(stderr).toBe('');
+  // Every failure it met is in the failures file, each a complete line.
+  const lines = readFileSync(errors, 'utf8').split('\n');
+  expect(lines.at(-1)).toBe('');
+  const failed = lines.slice(0, -1).map((line) => JSON.parse(line).input as number);
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed).toEqual(failed.map((_, i) => 2 * i + 1));
+});
+
+it('stops and says why when a write fails (status 1)', async () => {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(input, inputs);
+  // /dev/full takes the file open, and fails every write with ENOSPC.
+  const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '-o', '/dev/full']);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('cannot write the output: ENOSPC');
+  expect(result.stderr).not.toContain('    at ');
+});
+
+it('leaves standard input paused until the records are read', async () => {
+  // Opening the output and failures files takes a moment after the input is opened: what
+  // flowed from standard input meanwhile, with no reader yet, would be lost.
+  const io = new URL('../dist/src/cli/io.js', import.meta.url).href;
+  const script = `
+    const { openInput, readRecords } = await import(${JSON.stringify(io)});
+    const input = openInput('-');
+    const flowing = process.stdin.readableFlowing;
+    let n = 0;
+    for await (const record of readRecords(input.stream, 'jsonl')) n += record.ok ? 1 : 0;
+    console.log(flowing, n, input.bytesRead());
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+  const lines = Array.from({ length: 20_000 }, (_, i) => `${i}\n`).join('');
+  const { stdout } = await collect(child, lines);
+  expect(stdout.trim()).toBe(`null 20000 ${lines.length}`);
+});
