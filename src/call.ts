@@ -686,7 +686,7 @@ export function startCall(
   /**
    * Items per clock reading in the worker: one each, unless items are tiny (a reading costs
    * ~50 ns) and nothing keeps a time of each (a trace, or outcomes, which carry timings).
-   * The totals, and the spread the sizer sees between groups, stay.
+   * The summed task time stays exact, and the sizer still sees the spread between groups.
    */
   const clockStride = (): number | undefined => {
     const perItemMs = sizer.perItemMs;
