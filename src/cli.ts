@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { adviseCommand } from './cli/advise.js';
 import { benchCommand } from './cli/bench.js';
-import { stdoutHandled } from './cli/io.js';
+import { readerGone, stdoutHandled } from './cli/io.js';
 import { runCommand } from './cli/run.js';
 
 function version(): string {
@@ -34,7 +34,7 @@ for (const command of [program, ...program.commands]) command.exitOverride();
 // status 141 (128 + SIGPIPE), as Unix tools do, unless the command handles it (run stops
 // its threads and completes its failures file first).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
+  if (!readerGone(error)) throw error;
   if (!stdoutHandled()) process.exit(141);
 });
 

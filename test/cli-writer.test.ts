@@ -94,4 +94,24 @@ describe('RecordWriter', () => {
     await new RecordWriter(empty.stream, 'json').end();
     expect(empty.chunks.join('')).toBe('[]\n');
   });
+
+  it('lets go of a stream that failed: the error is told once, a wait for drain ends', async () => {
+    const out = sink({ hold: true, highWaterMark: 16 });
+    const writer = new RecordWriter(out.stream, 'jsonl');
+    const errors: string[] = [];
+    writer.onError = (error) => errors.push(error.code ?? '');
+    writer.write({ big: 'x'.repeat(100) });
+    await nextTurn();
+    const drained = writer.write({ next: 1 });
+    expect(drained).toBeInstanceOf(Promise);
+    // The reader of a socket went away with data unread.
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    out.stream.destroy(reset);
+    await drained; // ends instead of waiting for a drain that never comes
+    expect(errors).toEqual(['ECONNRESET']);
+    expect(writer.error).toBe(reset);
+    expect(writer.write({ after: true })).toBeUndefined();
+    await writer.end();
+    expect(out.chunks.join('')).not.toContain('after');
+  });
 });

@@ -24,6 +24,13 @@ let writersOnStdout = 0;
 /** Whether a RecordWriter handles failures of standard output (see cli.ts). */
 export const stdoutHandled = (): boolean => writersOnStdout > 0;
 
+/**
+ * Whether a write failed because its reader went away: a pipe closed (EPIPE), or a socket
+ * closed with data still unread (ECONNRESET).
+ */
+export const readerGone = (error: NodeJS.ErrnoException | undefined): boolean =>
+  error?.code === 'EPIPE' || error?.code === 'ECONNRESET';
+
 /** Names the task and checks, on this thread, that the module loads and has the export. */
 export async function taskFromArgs(
   modulePath: string,

@@ -16,6 +16,7 @@ import {
   type Format,
   openInput,
   RecordWriter,
+  readerGone,
   readRecords,
   taskFromArgs,
   UsageError,
@@ -298,7 +299,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   }
   // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
   // tools do. A write that failed otherwise (even after the last result) is told.
-  if (output.error?.code === 'EPIPE') return 141;
+  if (readerGone(output.error)) return 141;
   const broken = output.error ? 'the output' : errors?.error ? 'the failures file' : undefined;
   if (broken) {
     process.stderr.write(
