@@ -26,6 +26,21 @@ it('names an output or failures file it cannot open, before any work (status 2)'
   expect(failures.stdout).toBe('');
 });
 
+it('names an input or a trace path it cannot use, before any work (status 2)', async () => {
+  const directory = await fanout(['run', tasks, '-e', 'double', '-i', dir]);
+  expect(directory.code).toBe(2);
+  expect(directory.stderr).toContain(`the input ${dir} is a directory`);
+  const sample = await fanout(['advise', tasks, '-e', 'double', '--sample', dir]);
+  expect(sample.code).toBe(2);
+  expect(sample.stderr).toContain(`the input ${dir} is a directory`);
+  const missing = join(dir, 'no-such-dir', 'trace.json');
+  const trace = await fanout(['run', tasks, '-e', 'double', '--trace', missing], inputs);
+  expect(trace.code).toBe(2);
+  expect(trace.stderr).toContain(`cannot write the trace to ${missing}`);
+  expect(trace.stdout).toBe('');
+  for (const result of [directory, sample, trace]) expect(result.stderr).not.toContain('    at ');
+});
+
 it('stops quietly with 141 when the reader of its output goes away', async () => {
   const errors = join(dir, 'failures.jsonl');
   const child = start(['run', tasks, '-e', 'failIfOdd', '--policy', 'settle', '--errors', errors]);

@@ -1,7 +1,7 @@
 // What `fanout run` and `fanout advise` share: naming the task from the command line,
 // reading inputs in each format as a stream, and writing results with backpressure.
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -66,8 +66,17 @@ export function openInput(path: string): InputSource {
     return { stream: stdin, size: undefined, bytesRead: () => stdin.bytesRead ?? 0 };
   }
   if (!existsSync(path)) throw new UsageError(`cannot find the input file ${path}`);
-  const stream = createReadStream(path);
-  return { stream, size: statSync(path).size, bytesRead: () => stream.bytesRead };
+  const stats = statSync(path);
+  if (stats.isDirectory()) throw new UsageError(`the input ${path} is a directory, not a file`);
+  // Opened here, so that a file that cannot be read is a usage error before any work.
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new UsageError(`cannot read the input file ${path}: ${(error as Error).message}`);
+  }
+  const stream = createReadStream(path, { fd });
+  return { stream, size: stats.size, bytesRead: () => stream.bytesRead };
 }
 
 /**

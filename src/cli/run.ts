@@ -68,8 +68,8 @@ written as the same format. Failed items go to --errors as JSONL:
 {"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}.
 
 Exit status: 0 every item succeeded; 1 some items failed, or the output or the failures
-file could not be written; 2 usage error (bad flags, a missing module or export, an output
-that cannot be opened: caught before any work starts); 130 interrupted by Ctrl-C (threads
+file could not be written; 2 usage error (bad flags, a missing module or export, an input,
+output or trace path that cannot be used: caught before any work starts); 130 interrupted by Ctrl-C (threads
 stopped, output flushed up to the last complete result); 141 the reader of the output went
 away (as with | head: the run stops quietly).`;
 
@@ -147,6 +147,15 @@ function formatSummary(
   return `fanout run: ${parts.join(', ')}`;
 }
 
+/** Checks that `path` can be written (creating it, empty), as a usage error if not. */
+function writable(path: string, what: string): void {
+  try {
+    writeFileSync(path, '');
+  } catch (error) {
+    throw new UsageError(`cannot write ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
 /** Runs the command; returns the exit status. */
 export async function runTask(modulePath: string, flags: RunFlags): Promise<number> {
   const say = (line: string) => {
@@ -164,6 +173,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     errors = flags.errors
       ? await RecordWriter.open(flags.errors, 'jsonl', 'failures to')
       : undefined;
+    if (flags.trace !== undefined) writable(flags.trace, 'the trace to');
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
@@ -252,7 +262,13 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
         ? {}
         : {
             onTrace: (trace: CallTrace) => {
-              writeFileSync(flags.trace!, JSON.stringify(trace.toChromeTrace()));
+              try {
+                writeFileSync(flags.trace!, JSON.stringify(trace.toChromeTrace()));
+              } catch (error) {
+                process.stderr.write(
+                  `fanout run: cannot write the trace: ${(error as Error).message}\n`,
+                );
+              }
               if (flags.verbose) say(trace.summary());
             },
           }),
