@@ -69,9 +69,9 @@ written as the same format. Failed items go to --errors as JSONL:
 
 Exit status: 0 every item succeeded; 1 some items failed, or the output or the failures
 file could not be written; 2 usage error (bad flags, a missing module or export, an input,
-output or trace path that cannot be used: caught before any work starts); 130 interrupted by Ctrl-C (threads
-stopped, output flushed up to the last complete result); 141 the reader of the output went
-away (as with | head: the run stops quietly).`;
+output or trace path that cannot be used: caught before any work starts); 130 interrupted
+by Ctrl-C (threads stopped, output flushed up to the last complete result); 141 the reader
+of the output went away (as with | head: the run stops quietly).`;
 
 export function runCommand(): Command {
   return new Command('run')
