@@ -2,7 +2,7 @@
 // before any work; a reader that goes away (`| head`) stops the run quietly with status
 // 141, as for SIGPIPE, its failures file complete; a write that fails stops it, saying why.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,16 @@ it('names an input or a trace path it cannot use, before any work (status 2)', a
   for (const result of [directory, sample, trace]) expect(result.stderr).not.toContain('    at ');
 });
 
+it('bench names a results folder it cannot make, before it runs anything (status 2)', async () => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, '');
+  const out = join(file, 'results');
+  const result = await fanout(['bench', '--quick', '--no-scaling', '--no-chart', '-o', out]);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`cannot write the results to ${out}`);
+  expect(result.stderr).not.toContain('spin kernel'); // nothing was measured
+});
+
 it('stops quietly with 141 when the reader of its output goes away', async () => {
   const errors = join(dir, 'failures.jsonl');
   const child = start(['run', tasks, '-e', 'failIfOdd', '--policy', 'settle', '--errors', errors]);
@@ -73,7 +83,6 @@ it('stops quietly with 141 when the reader of its output goes away', async () =>
 });
 
 it('stops and says why when a write fails (status 1)', async () => {
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(input, inputs);
   // /dev/full takes the file open, and fails every write with ENOSPC.
   const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '-o', '/dev/full']);

@@ -1,6 +1,8 @@
 // `fanout bench`: the benchmark suite (bench/) from the command line. The suite and the
 // peers it measures come with the repository and its dev dependencies, not with the
 // package, so the suite is loaded only when the command runs.
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   CONTENDER_NAMES,
@@ -78,6 +80,16 @@ export async function runBench(flags: BenchFlags): Promise<number> {
       `fanout bench: the benchmark suite could not be loaded (${(error as Error).message}).\nIt comes with fanout's repository, not with the package: clone it, then \`npm ci && npm start\`.\n`,
     );
     return 1;
+  }
+  // The results folder is made before the suite runs (minutes), so that one that cannot be
+  // made is a usage error at once, not a crash at the end that loses every result.
+  try {
+    await mkdir(resolve(flags.out), { recursive: true });
+  } catch (error) {
+    process.stderr.write(
+      `fanout bench: cannot write the results to ${flags.out}: ${(error as Error).message}\n`,
+    );
+    return 2;
   }
   // Progress goes to stderr so that stdout carries only the table, or only the JSON.
   const log = (line: string) => process.stderr.write(`${line}\n`);
