@@ -117,6 +117,11 @@ describe('fanout run', () => {
     const stopped = await fanout(['run', tasks, '-e', 'double', '-i', input]);
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toContain('line 3');
+    // A run in which no task ran tells no speedup (there was none to measure).
+    const first = await fanout(['run', tasks, '-e', 'double'], '{not json\n1\n');
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('line 1');
+    expect(first.stderr).not.toContain('speedup');
   });
 
   it('writes a Chrome trace with one complete event per item', async () => {

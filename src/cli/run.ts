@@ -139,7 +139,8 @@ function formatSummary(
     `${seconds.toFixed(2)} s`,
     `${rate} items/s`,
   ];
-  if (stats && stats.wallMs > 0) {
+  // No speedup to tell when no task ran (every item failed before reaching a thread).
+  if (stats && stats.wallMs > 0 && stats.workMs > 0) {
     parts.push(
       `speedup ≈ ${stats.speedup.toFixed(2)}x on ${stats.threads} threads (task time ${(stats.workMs / 1000).toFixed(2)} s)`,
     );
