@@ -317,7 +317,7 @@ function sameTask(a: TaskRef, b: TaskRef): boolean {
   return a === b || (a.module === b.module && a.export === b.export);
 }
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
 }
 
@@ -676,11 +676,16 @@ export function startCall(
     if (stopsCall(config.policy, 'fulfilled')) return undefined;
     const room = config.concurrency - inFlight;
     if (room <= 0) return undefined;
+    return { next: runChunk(takeInFlight(room), release) };
+  };
+
+  /** Takes the next chunk (at most `room` items) and counts its items as in flight. */
+  const takeInFlight = (room: number): Chunk => {
     const chunk = takeChunk(chunkSize(room));
     const length = chunkLength(chunk);
     inFlight += length;
     dispatcher.dequeue(length);
-    return { next: runChunk(chunk, release) };
+    return chunk;
   };
 
   /**
@@ -898,10 +903,7 @@ export function startCall(
           release();
           break;
         }
-        const chunk = takeChunk(chunkSize(room));
-        const length = chunkLength(chunk);
-        inFlight += length;
-        dispatcher.dequeue(length);
+        const chunk = takeInFlight(room);
         pump(); // taking items may make room to read more of the source
         let running: Promise<Handed | undefined> | undefined = runChunk(chunk, release);
         while (running) {

@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import type { TaskFunction } from '../../workers/task-host.js';
 import { calibrate, spin } from '../../workers/workloads.js';
 import { builtins } from '../builtins.js';
+import { isPromise } from '../call.js';
 import { DEFAULT_TARGET_MS, DEFAULT_MAX_CHUNK as MAX_CHUNK } from '../chunking.js';
 import { describeMachine } from '../machine.js';
 import { pack, unpack } from '../protocol.js';
@@ -136,10 +137,6 @@ function crossingMs(values: readonly unknown[]): number {
 /** The task's second argument, as a first attempt gets it. */
 const CTX = { attempt: 1, progress: () => {} };
 
-/** What a chunk awaits of a task's result: a promise, not a value. */
-const isPromise = (value: unknown): value is PromiseLike<unknown> =>
-  typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-
 /** The sample in a plain loop, as a program without fanout would run it (ms). */
 async function loopMs(fn: TaskFunction, inputs: readonly unknown[]): Promise<number> {
   const start = performance.now();
@@ -163,14 +160,7 @@ async function measure(
   outputs: unknown[];
 }> {
   // Warm up the JIT on a few items, then time each item once.
-  for (const input of inputs.slice(0, Math.min(5, inputs.length))) {
-    try {
-      const value = fn(input, CTX);
-      if (isPromise(value)) await value;
-    } catch {
-      // failures are counted below
-    }
-  }
+  await loopMs(fn, inputs.slice(0, 5));
   const costs: number[] = [];
   const outputs: unknown[] = [];
   let failures = 0;

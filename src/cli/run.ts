@@ -317,11 +317,10 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
   // tools do. A write that failed otherwise (even after the last result) is told.
   if (readerGone(output.error)) return 141;
-  const broken = output.error ? 'the output' : errors?.error ? 'the failures file' : undefined;
+  const broken = output.error ?? errors?.error;
   if (broken) {
-    process.stderr.write(
-      `fanout run: cannot write ${broken}: ${(output.error ?? errors?.error)?.message}\n`,
-    );
+    const what = output.error ? 'the output' : 'the failures file';
+    process.stderr.write(`fanout run: cannot write ${what}: ${broken.message}\n`);
     if (status !== 130) status = 1;
   }
   const wallMs = performance.now() - started;
