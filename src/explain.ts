@@ -15,6 +15,8 @@ export interface ExplainInput {
   readonly wallMs: number;
   /** Threads the call could use. */
   readonly threads: number;
+  /** When the call started (ms since the epoch, like the attempts' times): adds `idle`. */
+  readonly started?: number | undefined;
 }
 
 export interface ExplainOptions {
@@ -75,6 +77,27 @@ export interface Explanation {
   readonly workGrowth: number | undefined;
   /** The jobs on the critical path, first to last. */
   readonly criticalPath: readonly CriticalStep[];
+  /**
+   * When the worker threads had no attempt running, a mean over them (ms); undefined when
+   * no attempt ran on a worker thread or the call's start is not known.
+   */
+  readonly idle: IdleTime | undefined;
+}
+
+/**
+ * When the worker threads of a call had no attempt running (ms, a mean over the threads;
+ * a thread that ran nothing is idle from the call's start to the last attempt's end). With
+ * every attempt on a worker, the four add up to wallMs - workMs / threads.
+ */
+export interface IdleTime {
+  /** From the call's start to a thread's first attempt: start-up and the first messages. */
+  readonly beforeMs: number;
+  /** Between a thread's attempts: chunks going back and forth, waiting for the main thread. */
+  readonly betweenMs: number;
+  /** From a thread's last attempt to the call's last: waiting while others finished theirs. */
+  readonly endMs: number;
+  /** From the last attempt's end to the call's end: handing over the last results. */
+  readonly afterMs: number;
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
@@ -133,6 +156,35 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
     measuredSpeedup: sequentialMs === undefined ? undefined : ratio(sequentialMs, input.wallMs),
     workGrowth: sequentialMs === undefined ? undefined : ratio(workMs, sequentialMs),
     criticalPath,
+    idle: input.started === undefined ? undefined : idleTime(input, input.started),
+  };
+}
+
+/** See IdleTime. Attempts on the main thread or on no known thread do not count. */
+function idleTime(input: ExplainInput, started: number): IdleTime | undefined {
+  const onWorkers = input.attempts.filter((a) => a.thread > 0).sort((a, b) => a.start - b.start);
+  if (onWorkers.length === 0) return undefined;
+  const lastEnd = Math.max(...onWorkers.map((a) => a.end));
+  const since = (from: number, to: number) => Math.max(0, to - from);
+  const reached = new Map<number, number>();
+  let beforeMs = 0;
+  let betweenMs = 0;
+  for (const a of onWorkers) {
+    const at = reached.get(a.thread);
+    if (at === undefined) beforeMs += since(started, a.start);
+    else betweenMs += since(at, a.start);
+    reached.set(a.thread, Math.max(at ?? a.end, a.end));
+  }
+  // A thread that ran nothing waited from the start to the end of the work.
+  const lanes = Math.max(input.threads, reached.size);
+  let endMs = (lanes - reached.size) * since(started, lastEnd);
+  for (const at of reached.values()) endMs += since(at, lastEnd);
+  const afterMs = lanes * since(lastEnd, started + input.wallMs);
+  return {
+    beforeMs: beforeMs / lanes,
+    betweenMs: betweenMs / lanes,
+    endMs: endMs / lanes,
+    afterMs: afterMs / lanes,
   };
 }
 
@@ -161,8 +213,27 @@ export function formatExplanation(e: Explanation, title = 'call'): string {
       `  sequential  ${ms(e.sequentialMs)}: measured speedup ${times(e.measuredSpeedup)}; the work took ${times(e.workGrowth ?? 0)} as long spread over threads`,
     );
   }
+  if (e.idle) {
+    const { beforeMs, betweenMs, endMs, afterMs } = e.idle;
+    lines.push(
+      `  idle        a thread, on average: ${ms(beforeMs)} before its first job, ${ms(betweenMs)} between jobs, ${ms(endMs)} at the end while others ran, ${ms(afterMs)} after the last`,
+    );
+  }
   lines.push(`  why         ${verdict(e)}`);
   return lines.join('\n');
+}
+
+/** The largest part of the idle time, named, when there is one. */
+function mostIdle(idle: IdleTime | undefined): string {
+  if (!idle) return '';
+  const parts: [number, string][] = [
+    [idle.beforeMs, 'threads waiting for their first job'],
+    [idle.betweenMs, 'threads waiting between jobs (chunks going back and forth)'],
+    [idle.endMs, 'threads idle at the end while others finished their last jobs'],
+    [idle.afterMs, 'handing over the last results'],
+  ];
+  const [most, what] = parts.reduce((a, b) => (b[0] > a[0] ? b : a));
+  return most > 0 ? `, most of it to ${what} (${ms(most)} a thread)` : '';
 }
 
 function verdict(e: Explanation): string {
@@ -174,7 +245,7 @@ function verdict(e: Explanation): string {
       : `${e.threads} threads share ${ms(e.workMs)} of work, so ${ms(e.boundMs)} at best`;
   const lost =
     e.overheadMs > 0
-      ? `; the other ${ms(e.overheadMs)} (${percent(e.overheadMs / e.wallMs)} of the wall time) went to start-up, dispatch, queueing, idle threads and order`
+      ? `; the other ${ms(e.overheadMs)} (${percent(e.overheadMs / e.wallMs)} of the wall time) went to start-up, dispatch, queueing, idle threads and order${mostIdle(e.idle)}`
       : '';
   // Past a little noise, work that grew in parallel is a cause of its own.
   const grew =

@@ -159,7 +159,13 @@ export class CallTrace {
   /** Work, span, the bound they set on this many threads, and what the call achieved. */
   explain(options?: ExplainOptions): Explanation {
     return explain(
-      { attempts: this.attempts, deps: this.deps, wallMs: this.wallMs, threads: this.threads },
+      {
+        attempts: this.attempts,
+        deps: this.deps,
+        wallMs: this.wallMs,
+        threads: this.threads,
+        started: this.started,
+      },
       options,
     );
   }

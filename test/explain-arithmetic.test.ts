@@ -124,6 +124,60 @@ describe('explain', () => {
     expect(summary).toContain('1.30x');
   });
 
+  it('idle: where the worker threads waited, a mean over them, adding up to what the bound left', () => {
+    // From t = 1000: thread 1 starts at 1001, runs 10 ms, waits 2, runs 10 (ends 1023);
+    // thread 2 starts at 1002, runs 5 (ends 1007); thread 3 runs nothing; the call ends 1025.
+    // A retry of no known thread and a main-thread job do not count.
+    const at = (job: number, thread: number, start: number, end: number): AttemptRecord => ({
+      job,
+      attempt: 1,
+      queued: 1000,
+      start,
+      end,
+      thread,
+      status: 'fulfilled',
+    });
+    const list = [
+      at(0, 1, 1001, 1006),
+      at(1, 1, 1006, 1011),
+      at(2, 2, 1002, 1007),
+      at(3, 1, 1013, 1023),
+    ];
+    const e = explain({ attempts: list, wallMs: 25, threads: 3, started: 1000 });
+    expect(e.idle).toBeDefined();
+    const { beforeMs, betweenMs, endMs, afterMs } = e.idle!;
+    expect(beforeMs).toBeCloseTo((1 + 2) / 3);
+    expect(betweenMs).toBeCloseTo(2 / 3);
+    expect(endMs).toBeCloseTo((0 + 16 + 23) / 3);
+    expect(afterMs).toBeCloseTo(2);
+    expect(beforeMs + betweenMs + endMs + afterMs).toBeCloseTo(e.wallMs - e.workMs / 3);
+
+    const others = [...list, at(4, -1, 1000, 1024), at(5, 0, 1000, 1001)];
+    const withOthers = explain({ attempts: others, wallMs: 25, threads: 3, started: 1000 });
+    expect(withOthers.idle).toEqual(e.idle);
+
+    // Unknown without the call's start, or without any attempt on a worker.
+    expect(explain({ attempts: list, wallMs: 25, threads: 3 }).idle).toBeUndefined();
+    const mainOnly = [at(0, 0, 1000, 1010)];
+    expect(explain({ attempts: mainOnly, wallMs: 10, threads: 1, started: 1000 }).idle).toBe(
+      undefined,
+    );
+
+    const summary = new CallTrace({
+      kind: 'map',
+      started: 1000,
+      ended: 1025,
+      threads: 3,
+      attempts: list,
+    }).summary();
+    expect(summary).toContain(
+      'idle        a thread, on average: 1.0 ms before its first job, 0.7 ms between jobs, 13.0 ms at the end while others ran, 2.0 ms after the last',
+    );
+    expect(summary).toContain(
+      'most of it to threads idle at the end while others finished their last jobs (13.0 ms a thread)',
+    );
+  });
+
   it('validates its options', () => {
     const input = { attempts: [], wallMs: 1, threads: 1 };
     expect(() => explain(input, { threads: 0 })).toThrow(
