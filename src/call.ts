@@ -22,7 +22,7 @@ import {
   TaskTimeoutError,
   WorkerExitedError,
 } from './errors.js';
-import { ExecFailure, type Executor } from './executors/types.js';
+import { ExecFailure, type Executor, type Session } from './executors/types.js';
 import { type CallPolicy, stopReason, stopsCall } from './policies.js';
 import {
   buffersIn,
@@ -33,6 +33,7 @@ import {
   type ProgressReceiver,
   serializeError,
   type TaskRef,
+  type TaskRequest,
   type TaskResponse,
 } from './protocol.js';
 import {
@@ -177,6 +178,15 @@ export function arraySource(specs: readonly JobSpec[]): SpecSource {
 /** Work per clock reading that a worker aims at for tiny items (ms), and the most items. */
 const STRIDE_MS = 0.01;
 const MAX_STRIDE = 64;
+
+/**
+ * A thread slot a lane holds: how to give it back, and the session its chunks travel on
+ * (see Executor.open; none where attempts can time out, or the executor has none).
+ */
+interface Slot {
+  readonly release: () => void;
+  readonly session: Session | undefined;
+}
 
 /** A chunk sent on the slot of one that came back, before that one was settled. */
 interface Handed {
@@ -671,12 +681,12 @@ export function startCall(
    * fulfilment does not end the call, as it ends any's) and no other call waits for a slot
    * (which goes to the highest priority first, and to a graph's dependents).
    */
-  const handOn = (release: () => void): Handed | undefined => {
+  const handOn = (slot: Slot): Handed | undefined => {
     if (stopped || readyCount() === 0 || dispatcher.contended) return undefined;
     if (stopsCall(config.policy, 'fulfilled')) return undefined;
     const room = config.concurrency - inFlight;
     if (room <= 0) return undefined;
-    return { next: runChunk(takeInFlight(room), release) };
+    return { next: runChunk(takeInFlight(room), slot) };
   };
 
   /** Takes the next chunk (at most `room` items) and counts its items as in flight. */
@@ -700,7 +710,8 @@ export function startCall(
     return stride > 1 ? stride : undefined;
   };
 
-  const runChunk = async (chunk: Chunk, release: () => void): Promise<Handed | undefined> => {
+  const runChunk = async (chunk: Chunk, slot: Slot): Promise<Handed | undefined> => {
+    const { release, session } = slot;
     const { task, items } = chunk;
     const length = chunkLength(chunk);
     let signal = stop.signal;
@@ -744,18 +755,22 @@ export function startCall(
     flying.add(flight);
     let response: TaskResponse | undefined;
     try {
-      response = await executor.execute(
-        {
-          module: task.module,
-          export: task.export,
-          inputs,
-          attempts: retried ? items?.map((item) => item.attempt) : undefined,
-          transfer: config.transfer || undefined,
-          progress: progress?.port,
-          stride: clockStride(),
-        },
-        { signal, ...(transfer ? { transfer } : {}) },
-      );
+      const request: TaskRequest = {
+        module: task.module,
+        export: task.export,
+        inputs,
+        attempts: retried ? items?.map((item) => item.attempt) : undefined,
+        transfer: config.transfer || undefined,
+        progress: progress?.port,
+        stride: clockStride(),
+      };
+      // No chunk is likely to follow this one on its slot: what is left to read and run
+      // would not give every other thread a chunk as big.
+      const more = exhausted ? 0 : source.remaining();
+      const last = more !== undefined && readyCount() + more <= (threads - 1) * length;
+      response = await (session
+        ? session.execute(request, transfer, last)
+        : executor.execute(request, { signal, ...(transfer ? { transfer } : {}) }));
       received = now();
     } catch (failure) {
       progress?.close();
@@ -800,7 +815,7 @@ export function startCall(
       // A failure's outcomes were handed over above: the slot is free.
       if (response === undefined) release();
     }
-    const handed = response.failures === undefined ? handOn(release) : undefined;
+    const handed = response.failures === undefined ? handOn(slot) : undefined;
     // A chunk's outcomes come after its progress reports (they travel on another port).
     if (progress) await progress.closed;
     // Otherwise the slot is released only after the outcomes reached the sink, so that
@@ -897,15 +912,24 @@ export function startCall(
   const lane = async (): Promise<void> => {
     try {
       while (!stopped && readyCount() > 0 && inFlight < config.concurrency) {
-        const release = await dispatcher.acquire(stop.signal, config.priority);
+        const free = await dispatcher.acquire(stop.signal, config.priority);
         const room = config.concurrency - inFlight;
         if (stopped || readyCount() === 0 || room <= 0) {
-          release();
+          free();
           break;
         }
+        // Attempts that can time out each need a thread they can stop alone.
+        const session = config.timeout === undefined ? executor.open?.(stop.signal) : undefined;
+        const slot: Slot = {
+          session,
+          release: () => {
+            session?.close();
+            free();
+          },
+        };
         const chunk = takeInFlight(room);
         pump(); // taking items may make room to read more of the source
-        let running: Promise<Handed | undefined> | undefined = runChunk(chunk, release);
+        let running: Promise<Handed | undefined> | undefined = runChunk(chunk, slot);
         while (running) {
           const handed: Handed | undefined = await running;
           pump();

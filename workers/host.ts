@@ -1,5 +1,6 @@
-// The Piscina worker entry: one chunk in, one response out. Task failures are returned
-// as values so nothing about them is lost crossing back (see protocol.ts).
+// The Piscina worker's host: one chunk in, one response out, as a pool task or in a
+// session. Task failures are returned as values so nothing about them is lost crossing
+// back (see protocol.ts).
 //
 // Outputs are copied back unless the call asked to transfer: moving a buffer detaches it
 // here, and in V8 the first detach in a thread makes the optimized typed-array code of
@@ -8,6 +9,7 @@
 //
 // Otherwise, inputs and outputs of the shape that packs (plain objects with the same keys and
 // primitive values) cross by column, which V8 clones several times faster (see pack()).
+import type { MessagePort } from 'node:worker_threads';
 import {
   buffersIn,
   fromWire,
@@ -17,18 +19,60 @@ import {
 } from '../src/protocol.js';
 import { runRequest } from './task-host.js';
 
-export default async function host(request: WireRequest): Promise<WireResponse> {
+/** A chunk's answer, and the buffers to move with it (none unless the call transfers). */
+async function answer(
+  request: WireRequest,
+): Promise<{ readonly response: WireResponse; readonly buffers: ArrayBuffer[] }> {
   const response = await runRequest({ ...request, inputs: fromWire(request.inputs) });
-  if (!request.transfer) return { ...response, values: toWire(response.values, false) };
+  if (!request.transfer) {
+    return { response: { ...response, values: toWire(response.values, false) }, buffers: [] };
+  }
   const buffers = new Set<ArrayBuffer>();
   for (const value of response.values) buffersIn(value, buffers);
   for (const failure of response.failures ?? []) buffersIn(failure.input, buffers);
-  if (buffers.size === 0) return response;
+  return { response, buffers: [...buffers] };
+}
+
+/** One chunk as a pool task: its answer is the task's result. */
+export default async function host(request: WireRequest): Promise<WireResponse> {
+  const { response, buffers } = await answer(request);
+  if (buffers.length === 0) return response;
   // Loaded only here: importing Piscina in a worker costs ~25 ms, on every worker's first
   // chunk, and only a call that transfers needs it.
   const { move, transferableSymbol, valueSymbol } = await import('piscina');
   return move({
-    [transferableSymbol]: [...buffers],
+    [transferableSymbol]: buffers,
     [valueSymbol]: response,
   } as never) as unknown as WireResponse;
+}
+
+/** An attempt of a session after its first; null ends the session. */
+export type SessionMessage = { readonly request: WireRequest; readonly last: boolean } | null;
+
+/**
+ * A session (see Executor.open): `first` and the chunks that come on `port` after it, one at
+ * a time, each answered on the port, except the last: the pool task's result answers it
+ * (or a null ends the session and the task without one). An answer that cannot be cloned
+ * ends the thread, as it does for a pool task's answer: the scheduler then runs the chunk's
+ * items one by one, and the check of a lone item names the culprit.
+ */
+export function serve(port: MessagePort, first: WireRequest): Promise<WireResponse | undefined> {
+  const reply = (request: WireRequest) =>
+    void answer(request).then(({ response, buffers }) => {
+      try {
+        port.postMessage(response, buffers);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    });
+  return new Promise((resolve) => {
+    port.on('message', (message: SessionMessage) => {
+      if (message !== null && !message.last) return reply(message.request);
+      port.close();
+      resolve(message === null ? undefined : host(message.request));
+    });
+    reply(first);
+  });
 }

@@ -4,7 +4,13 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { ResourceLimits, Worker } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  type ResourceLimits,
+  type Transferable,
+  type Worker,
+} from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
   fromWire,
@@ -14,7 +20,7 @@ import {
   type WireRequest,
   type WireResponse,
 } from '../protocol.js';
-import { ExecFailure, type ExecuteOptions, type Executor } from './types.js';
+import { ExecFailure, type ExecuteOptions, type Executor, type Session } from './types.js';
 
 export interface ThreadsExecutorOptions {
   readonly threads?: number;
@@ -44,10 +50,31 @@ function classify(error: unknown): ExecFailure {
   return new ExecFailure('worker-exited', e?.message ?? String(error), error);
 }
 
+/**
+ * What starts a session in a worker: the port of its attempts, and the first of them. The
+ * attempts after it come as SessionMessages.
+ */
+interface OpenSession {
+  readonly session: MessagePort;
+  readonly first: WireRequest;
+}
+
+/** A request as it crosses: objects of the same shape go by column (see protocol.ts). */
+const wire = (request: TaskRequest): WireRequest => ({
+  ...request,
+  inputs: toWire(request.inputs, request.transfer),
+});
+
+/** What a request moves rather than copies: its inputs' buffers, its progress port. */
+const transferList = (
+  request: TaskRequest,
+  transfer: readonly ArrayBuffer[] | undefined,
+): Transferable[] => [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
+
 export class ThreadsExecutor implements Executor {
   readonly kind = 'threads';
   readonly parallelism: number;
-  readonly #pool: Piscina<WireRequest, WireResponse>;
+  readonly #pool: Piscina<WireRequest | OpenSession, WireResponse | undefined>;
   #closed = false;
 
   constructor(options: ThreadsExecutorOptions = {}) {
@@ -65,6 +92,101 @@ export class ThreadsExecutor implements Executor {
   }
 
   async execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
+    const response = (await this.#run(wire(request), signal, transferList(request, transfer)))!;
+    return { ...response, values: fromWire(response.values) };
+  }
+
+  open(signal: AbortSignal): Session {
+    // Made with the first attempt that is not the last: a session of one attempt is a task.
+    let port: MessagePort | undefined;
+    // Aborting `signal` stops the thread only while an attempt runs; a session between
+    // attempts (its chunk answered, the call stopping) just ends, its thread kept.
+    const stop = new AbortController();
+    const onAbort = () => {
+      if (waiting) stop.abort(signal.reason);
+      else close();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let waiting:
+      | { resolve: (r: TaskResponse) => void; reject: (e: ExecFailure) => void }
+      | undefined;
+    let started = false;
+    let over: ExecFailure | undefined;
+    const answer = (response: WireResponse) => {
+      const pending = waiting;
+      waiting = undefined;
+      pending?.resolve({ ...response, values: fromWire(response.values) });
+    };
+    const end = (failure: ExecFailure) => {
+      signal.removeEventListener('abort', onAbort);
+      over ??= failure;
+      port?.close();
+      const pending = waiting;
+      waiting = undefined;
+      pending?.reject(over);
+    };
+    const close = () => {
+      signal.removeEventListener('abort', onAbort);
+      if (over) return;
+      port?.postMessage(null);
+      over = new ExecFailure('closed', 'the session was closed');
+    };
+    // The session is a task of the pool that carries the first attempt, so stopping it
+    // terminates its thread, and the thread's death (or the pool's) ends it as it would end
+    // a task. The last attempt's answer is the task's result.
+    const start = (first: WireRequest, last: boolean, transfer: Transferable[]) => {
+      started = true;
+      let task: WireRequest | OpenSession = first;
+      if (!last) {
+        const channel = new MessageChannel();
+        port = channel.port1;
+        port.on('message', answer);
+        task = { session: channel.port2, first };
+        transfer = [channel.port2, ...transfer];
+      }
+      this.#run(task, stop.signal, transfer).then(
+        (response) => {
+          // Ended by its last attempt, or by close(). An attempt after a last one starts
+          // the session again.
+          port?.close();
+          port = undefined;
+          started = false;
+          if (response) answer(response);
+        },
+        (failure: ExecFailure) => end(failure),
+      );
+    };
+    return {
+      execute: (request, transfer, last) => {
+        if (signal.aborted) return Promise.reject(new ExecFailure('aborted', 'aborted'));
+        if (over) return Promise.reject(over);
+        return new Promise<TaskResponse>((resolve, reject) => {
+          waiting = { resolve, reject };
+          if (!started) {
+            start(wire(request), last, transferList(request, transfer));
+            return;
+          }
+          try {
+            port!.postMessage({ request: wire(request), last }, transferList(request, transfer));
+          } catch (error) {
+            // Nothing was sent (an input that cannot be cloned): the thread is fine, but
+            // the session ends with the attempt, as every failed attempt ends it.
+            waiting = undefined;
+            reject(classify(error));
+            close();
+          }
+        });
+      },
+      close,
+    };
+  }
+
+  /** Runs a task of the pool; rejects only with an ExecFailure. */
+  async #run(
+    task: WireRequest | OpenSession,
+    signal: AbortSignal,
+    transferList: readonly Transferable[],
+  ): Promise<WireResponse | undefined> {
     if (this.#closed) throw new ExecFailure('closed', 'executor is closed');
     if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
     // Piscina terminates the worker of an aborted running task but does not wait for
@@ -76,12 +198,10 @@ export class ThreadsExecutor implements Executor {
     };
     signal.addEventListener('abort', snapshot, { once: true });
     try {
-      const transferList = [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
-      const response = await this.#pool.run(
-        { ...request, inputs: toWire(request.inputs, request.transfer) },
-        { signal, ...(transferList.length > 0 ? { transferList } : {}) },
-      );
-      return { ...response, values: fromWire(response.values) };
+      return await this.#pool.run(task, {
+        signal,
+        ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
+      });
     } catch (error) {
       const failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)
