@@ -765,9 +765,10 @@ export function startCall(
         stride: clockStride(),
       };
       // No chunk is likely to follow this one on its slot: what is left to read and run
-      // would not give every other thread a chunk as big.
+      // would not give every other lane a chunk as big.
       const more = exhausted ? 0 : source.remaining();
-      const last = more !== undefined && readyCount() + more <= (threads - 1) * length;
+      const others = Math.min(threads, config.concurrency) - 1;
+      const last = more !== undefined && readyCount() + more <= others * length;
       response = await (session
         ? session.execute(request, transfer, last)
         : executor.execute(request, { signal, ...(transfer ? { transfer } : {}) }));
