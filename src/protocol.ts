@@ -120,6 +120,18 @@ export interface WireResponse extends Omit<TaskResponse, 'values'> {
   readonly values: unknown[] | Packed;
 }
 
+/**
+ * What starts a session (see Executor.open) in a worker, as a task of the pool: the port
+ * its later chunks come on, and its first chunk.
+ */
+export interface OpenSession {
+  readonly session: MessagePort;
+  readonly first: WireRequest;
+}
+
+/** A chunk of a session after its first, and whether it is the last; null ends it. */
+export type SessionMessage = { readonly request: WireRequest; readonly last: boolean } | null;
+
 // Below this many values, the objects go as they are: packing cannot pay for itself.
 const PACK_MIN = 8;
 

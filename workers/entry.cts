@@ -6,16 +6,9 @@
 // ModuleWrap::CreateRequiredModuleFacade, or "IsGraphAsync must be used on an instantiated
 // module", from require(esm) in piscina/dist/worker.js. A CommonJS file loads with a plain
 // require(), and the ES host comes in through import(), the loader's asynchronous path.
-import type { MessagePort } from 'node:worker_threads';
-import type { WireRequest, WireResponse } from '../src/protocol.js';
+import type { OpenSession, WireRequest, WireResponse } from '../src/protocol.js';
 
 type Host = typeof import('./host.js');
-
-/** What opens a session (see Executor.open): the port its chunks come on, and the first. */
-interface OpenSession {
-  readonly session: MessagePort;
-  readonly first: WireRequest;
-}
 
 // Loading starts as the worker starts, not on its first chunk: a runner's threads start
 // when it is created, and its first call then does not wait for the host's modules. A

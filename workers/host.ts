@@ -13,6 +13,7 @@ import type { MessagePort } from 'node:worker_threads';
 import {
   buffersIn,
   fromWire,
+  type SessionMessage,
   toWire,
   type WireRequest,
   type WireResponse,
@@ -45,9 +46,6 @@ export default async function host(request: WireRequest): Promise<WireResponse> 
     [valueSymbol]: response,
   } as never) as unknown as WireResponse;
 }
-
-/** An attempt of a session after its first; null ends the session. */
-export type SessionMessage = { readonly request: WireRequest; readonly last: boolean } | null;
 
 /**
  * A session (see Executor.open): `first` and the chunks that come on `port` after it, one at

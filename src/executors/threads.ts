@@ -14,6 +14,8 @@ import {
 import { Piscina } from 'piscina';
 import {
   fromWire,
+  type OpenSession,
+  type SessionMessage,
   type TaskRequest,
   type TaskResponse,
   toWire,
@@ -48,15 +50,6 @@ function classify(error: unknown): ExecFailure {
   if (e?.name === 'AbortError') return new ExecFailure('aborted', e.message, e);
   if (e?.name === 'DataCloneError') return new ExecFailure('data-clone', e.message, e);
   return new ExecFailure('worker-exited', e?.message ?? String(error), error);
-}
-
-/**
- * What starts a session in a worker: the port of its attempts, and the first of them. The
- * attempts after it come as SessionMessages.
- */
-interface OpenSession {
-  readonly session: MessagePort;
-  readonly first: WireRequest;
 }
 
 /** A request as it crosses: objects of the same shape go by column (see protocol.ts). */
@@ -167,7 +160,8 @@ export class ThreadsExecutor implements Executor {
             return;
           }
           try {
-            port!.postMessage({ request: wire(request), last }, transferList(request, transfer));
+            const message: SessionMessage = { request: wire(request), last };
+            port!.postMessage(message, transferList(request, transfer));
           } catch (error) {
             // Nothing was sent (an input that cannot be cloned): the thread is fine, but
             // the session ends with the attempt, as every failed attempt ends it.

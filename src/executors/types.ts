@@ -60,8 +60,9 @@ export interface Executor {
   /**
    * Takes a thread for attempts sent one after another, each on a port of the session's own
    * instead of as a task of the pool: on a busy 2-core machine a pool task costs a round
-   * trip ~0.1 ms more. Aborting `signal` stops the attempt running, as for execute. Absent
-   * where attempts do not cross to a thread.
+   * trip ~0.1 ms more. Aborting `signal` stops the attempt running, as for execute; a
+   * session between attempts just ends, its thread kept. Absent where attempts do not
+   * cross to a thread.
    */
   open?(signal: AbortSignal): Session;
   /** Waits for accepted work, then releases every resource. */
