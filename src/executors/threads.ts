@@ -90,39 +90,47 @@ export class ThreadsExecutor implements Executor {
   }
 
   open(signal: AbortSignal): Session {
-    // Made with the first attempt that is not the last: a session of one attempt is a task.
-    let port: MessagePort | undefined;
-    // Aborting `signal` stops the thread only while an attempt runs; a session between
-    // attempts (its chunk answered, the call stopping) just ends, its thread kept.
-    const stop = new AbortController();
-    const onAbort = () => {
-      if (waiting) stop.abort(signal.reason);
-      else close();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
     let waiting:
       | { resolve: (r: TaskResponse) => void; reject: (e: ExecFailure) => void }
       | undefined;
     let started = false;
-    let over: ExecFailure | undefined;
+    // Why the session is over: closed, or the failure that ended it.
+    let over: ExecFailure | 'closed' | undefined;
+    // Made with the first attempt that is not the last: a session of one attempt is a
+    // plain task of the pool, stopped by `signal` like any other.
+    let port: MessagePort | undefined;
+    // A session's own stop: aborting `signal` stops its thread only while an attempt runs;
+    // between attempts (its chunk answered, the call stopping) the session just ends.
+    let stop: AbortController | undefined;
+    let listening = false;
+    const onAbort = () => {
+      listening = false;
+      if (waiting) stop?.abort(signal.reason);
+      else close();
+    };
+    const unlisten = () => {
+      if (!listening) return;
+      listening = false;
+      signal.removeEventListener('abort', onAbort);
+    };
     const answer = (response: WireResponse) => {
       const pending = waiting;
       waiting = undefined;
       pending?.resolve({ ...response, values: fromWire(response.values) });
     };
     const end = (failure: ExecFailure) => {
-      signal.removeEventListener('abort', onAbort);
+      unlisten();
       over ??= failure;
       port?.close();
       const pending = waiting;
       waiting = undefined;
-      pending?.reject(over);
+      pending?.reject(failure);
     };
     const close = () => {
-      signal.removeEventListener('abort', onAbort);
+      unlisten();
       if (over) return;
       port?.postMessage(null);
-      over = new ExecFailure('closed', 'the session was closed');
+      over = 'closed';
     };
     // The session is a task of the pool that carries the first attempt, so stopping it
     // terminates its thread, and the thread's death (or the pool's) ends it as it would end
@@ -130,17 +138,23 @@ export class ThreadsExecutor implements Executor {
     const start = (first: WireRequest, last: boolean, transfer: Transferable[]) => {
       started = true;
       let task: WireRequest | OpenSession = first;
+      let stopping = signal;
       if (!last) {
         const channel = new MessageChannel();
         port = channel.port1;
         port.on('message', answer);
         task = { session: channel.port2, first };
         transfer = [channel.port2, ...transfer];
+        stop ??= new AbortController();
+        stopping = stop.signal;
+        signal.addEventListener('abort', onAbort, { once: true });
+        listening = true;
       }
-      this.#run(task, stop.signal, transfer).then(
+      this.#run(task, stopping, transfer).then(
         (response) => {
           // Ended by its last attempt, or by close(). An attempt after a last one starts
           // the session again.
+          unlisten();
           port?.close();
           port = undefined;
           started = false;
@@ -152,6 +166,8 @@ export class ThreadsExecutor implements Executor {
     return {
       execute: (request, transfer, last) => {
         if (signal.aborted) return Promise.reject(new ExecFailure('aborted', 'aborted'));
+        if (over === 'closed')
+          return Promise.reject(new ExecFailure('closed', 'the session was closed'));
         if (over) return Promise.reject(over);
         return new Promise<TaskResponse>((resolve, reject) => {
           waiting = { resolve, reject };
