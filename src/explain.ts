@@ -164,7 +164,9 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
 function idleTime(input: ExplainInput, started: number): IdleTime | undefined {
   const onWorkers = input.attempts.filter((a) => a.thread > 0).sort((a, b) => a.start - b.start);
   if (onWorkers.length === 0) return undefined;
-  const lastEnd = Math.max(...onWorkers.map((a) => a.end));
+  // A loop, not Math.max(...ends): a trace can hold more attempts than a call takes arguments.
+  let lastEnd = Number.NEGATIVE_INFINITY;
+  for (const a of onWorkers) if (a.end > lastEnd) lastEnd = a.end;
   const since = (from: number, to: number) => Math.max(0, to - from);
   const reached = new Map<number, number>();
   let beforeMs = 0;

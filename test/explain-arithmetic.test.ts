@@ -178,6 +178,25 @@ describe('explain', () => {
     );
   });
 
+  it('idle: a trace of a million attempts explains too', () => {
+    const many: AttemptRecord[] = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      const thread = 1 + (i % 2);
+      const start = 1000 + Math.floor(i / 2);
+      many.push({
+        job: i,
+        attempt: 1,
+        queued: 1000,
+        start,
+        end: start + 1,
+        thread,
+        status: 'fulfilled',
+      });
+    }
+    const e = explain({ attempts: many, wallMs: 500_001, threads: 2, started: 1000 });
+    expect(e.idle).toEqual({ beforeMs: 0, betweenMs: 0, endMs: 0, afterMs: 1 });
+  });
+
   it('validates its options', () => {
     const input = { attempts: [], wallMs: 1, threads: 1 };
     expect(() => explain(input, { threads: 0 })).toThrow(
