@@ -58,6 +58,12 @@ const wire = (request: TaskRequest): WireRequest => ({
   inputs: toWire(request.inputs, request.transfer),
 });
 
+/** A response as the scheduler takes it: values sent by column made objects again. */
+const unwire = (response: WireResponse): TaskResponse => ({
+  ...response,
+  values: fromWire(response.values),
+});
+
 /** What a request moves rather than copies: its inputs' buffers, its progress port. */
 const transferList = (
   request: TaskRequest,
@@ -85,8 +91,7 @@ export class ThreadsExecutor implements Executor {
   }
 
   async execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
-    const response = (await this.#run(wire(request), signal, transferList(request, transfer)))!;
-    return { ...response, values: fromWire(response.values) };
+    return unwire((await this.#run(wire(request), signal, transferList(request, transfer)))!);
   }
 
   open(signal: AbortSignal): Session {
@@ -116,7 +121,7 @@ export class ThreadsExecutor implements Executor {
     const answer = (response: WireResponse) => {
       const pending = waiting;
       waiting = undefined;
-      pending?.resolve({ ...response, values: fromWire(response.values) });
+      pending?.resolve(unwire(response));
     };
     const end = (failure: ExecFailure) => {
       unlisten();
