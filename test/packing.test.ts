@@ -1,7 +1,10 @@
 // Chunks of records cross between threads by column (pack/unpack in protocol.ts). What a
 // worker receives, and what comes back, must be exactly what structured cloning gives.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { pack, unpack } from '../src/protocol.js';
+import { fromWire, pack, toWire, unpack } from '../src/protocol.js';
 import { rng } from '../workers/workloads.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
@@ -24,6 +27,8 @@ const ODD_VALUES: readonly unknown[] = [
   undefined,
   10n,
 ];
+/** Numbers that an array of them and a Float64Array must both carry exactly. */
+const NUMBERS_THERE: readonly number[] = [0, -0, Number.NaN, -1.5, 2 ** 53, 2 ** 31, 1e-300, -7];
 const NAMES = ['id', 'b', 'a', '10', '2', 'constructor', 'with space', 'é'];
 
 /** `count` records with the same keys (assigned in the same order) and primitive values. */
@@ -121,6 +126,99 @@ describe('pack and unpack', () => {
     expect(pack(values)).toBeUndefined();
   });
 
+  const NUMBERS: readonly number[] = [
+    0,
+    -0,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    -1.5,
+    2 ** 53,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    1e-300,
+    Number.MAX_VALUE,
+  ];
+
+  it('send a column of numbers as a Float64Array, and get every number back exactly', () => {
+    const random = rng(3);
+    const values = Array.from({ length: 40 }, (_, i) => ({
+      n: NUMBERS[Math.floor(random() * NUMBERS.length)]!,
+      s: `${i}`,
+      mixed: i % 5 === 0 ? 'five' : NUMBERS[i % NUMBERS.length]!,
+      i,
+    }));
+    const packed = pack(values)!;
+    expect(packed.columns.map((column) => column instanceof Float64Array)).toEqual([
+      true,
+      false,
+      false,
+      true,
+    ]);
+    const received = unpack(structuredClone(packed));
+    const cloned = structuredClone(values);
+    for (let i = 0; i < values.length; i++) expectSame(received[i], cloned[i]);
+  });
+
+  it('send bare numbers as a Float64Array, exactly, and anything else as it is', () => {
+    const numbers = [...NUMBERS, ...NUMBERS];
+    const wire = toWire(numbers, false);
+    expect(wire).toBeInstanceOf(Float64Array);
+    const received = fromWire(structuredClone(wire));
+    expect(received).toHaveLength(numbers.length);
+    numbers.forEach((n, i) => {
+      if (!Object.is(received[i], n)) expect.fail(`${i}: got ${received[i]}, expected ${n}`);
+    });
+    const mixed = [...NUMBERS.slice(0, 8), '9'];
+    expect(toWire(mixed, false)).toBe(mixed);
+    expect(toWire(numbers.slice(0, 7), false)).toEqual(numbers.slice(0, 7));
+    // A call that transfers sends its values as they are (their buffers are looked for).
+    expect(toWire(numbers, true)).toBe(numbers);
+  });
+
+  /** Keys a record builder must quote rightly: none of them may be read as code. */
+  const QUOTED = [
+    'a"b',
+    'back\\slash',
+    'line\u2028sep',
+    '$' + '{x}',
+    '`',
+    "');throw 1;('",
+    '',
+    '0',
+  ];
+
+  it('make records whose keys need quoting, exactly as cloning does', () => {
+    const values = Array.from({ length: 12 }, (_, i) =>
+      Object.fromEntries(QUOTED.map((key, k) => [key, k % 2 ? i : `${key}${i}`])),
+    );
+    const received = unpack(structuredClone(pack(values)!));
+    const cloned = structuredClone(values);
+    for (let i = 0; i < values.length; i++) expectSame(received[i], cloned[i]);
+  });
+
+  it('make the same records where code cannot be made from strings', async () => {
+    const protocol = fileURLToPath(new URL('../dist/src/protocol.js', import.meta.url));
+    const script = `
+      const { pack, unpack } = await import(${JSON.stringify(protocol)});
+      let generated = true;
+      try { new Function('return 1'); } catch { generated = false; }
+      const values = Array.from({ length: 10 }, (_, i) => ({ id: i, name: 'n' + i, 'a"b': -i - 1 }));
+      const received = unpack(structuredClone(pack(values)));
+      console.log(JSON.stringify({ generated, received }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--disallow-code-generation-from-strings',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    const { generated, received } = JSON.parse(stdout);
+    expect(generated).toBe(false);
+    expect(received).toEqual(
+      Array.from({ length: 10 }, (_, i) => ({ id: i, name: `n${i}`, 'a"b': -i - 1 })),
+    );
+  });
+
   it('send records as they are when Object.prototype has an enumerable key', () => {
     expect(pack(eight())).toBeDefined();
     let packed: unknown;
@@ -190,6 +288,18 @@ describe.each(executors)('records between threads on $name', ({ options }) => {
       inputs.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')),
     );
     expect(report.results[4]).toMatchObject({ reason: { code: 'ERR_DATA_CLONE', job: 4 } });
+  });
+
+  it('cross with every number exact, as records and as bare numbers', async () => {
+    const runner = createRunner(options);
+    const numbers = Array.from({ length: 48 }, (_, i) => NUMBERS_THERE[i % NUMBERS_THERE.length]!);
+    const outputs = await runner.all(tasks.echo, numbers, { chunkSize: 24 });
+    numbers.forEach((n, i) => {
+      if (!Object.is(outputs[i], n)) expect.fail(`${i}: got ${outputs[i]}, expected ${n}`);
+    });
+    const rows = numbers.map((n, i) => ({ n, i }));
+    const echoed = (await runner.all(tasks.echo, rows, { chunkSize: 24 })) as typeof rows;
+    for (let i = 0; i < rows.length; i++) expectSame(echoed[i], rows[i]);
   });
 
   it('cross whole when one record of a chunk has another shape', async () => {
