@@ -12,6 +12,7 @@ import {
   type TaskRef,
   type TaskRequest,
   type TaskResponse,
+  type Values,
 } from '../src/protocol.js';
 
 /** What a task receives as its second argument. */
@@ -148,7 +149,9 @@ export async function loadTask(
 /**
  * Runs one chunk: every item, in order, each failure kept to its own item. Never throws.
  */
-export async function runRequest(request: TaskRequest): Promise<TaskResponse> {
+export async function runRequest(
+  request: Omit<TaskRequest, 'inputs'> & { readonly inputs: Values },
+): Promise<TaskResponse> {
   const task = await resolveTask(request);
   const { inputs, attempts } = request;
   const count = inputs.length;
