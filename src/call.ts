@@ -35,6 +35,7 @@ import {
   type TaskRef,
   type TaskRequest,
   type TaskResponse,
+  type Values,
 } from './protocol.js';
 import {
   type Chunk,
@@ -108,6 +109,17 @@ export type Outcome<T = unknown> =
 /** Where a call sends each job's end; `stoppedCall` says whether that end stopped the call. */
 export type OutcomeSink = (index: number, outcome: Outcome, stoppedCall: boolean) => void;
 
+/**
+ * Where a call that wants only values sends fulfilled jobs, as bare values: one job's, or
+ * those of a run of jobs of a chunk at once (`values[from]` to `values[to - 1]` are the
+ * values of jobs `first`, `first + 1`...), which costs the main thread one call per run
+ * instead of one per job.
+ */
+export interface ValueSink {
+  one(index: number, value: unknown): void;
+  run(first: number, values: Values, from: number, to: number): void;
+}
+
 export interface ChunkOptions {
   /** A fixed number of items per message; undefined sizes chunks automatically. */
   readonly fixed?: number | undefined;
@@ -139,6 +151,18 @@ export interface InputSource extends SourceBase {
   readonly async: boolean;
   /** The next input, or END when there are no more (a promise of it when async). */
   next(): unknown;
+  /**
+   * Takes up to `max` of the next inputs at once, where they are in memory (an array):
+   * they are `inputs[from]` to `inputs[to - 1]` (none once there are no more).
+   */
+  take?(max: number): InputRun;
+}
+
+/** Inputs taken at once from a source in memory: `inputs[from]` to `inputs[to - 1]`. */
+export interface InputRun {
+  readonly inputs: readonly unknown[];
+  readonly from: number;
+  readonly to: number;
 }
 
 /** What an InputSource's next() gives when there are no more inputs. */
@@ -160,6 +184,11 @@ export function inputsSource(task: TaskRef, inputs: readonly unknown[]): InputSo
     task,
     async: false,
     next: () => (at < inputs.length ? inputs[at++] : END),
+    take: (max) => {
+      const from = at;
+      at = Math.min(inputs.length, at + max);
+      return { inputs, from, to: at };
+    },
     remaining: () => inputs.length - at,
     close: () => {},
   };
@@ -347,7 +376,7 @@ export function runCall(
   count: number,
   config: CallConfig,
   env: CallEnv,
-  onEnd?: (fulfilled: boolean, inFlight: number) => void,
+  onEnd?: (fulfilled: boolean, inFlight: number, jobs?: number) => void,
   valuesOnly = false,
 ): Promise<{ record: CallRecord; outcomes: Outcome[]; values: unknown[] | undefined }> {
   const outcomes: Outcome[] = new Array(count);
@@ -362,11 +391,16 @@ export function runCall(
       outcomes[index] = outcome;
       onEnd?.(outcome.status === 'fulfilled', inFlight());
     },
-    values &&
-      ((index, value) => {
+    values && {
+      one(index, value) {
         values[index] = value;
         onEnd?.(true, inFlight());
-      }),
+      },
+      run(first, runValues, from, to) {
+        for (let i = from; i < to; i++) values[first + i - from] = runValues[i];
+        onEnd?.(true, inFlight(), to - from);
+      },
+    },
   );
   return handle.done.then((record) => ({ record, outcomes, values }));
 }
@@ -383,7 +417,7 @@ export function startCall(
   config: CallConfig,
   env: CallEnv,
   sink: OutcomeSink,
-  onValue?: (index: number, value: unknown) => void,
+  onValue?: ValueSink,
 ): CallHandle {
   const started = now();
   const { executor, dispatcher } = env;
@@ -551,7 +585,7 @@ export function startCall(
     settledCount++;
     inFlight--;
     fulfilled++;
-    bareValue(index, value);
+    bareValue.one(index, value);
     return true;
   };
 
@@ -835,6 +869,10 @@ export function startCall(
     const { values, failures, times, thread } = response;
     const { items, keys } = chunk;
     const length = chunkLength(chunk);
+    if (bareValue && !failures && !items && !attempts) {
+      settleValues(chunk, values, times, wallMs);
+      return;
+    }
     let failedAt: Map<number, ItemFailure> | undefined;
     if (failures) failedAt = new Map(failures.map((f) => [f.index, f]));
     let busy = 0;
@@ -885,10 +923,56 @@ export function startCall(
       record(item, start, end, thread, error);
       void failed(item, error);
     }
+    observed(length, times, busy, squares, wallMs);
+  };
+
+  /** Feeds a settled chunk's timings to the sizer (and now and then to the runner). */
+  const observed = (
+    length: number,
+    times: Float64Array,
+    busy: number,
+    squares: number,
+    wallMs: number,
+  ) => {
     // What the message cost beyond its items: sending, waking the thread, answering.
     const span = length > 0 ? times[2 * length - 1]! - times[0]! : 0;
     sizer.observe(length, busy, wallMs - span, squares);
     if (++chunksDone % REMEMBER_EVERY === 1) remember();
+  };
+
+  /**
+   * settleChunk's fast path: first attempts that all succeeded, for a consumer of bare
+   * values and no trace. The totals are counted in one loop and each run of the chunk's
+   * jobs (consecutive indexes) is handed over at once.
+   */
+  const settleValues = (chunk: Chunk, values: Values, times: Float64Array, wallMs: number) => {
+    const { runs } = chunk;
+    const length = chunk.inputs.length;
+    let busy = 0;
+    let squares = 0;
+    let waits = 0;
+    for (let r = 0; r < runs.length; r += 3) {
+      const end = r + 3 < runs.length ? runs[r + 3]! : length;
+      const readyAt = runs[r + 2]!;
+      for (let i = runs[r]!; i < end; i++) {
+        const start = times[2 * i]!;
+        const ms = times[2 * i + 1]! - start;
+        busy += ms;
+        squares += ms * ms;
+        if (start > readyAt) waits += start - readyAt;
+      }
+    }
+    attemptCount += length;
+    workMs += busy;
+    queueWaitMs += waits;
+    settledCount += length;
+    inFlight -= length;
+    fulfilled += length;
+    for (let r = 0; r < runs.length; r += 3) {
+      const end = r + 3 < runs.length ? runs[r + 3]! : length;
+      bareValue!.run(runs[r + 1]!, values, runs[r]!, end);
+    }
+    observed(length, times, busy, squares, wallMs);
   };
 
   /** The size of the next chunk: known-length inputs shrink their tail. */
@@ -1014,6 +1098,42 @@ export function startCall(
     }
   };
 
+  /**
+   * Takes in a run of inputs read at once at time `at`, as admit() would one by one: those
+   * past `maxQueue` fail, and reading stops once one of them has stopped the call.
+   */
+  const admitRun = ({ inputs, from, to }: InputRun, at: number) => {
+    const task = source.task as TaskRef;
+    if (!seeded) seed(task);
+    const admitted = dispatcher.enqueue(to - from);
+    ready.pushRun(inputs, from, from + admitted, pulled, at);
+    pulled += admitted;
+    for (let i = from + admitted; i < to && !stopped; i++) {
+      const index = pulled++;
+      const item = newItem(index, { key: index, task, input: inputs[i] }, at);
+      reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
+    }
+  };
+
+  /**
+   * How many inputs to read in one run: as many as admit() would take one by one before
+   * it checks the window, the wanted read-ahead or the gate again (the first one alone,
+   * as the gate is worked out from the sizes it seeds); at most 1024 per timestamp.
+   */
+  const runSize = (want: number, gate: number): number => {
+    if (gate < 0) return 1;
+    let size = 1024;
+    if (config.window !== Number.POSITIVE_INFINITY) {
+      size = Math.min(
+        size,
+        config.window - (pulled - released),
+        want - readyCount() - fnReady.length,
+      );
+    }
+    if (gate > 0) size = Math.min(size, gate - readyCount());
+    return Math.max(1, size);
+  };
+
   /** Reads from the source while the window has room and the threads could use more. */
   const wanted = () => {
     // Keep enough ready for every thread's next chunk, twice over.
@@ -1050,24 +1170,37 @@ export function startCall(
       // An input source says whether it answers with promises: an input may be one.
       const inputs = source.task !== undefined;
       const done = inputs ? END : undefined;
+      // An array is read a run of inputs at a time, not one by one.
+      const take = inputs ? source.take : undefined;
       while (canPull(want)) {
-        const next = source.next();
-        const waits = inputs ? source.async : isPromise(next);
-        let pulledValue: unknown = next;
-        if (waits) {
-          pulledValue = await next;
-          at = now();
-          want = wanted();
-        }
-        if (pulledValue === done) {
-          exhausted = true;
-          break;
-        }
-        if (finished) return;
         const wasSeeded = seeded;
-        admit(pulledValue, at);
+        let waits = false;
+        if (take) {
+          const run = take(runSize(want, gate));
+          if (run.to === run.from) {
+            exhausted = true;
+            break;
+          }
+          admitRun(run, at);
+          at = now();
+        } else {
+          const next = source.next();
+          waits = inputs ? source.async : isPromise(next);
+          let pulledValue: unknown = next;
+          if (waits) {
+            pulledValue = await next;
+            at = now();
+            want = wanted();
+          }
+          if (pulledValue === done) {
+            exhausted = true;
+            break;
+          }
+          if (finished) return;
+          admit(pulledValue, at);
+          if ((pulled & 1023) === 0) at = now();
+        }
         if (seeded !== wasSeeded) want = wanted(); // a known cost reads further ahead
-        if ((pulled & 1023) === 0) at = now();
         if (waits) {
           pump(); // let lanes start while an async source keeps reading
         } else if (gate !== 0) {

@@ -2,7 +2,14 @@
 // streamed back in input order or as they complete, in bounded memory. A window caps the
 // inputs read ahead, in flight and finished-but-unconsumed, so a slow consumer slows the
 // reading, and leaving the loop early stops the work and frees the threads.
-import type { CallConfig, CallEnv, CallHandle, InputSource, OutcomeSink } from './call.js';
+import type {
+  CallConfig,
+  CallEnv,
+  CallHandle,
+  InputSource,
+  OutcomeSink,
+  ValueSink,
+} from './call.js';
 import { END, inputsSource, isPlainArray, startCall } from './call.js';
 import { invalidType } from './errors.js';
 import type { Task } from './task.js';
@@ -138,10 +145,17 @@ class Consumption {
   constructor(start: MapStart, ordered: boolean, settle: boolean) {
     const buffer = ordered ? new OrderedBuffer() : new ArrivalBuffer();
     this.#buffer = buffer;
-    const onValue = (index: number, value: unknown) => {
-      if (this.#failure) return;
-      buffer.put(index, value);
-      this.#wake();
+    const onValue: ValueSink = {
+      one: (index, value) => {
+        if (this.#failure) return;
+        buffer.put(index, value);
+        this.#wake();
+      },
+      run: (first, values, from, to) => {
+        if (this.#failure) return;
+        for (let i = from; i < to; i++) buffer.put(first + i - from, values[i]);
+        this.#wake();
+      },
     };
     const { handle, finished } = start(
       (index, outcome, stoppedCall) => {
@@ -199,6 +213,17 @@ class Consumption {
     return result;
   }
 
+  /** Takes every result there is now into `out`, as take() one by one would. */
+  takeInto(out: unknown[]): void {
+    const buffer = this.#buffer;
+    let count = 0;
+    for (let result = buffer.take(); result !== EMPTY; result = buffer.take()) {
+      out.push(result);
+      count++;
+    }
+    if (count > 0) this.handle.release(count);
+  }
+
   /**
    * How the stream ends, once take() has nothing: undefined while it goes on. A failure
    * ends it only once the call has stopped everything, so no thread is still busy. (In
@@ -220,7 +245,7 @@ class Consumption {
  */
 type MapStart = (
   sink: OutcomeSink,
-  onValue: ((index: number, value: unknown) => void) | undefined,
+  onValue: ValueSink | undefined,
 ) => { readonly handle: CallHandle; readonly finished: Promise<void> };
 
 /**
@@ -257,7 +282,7 @@ export class MapStream<T> implements AsyncIterable<T> {
       let over = false;
       const drain = () => {
         if (over) return;
-        for (let result = run.take(); result !== EMPTY; result = run.take()) out.push(result as T);
+        run.takeInto(out);
         const ending = run.ending();
         if (!ending) return;
         over = true;
@@ -314,7 +339,7 @@ export function startMap(
   config: CallConfig,
   env: CallEnv,
   sink: OutcomeSink,
-  onValue?: (index: number, value: unknown) => void,
+  onValue?: ValueSink,
 ): CallHandle {
   return startCall(iterableSource(task, inputs), config, env, sink, onValue);
 }

@@ -31,10 +31,10 @@ export class ProgressMeter {
     this.#total = total;
   }
 
-  /** A job ended; reports if the interval has passed. */
-  tick(ok: boolean, inFlight: number): void {
-    if (ok) this.#done++;
-    else this.#failed++;
+  /** A job ended (or `jobs` of them, alike); reports if the interval has passed. */
+  tick(ok: boolean, inFlight: number, jobs = 1): void {
+    if (ok) this.#done += jobs;
+    else this.#failed += jobs;
     const t = now();
     if (t - this.#last >= PROGRESS_INTERVAL_MS) this.#emit(t, inFlight);
   }

@@ -84,26 +84,38 @@ export class FreshQueue {
 
   /** Queues a job of the queue's one task. */
   push(input: unknown, index: number, time: number): void {
-    this.#run(index, time);
+    this.#run(index, time, 1);
     this.inputs.push(input);
+  }
+
+  /**
+   * Queues jobs of the queue's one task: `inputs[from]` to `inputs[to - 1]`, whose indexes
+   * follow from `index`, read at `time`.
+   */
+  pushRun(inputs: readonly unknown[], from: number, to: number, index: number, time: number): void {
+    if (to <= from) return;
+    this.#run(index, time, to - from);
+    const queued = this.inputs;
+    for (let i = from; i < to; i++) queued.push(inputs[i]);
   }
 
   /** Queues a job of a queue made without a task. */
   pushSpec(spec: TaskSpec, index: number, time: number): void {
-    this.#run(index, time);
+    this.#run(index, time, 1);
     this.inputs.push(spec.input);
     this.keys!.push(spec.key);
     this.tasks!.push(spec.task);
   }
 
-  #run(index: number, time: number): void {
+  /** Notes `count` jobs about to be queued, from `index`, read at `time`. */
+  #run(index: number, time: number, count: number): void {
     if (index !== this.#nextIndex || time !== this.#lastTime) {
       this.#runStart.push(this.#base + this.inputs.length);
       this.#runIndex.push(index);
       this.#runTime.push(time);
       this.#lastTime = time;
     }
-    this.#nextIndex = index + 1;
+    this.#nextIndex = index + count;
   }
 
   /** The task of the job at `position` in `inputs`. */

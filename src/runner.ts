@@ -508,9 +508,15 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
               }
             : sink,
           meter && onValue
-            ? (index, value) => {
-                meter.tick(true, inFlight());
-                onValue(index, value);
+            ? {
+                one: (index, value) => {
+                  meter.tick(true, inFlight());
+                  onValue.one(index, value);
+                },
+                run: (first, values, from, to) => {
+                  meter.tick(true, inFlight(), to - from);
+                  onValue.run(first, values, from, to);
+                },
               }
             : onValue,
         );
@@ -643,7 +649,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
       jobCount(list),
       { ...parsed.config, policy },
       this.#env(),
-      meter && ((fulfilled, inFlight) => meter.tick(fulfilled, inFlight)),
+      meter && ((fulfilled, inFlight, jobs) => meter.tick(fulfilled, inFlight, jobs)),
       // A fail-fast call resolves with values only; spawn reads every outcome.
       policy === 'fail-fast' && kind !== 'spawn',
     ).then((result) => {

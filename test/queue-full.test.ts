@@ -1,7 +1,7 @@
 // ERR_QUEUE_FULL: with `maxQueue` attempts already waiting for a thread, one more fails at
 // once (load shedding). Threads are held busy by latches, so the queue fills for sure.
 import { describe, expect, it } from 'vitest';
-import { job, QueueFullError, type Runner, TaskError } from '../src/index.js';
+import { type CallStats, job, QueueFullError, type Runner, TaskError } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import { cells, nextTurn, release, started } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
@@ -72,6 +72,38 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     expect(
       settled.results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code)),
     ).toEqual([2, 'ERR_QUEUE_FULL', 'ERR_QUEUE_FULL']);
+    await busy.call;
+  });
+
+  it('fails the inputs of one task beyond the limit, as it fails jobs', async () => {
+    const runner = createRunner({ ...options, maxQueue: 2 });
+    const busy = await occupy(runner);
+    const settled = runner.all(tasks.double, [1, 2, 3, 4, 5], { policy: 'settle' });
+    const mapped = runner.map(tasks.double, [1, 2, 3, 4, 5], { policy: 'settle' }).toArray();
+    busy.releaseAll();
+    expect(
+      (await settled).results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code)),
+    ).toEqual([2, 4, 'ERR_QUEUE_FULL', 'ERR_QUEUE_FULL', 'ERR_QUEUE_FULL']);
+    // The map's inputs came after the all()'s had filled the queue.
+    expect((await mapped).map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code))).toEqual(
+      Array(5).fill('ERR_QUEUE_FULL'),
+    );
+    await busy.call;
+  });
+
+  it('stops reading the inputs at the first one beyond the limit when it fails fast', async () => {
+    const runner = createRunner({ ...options, maxQueue: 2 });
+    const busy = await occupy(runner);
+    let stats: CallStats | undefined;
+    const call = runner.all(tasks.double, [1, 2, 3, 4, 5], {
+      onStats: (s) => {
+        stats = s;
+      },
+    });
+    await expect(call).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL', job: 2 });
+    // Jobs 0 and 1 were queued (and are cancelled), job 2 failed; 3 and 4 were never read.
+    expect(stats).toMatchObject({ jobs: 3, rejected: 1, cancelled: 2, attempts: 0 });
+    busy.releaseAll();
     await busy.call;
   });
 
