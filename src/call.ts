@@ -687,7 +687,7 @@ export function startCall(
     if (retryFront.length === 0) {
       // The common case, first attempts of one task in order: one scan, slices.
       const task = ready.taskAt(ready.head);
-      const limit = Math.min(ready.inputs.length, ready.head + size);
+      const limit = Math.min(ready.end, ready.head + size);
       let end = ready.head + 1;
       const { tasks } = ready;
       if (!tasks) end = limit;

@@ -51,8 +51,9 @@ export function parseJobs(
         second,
       );
     }
-    // An array is read as the call starts (before all() returns): it is not copied.
-    const list = isPlainArray(inputs) ? inputs : Array.from(inputs);
+    // The inputs are read as the call starts (before all() returns): an array is copied
+    // (shallowly, ~1 ns an input), since the call takes its inputs from it as they run.
+    const list = isPlainArray(inputs) ? inputs.slice() : Array.from(inputs);
     return { list: { task: first as Task, inputs: list, keys: undefined }, rest: 2 };
   }
   if (Array.isArray(first)) {

@@ -52,12 +52,20 @@ export function newItem<S extends JobSpec>(
  * must wait for a retry, its chunk crashed).
  */
 export class FreshQueue {
-  inputs: unknown[] = [];
+  /**
+   * The queued inputs are `inputs[head]` to `inputs[end - 1]`: in an array of the queue's
+   * own, or, while a queue of one task is fed runs of one array in order (a map or all()
+   * over an array), in that array itself, borrowed and never written: queuing a run then
+   * costs nothing per input.
+   */
+  inputs: readonly unknown[] = [];
+  head = 0;
+  end = 0;
   /** Each job's key and task, unless the queue has one task and keys jobs by index. */
   keys: JobKey[] | undefined;
   tasks: TaskRef[] | undefined;
-  head = 0;
   readonly #task: TaskRef | undefined;
+  #borrowed = false;
   /** The position of inputs[0] since the queue began: run starts are such positions. */
   #base = 0;
   /** Each run: where it starts (position), the index of its first job, when it was read. */
@@ -79,30 +87,60 @@ export class FreshQueue {
   }
 
   get size(): number {
-    return this.inputs.length - this.head;
+    return this.end - this.head;
+  }
+
+  /** The queue's own array of inputs, to add to (copying what it borrowed first). */
+  #own(): unknown[] {
+    if (this.#borrowed) {
+      this.inputs = this.inputs.slice(this.head, this.end);
+      this.#base += this.head;
+      this.end -= this.head;
+      this.head = 0;
+      this.#borrowed = false;
+    }
+    return this.inputs as unknown[];
   }
 
   /** Queues a job of the queue's one task. */
   push(input: unknown, index: number, time: number): void {
+    const inputs = this.#own();
     this.#run(index, time, 1);
-    this.inputs.push(input);
+    inputs.push(input);
+    this.end++;
   }
 
   /**
    * Queues jobs of the queue's one task: `inputs[from]` to `inputs[to - 1]`, whose indexes
-   * follow from `index`, read at `time`.
+   * follow from `index`, read at `time`. The queue borrows `inputs` when it is empty or
+   * already borrows them up to `from`: their values are read only as chunks take them.
    */
   pushRun(inputs: readonly unknown[], from: number, to: number, index: number, time: number): void {
     if (to <= from) return;
+    const follows = this.#borrowed && this.inputs === inputs && this.end === from;
+    if (follows || (this.head === this.end && this.#task !== undefined)) {
+      if (!follows) {
+        // inputs[from] takes the position the next input would have had.
+        this.#base += this.end - from;
+        this.inputs = inputs;
+        this.head = this.end = from;
+        this.#borrowed = true;
+      }
+      this.#run(index, time, to - from);
+      this.end = to;
+      return;
+    }
+    const queued = this.#own();
     this.#run(index, time, to - from);
-    const queued = this.inputs;
     for (let i = from; i < to; i++) queued.push(inputs[i]);
+    this.end = queued.length;
   }
 
   /** Queues a job of a queue made without a task. */
   pushSpec(spec: TaskSpec, index: number, time: number): void {
     this.#run(index, time, 1);
-    this.inputs.push(spec.input);
+    (this.inputs as unknown[]).push(spec.input);
+    this.end++;
     this.keys!.push(spec.key);
     this.tasks!.push(spec.task);
   }
@@ -110,7 +148,7 @@ export class FreshQueue {
   /** Notes `count` jobs about to be queued, from `index`, read at `time`. */
   #run(index: number, time: number, count: number): void {
     if (index !== this.#nextIndex || time !== this.#lastTime) {
-      this.#runStart.push(this.#base + this.inputs.length);
+      this.#runStart.push(this.#base + this.end);
       this.#runIndex.push(index);
       this.#runTime.push(time);
       this.#lastTime = time;
@@ -140,7 +178,7 @@ export class FreshQueue {
 
   /** The first entry as an item (taking it), or undefined when empty. */
   shiftItem(): TaskItem | undefined {
-    if (this.head >= this.inputs.length) return undefined;
+    if (this.head >= this.end) return undefined;
     // headIndex (read first) moves #runHead to the head's run.
     const index = this.headIndex;
     const spec: TaskSpec = {
@@ -163,10 +201,14 @@ export class FreshQueue {
       const start = Math.max(this.#runStart[r]!, from);
       runs.push(start - from, this.#runIndex[r]! + (start - this.#runStart[r]!), this.#runTime[r]!);
     }
+    const inputs = this.inputs.slice(this.head, end);
+    // A borrowed array that its owner shortened meanwhile: what is gone reads as undefined
+    // (as a hole does), and no job is lost.
+    while (inputs.length < end - this.head) inputs.push(undefined);
     const chunk: Chunk = {
       task,
       items: undefined,
-      inputs: this.inputs.slice(this.head, end),
+      inputs,
       keys: this.keys?.slice(this.head, end),
       runs,
     };
@@ -177,13 +219,17 @@ export class FreshQueue {
 
   /** Drops the entries (and runs) already taken from the front, once they are many. */
   compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.inputs.length) {
-      this.inputs = this.inputs.slice(this.head);
-      this.keys = this.keys?.slice(this.head);
-      this.tasks = this.tasks?.slice(this.head);
-      this.#base += this.head;
-      this.head = 0;
-      const r = this.inputs.length > 0 ? this.#headRun() : this.#runStart.length - 1;
+    if (this.head > 1024 && this.head * 2 > this.end) {
+      // (A borrowed array is not the queue's to shorten.)
+      if (!this.#borrowed) {
+        this.inputs = this.inputs.slice(this.head, this.end);
+        this.keys = this.keys?.slice(this.head);
+        this.tasks = this.tasks?.slice(this.head);
+        this.#base += this.head;
+        this.end -= this.head;
+        this.head = 0;
+      }
+      const r = this.head < this.end ? this.#headRun() : this.#runStart.length - 1;
       if (r > 64) {
         this.#runStart = this.#runStart.slice(r);
         this.#runIndex = this.#runIndex.slice(r);

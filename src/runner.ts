@@ -9,6 +9,7 @@ import {
   type CallHandle,
   type CallRecord,
   type ChunkOptions,
+  isPlainArray,
   type Outcome,
   runCall,
 } from './call.js';
@@ -489,7 +490,8 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     const window =
       raw.window === undefined ? DEFAULT_WINDOW : integerOption('window', raw.window, 1);
     const config: CallConfig = { ...parsed.config, window };
-    const known = Array.isArray(inputs) ? inputs.length : undefined;
+    // (An array that replaced its iterator is read through it, as any iterable.)
+    const known = isPlainArray(inputs) ? inputs.length : undefined;
     return new MapStream(
       (sink, onValue) => {
         if (this.#closed) throw new RunnerClosedError();
@@ -530,7 +532,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
         this.#track(finished);
         return { handle, finished };
       },
-      { ordered, settle: parsed.config.policy === 'settle' },
+      { ordered, settle: parsed.config.policy === 'settle', length: known },
     );
   }
 

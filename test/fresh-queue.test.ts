@@ -54,7 +54,7 @@ describe('FreshQueue (first attempts kept as inputs and runs of indexes)', () =>
         q.pushSpec(spec(index), index, Math.floor(index / 700));
       }
       while (q.size > (round === 7 ? 0 : 300)) {
-        seen.push(...jobs(q.take(Math.min(q.head + 257, q.inputs.length), task)));
+        seen.push(...jobs(q.take(Math.min(q.head + 257, q.end), task)));
       }
     }
     expect(seen).toHaveLength(8000);
