@@ -185,13 +185,19 @@ export function pack(values: readonly unknown[]): Packed | undefined {
   const keys = Object.keys(first);
   if (keys.includes('__proto__')) return undefined;
   const width = keys.length;
-  const columns: unknown[][] = [];
-  // Filled by push: an array made with holes (new Array(n)) clones at several times the cost.
-  for (let k = 0; k < width; k++) columns.push([]);
-  // Bit k set: column k has held something other than a number (`other`), or than a
-  // 32-bit integer (`wider`). The first 31 columns are followed; the others stay arrays.
-  let other = 0;
-  let wider = 0;
+  // A column starts as what its first value needs: an Int32Array, a Float64Array, or an
+  // array (filled by push: one made with holes clones at several times the cost), and
+  // widens when a later value needs more; numbers go straight into a typed one.
+  const columns: (unknown[] | Numbers)[] = [];
+  const kinds: number[] = [];
+  for (const key of keys) {
+    const field = first[key];
+    const kind = typeof field !== 'number' ? ARRAY : isInt32(field) ? INT32 : FLOAT64;
+    kinds.push(kind);
+    columns.push(
+      kind === ARRAY ? [] : kind === INT32 ? new Int32Array(length) : new Float64Array(length),
+    );
+  }
   for (let i = 0; i < length; i++) {
     const value = values[i];
     if (!isPlainObject(value)) return undefined;
@@ -200,36 +206,35 @@ export function pack(values: readonly unknown[]): Packed | undefined {
     for (const key in value) {
       if (key !== keys[k]) return undefined;
       const field = value[key];
-      if (typeof field !== 'number') {
-        if (
-          typeof field === 'object'
-            ? field !== null
-            : typeof field === 'function' || typeof field === 'symbol'
-        ) {
-          return undefined;
+      let kind = kinds[k]!;
+      if (typeof field === 'number') {
+        if (kind === INT32 && !isInt32(field)) {
+          columns[k] = Float64Array.from(columns[k] as Int32Array);
+          kind = kinds[k] = FLOAT64;
         }
-        other |= 1 << k;
-      } else if (!isInt32(field)) {
-        wider |= 1 << k;
+      } else if (
+        typeof field === 'object'
+          ? field !== null
+          : typeof field === 'function' || typeof field === 'symbol'
+      ) {
+        return undefined;
+      } else if (kind !== ARRAY) {
+        columns[k] = Array.from((columns[k] as Numbers).subarray(0, i));
+        kind = kinds[k] = ARRAY;
       }
-      columns[k]!.push(field);
+      if (kind === ARRAY) (columns[k] as unknown[]).push(field);
+      else (columns[k] as Numbers)[i] = field as number;
       k++;
     }
     if (k !== width) return undefined;
   }
-  const followed = Math.min(width, 31);
-  return {
-    keys,
-    columns: columns.map((column, k) => {
-      const bit = 1 << k;
-      if (k >= followed || (other & bit) !== 0) return column;
-      return (wider & bit) !== 0
-        ? new Float64Array(column as number[])
-        : new Int32Array(column as number[]);
-    }),
-    length,
-  };
+  return { keys, columns, length };
 }
+
+/** What a packed column is, as pack() fills it. */
+const ARRAY = 0;
+const INT32 = 1;
+const FLOAT64 = 2;
 
 /** Whether an Int32Array holds `n` exactly (-0 would come back as 0). */
 const isInt32 = (n: number): boolean => (n | 0) === n && (n !== 0 || 1 / n > 0);

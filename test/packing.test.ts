@@ -149,6 +149,9 @@ describe('pack and unpack', () => {
       i: i - 20,
       // -0 is no 32-bit integer: an Int32Array would give 0 back.
       zero: i === 7 ? -0 : 0,
+      // Columns that start as integers and later need more.
+      widens: i === 30 ? 0.5 : i,
+      late: i === 30 ? 'late' : i,
     }));
     const packed = pack(values)!;
     expect(packed.columns.map((column) => column.constructor.name)).toEqual([
@@ -157,6 +160,8 @@ describe('pack and unpack', () => {
       'Array',
       'Int32Array',
       'Float64Array',
+      'Float64Array',
+      'Array',
     ]);
     const received = unpack(structuredClone(packed));
     const cloned = structuredClone(values);
