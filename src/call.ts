@@ -948,30 +948,26 @@ export function startCall(
   const settleValues = (chunk: Chunk, values: Values, times: Float64Array, wallMs: number) => {
     const { runs } = chunk;
     const length = chunk.inputs.length;
+    attemptCount += length;
+    settledCount += length;
+    inFlight -= length;
+    fulfilled += length;
     let busy = 0;
     let squares = 0;
-    let waits = 0;
     for (let r = 0; r < runs.length; r += 3) {
+      const from = runs[r]!;
       const end = r + 3 < runs.length ? runs[r + 3]! : length;
       const readyAt = runs[r + 2]!;
-      for (let i = runs[r]!; i < end; i++) {
+      for (let i = from; i < end; i++) {
         const start = times[2 * i]!;
         const ms = times[2 * i + 1]! - start;
         busy += ms;
         squares += ms * ms;
-        if (start > readyAt) waits += start - readyAt;
+        if (start > readyAt) queueWaitMs += start - readyAt;
       }
+      bareValue!.run(runs[r + 1]!, values, from, end);
     }
-    attemptCount += length;
     workMs += busy;
-    queueWaitMs += waits;
-    settledCount += length;
-    inFlight -= length;
-    fulfilled += length;
-    for (let r = 0; r < runs.length; r += 3) {
-      const end = r + 3 < runs.length ? runs[r + 3]! : length;
-      bareValue!.run(runs[r + 1]!, values, runs[r]!, end);
-    }
     observed(length, times, busy, squares, wallMs);
   };
 
@@ -1093,10 +1089,13 @@ export function startCall(
       if (spec) ready.pushSpec(spec as TaskSpec, index, at);
       else ready.push(pulledValue, index, at);
     } else {
-      const item = newItem(index, spec ?? { key: index, task, input: pulledValue }, at);
-      reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
+      queueFull(newItem(index, spec ?? { key: index, task, input: pulledValue }, at));
     }
   };
+
+  /** A job read when `maxQueue` jobs already wait for a thread: it fails at once. */
+  const queueFull = (item: Item) =>
+    reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
 
   /**
    * Takes in a run of inputs read at once at time `at`, as admit() would one by one: those
@@ -1110,8 +1109,7 @@ export function startCall(
     pulled += admitted;
     for (let i = from + admitted; i < to && !stopped; i++) {
       const index = pulled++;
-      const item = newItem(index, { key: index, task, input: inputs[i] }, at);
-      reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
+      queueFull(newItem(index, { key: index, task, input: inputs[i] }, at));
     }
   };
 

@@ -138,8 +138,9 @@ export class FreshQueue {
 
   /** Queues a job of a queue made without a task. */
   pushSpec(spec: TaskSpec, index: number, time: number): void {
+    const inputs = this.#own();
     this.#run(index, time, 1);
-    (this.inputs as unknown[]).push(spec.input);
+    inputs.push(spec.input);
     this.end++;
     this.keys!.push(spec.key);
     this.tasks!.push(spec.task);
