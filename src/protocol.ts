@@ -171,13 +171,59 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   );
 }
 
-/** What a packed column is, as pack() fills it. */
-const ARRAY = 0;
-const INT32 = 1;
-const FLOAT64 = 2;
-
 /** Whether an Int32Array holds `n` exactly (-0 would come back as 0). */
 const isInt32 = (n: number): boolean => (n | 0) === n && (n !== 0 || 1 / n > 0);
+
+/**
+ * Values filled in order, to cross as one column: numbers go straight into a typed array
+ * ({@link Numbers}: an Int32Array while they are 32-bit integers, then a Float64Array), and
+ * the first value that is not a number turns it into an array (filled by push: one made
+ * with holes clones at several times the cost).
+ */
+export class Column {
+  /** 0: an array; 1: an Int32Array; 2: a Float64Array. */
+  #kind: 0 | 1 | 2;
+  #numbers: Numbers | undefined;
+  #array: unknown[] | undefined;
+  #length = 0;
+
+  /** `capacity`: how many values will be pushed; `first`: the first of them. */
+  constructor(capacity: number, first: unknown) {
+    if (typeof first !== 'number' || capacity < PACK_MIN) {
+      this.#kind = 0;
+      this.#array = [];
+    } else if (isInt32(first)) {
+      this.#kind = 1;
+      this.#numbers = new Int32Array(capacity);
+    } else {
+      this.#kind = 2;
+      this.#numbers = new Float64Array(capacity);
+    }
+  }
+
+  push(value: unknown): void {
+    if (this.#kind !== 0 && typeof value === 'number') {
+      if (this.#kind === 1 && !isInt32(value)) {
+        this.#numbers = Float64Array.from(this.#numbers!);
+        this.#kind = 2;
+      }
+      this.#numbers![this.#length++] = value;
+      return;
+    }
+    if (this.#kind !== 0) {
+      this.#array = Array.from(this.#numbers!.subarray(0, this.#length));
+      this.#numbers = undefined;
+      this.#kind = 0;
+    }
+    this.#array!.push(value);
+    this.#length++;
+  }
+
+  /** What was pushed: numbers in a typed array, else an array. */
+  get values(): unknown[] | Numbers {
+    return this.#numbers ?? this.#array!;
+  }
+}
 
 /**
  * `values` by column when every one is a plain object (prototype `Object.prototype`) with
@@ -194,19 +240,7 @@ export function pack(values: readonly unknown[]): Packed | undefined {
   const keys = Object.keys(first);
   if (keys.includes('__proto__')) return undefined;
   const width = keys.length;
-  // A column starts as what its first value needs: an Int32Array, a Float64Array, or an
-  // array (filled by push: one made with holes clones at several times the cost), and
-  // widens when a later value needs more; numbers go straight into a typed one.
-  const columns: (unknown[] | Numbers)[] = [];
-  const kinds: number[] = [];
-  for (const key of keys) {
-    const field = first[key];
-    const kind = typeof field !== 'number' ? ARRAY : isInt32(field) ? INT32 : FLOAT64;
-    kinds.push(kind);
-    columns.push(
-      kind === ARRAY ? [] : kind === INT32 ? new Int32Array(length) : new Float64Array(length),
-    );
-  }
+  const columns = keys.map((key) => new Column(length, first[key]));
   for (let i = 0; i < length; i++) {
     const value = values[i];
     if (!isPlainObject(value)) return undefined;
@@ -215,44 +249,32 @@ export function pack(values: readonly unknown[]): Packed | undefined {
     for (const key in value) {
       if (key !== keys[k]) return undefined;
       const field = value[key];
-      let kind = kinds[k]!;
-      if (typeof field === 'number') {
-        if (kind === INT32 && !isInt32(field)) {
-          columns[k] = Float64Array.from(columns[k] as Int32Array);
-          kind = kinds[k] = FLOAT64;
-        }
-      } else if (
+      if (
         typeof field === 'object'
           ? field !== null
           : typeof field === 'function' || typeof field === 'symbol'
       ) {
         return undefined;
-      } else if (kind !== ARRAY) {
-        columns[k] = Array.from((columns[k] as Numbers).subarray(0, i));
-        kind = kinds[k] = ARRAY;
       }
-      if (kind === ARRAY) (columns[k] as unknown[]).push(field);
-      else (columns[k] as Numbers)[i] = field as number;
+      columns[k]!.push(field);
       k++;
     }
     if (k !== width) return undefined;
   }
-  return { keys, columns, length };
+  return { keys, columns: columns.map((column) => column.values), length };
 }
 
 /** `values` as {@link Numbers} when they are all numbers (and enough to pay); else undefined. */
 function packNumbers(values: readonly unknown[]): Numbers | undefined {
   const length = values.length;
   if (length < PACK_MIN || typeof values[0] !== 'number') return undefined;
-  const numbers = new Float64Array(length);
-  let ints = true;
+  const column = new Column(length, values[0]);
   for (let i = 0; i < length; i++) {
     const value = values[i];
     if (typeof value !== 'number') return undefined;
-    numbers[i] = value;
-    if (ints && !isInt32(value)) ints = false;
+    column.push(value);
   }
-  return ints ? new Int32Array(numbers) : numbers;
+  return column.values as Numbers;
 }
 
 /**

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { fromWire, pack, toWire, unpack } from '../src/protocol.js';
+import { Column, fromWire, pack, toWire, unpack } from '../src/protocol.js';
 import { rng } from '../workers/workloads.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
@@ -189,6 +189,25 @@ describe('pack and unpack', () => {
     expect(toWire(integers, true)).toBe(integers);
   });
 
+  it('fill a column by kind: 32-bit integers, then any numbers, then anything, keeping what came', () => {
+    const filled = (capacity: number, values: unknown[]) => {
+      const column = new Column(capacity, values[0]);
+      for (const value of values) column.push(value);
+      return column.values;
+    };
+    const ints = [1, -2, 2 ** 31 - 1, -(2 ** 31), 0, 5, 6, 7, 8];
+    expect(filled(ints.length, ints)).toEqual(Int32Array.from(ints));
+    const widened = filled(9, [...ints.slice(0, 4), 0.5, -0, 2 ** 31, 1, 2]);
+    expect(widened).toBeInstanceOf(Float64Array);
+    expect(Array.from(widened)).toEqual([...ints.slice(0, 4), 0.5, -0, 2 ** 31, 1, 2]);
+    expect(Object.is(widened[5], -0)).toBe(true);
+    const mixed = [...ints.slice(0, 3), 0.25, 'four', undefined, 6, 7, 8];
+    expect(filled(mixed.length, mixed)).toEqual(mixed);
+    expect(Array.isArray(filled(mixed.length, mixed))).toBe(true);
+    // Too few to pay for a typed array: an array, as cloning would send.
+    expect(filled(3, [1, 2, 3])).toEqual([1, 2, 3]);
+  });
+
   /** Keys a record builder must quote rightly: none of them may be read as code. */
   const QUOTED = [
     'a"b',
@@ -330,6 +349,15 @@ describe.each(executors)('records between threads on $name', ({ options }) => {
     const rows = numbers.map((n, i) => ({ n, i }));
     const echoed = (await runner.all(tasks.echo, rows, { chunkSize: 24 })) as typeof rows;
     for (let i = 0; i < rows.length; i++) expectSame(echoed[i], rows[i]);
+  });
+
+  it('bring numbers back from a chunk in which some items failed, each to its own job', async () => {
+    const runner = createRunner(options);
+    const inputs = Array.from({ length: 40 }, (_, i) => (i % 9 === 4 ? 2 * i + 1 : 2 * i));
+    const report = await runner.all(tasks.failIfOdd, inputs, { chunkSize: 20, policy: 'settle' });
+    expect(report.results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual(
+      inputs.map((x) => (x % 2 === 1 ? 'failed' : x)),
+    );
   });
 
   it('cross whole when one record of a chunk has another shape', async () => {

@@ -2,6 +2,7 @@
 // and the inline executor, so both run tasks exactly the same way.
 import { type MessagePort, threadId as thread } from 'node:worker_threads';
 import {
+  Column,
   type FailureKind,
   hasDetachedBuffer,
   type ItemFailure,
@@ -155,9 +156,9 @@ export async function runRequest(
   const task = await resolveTask(request);
   const { inputs, attempts } = request;
   const count = inputs.length;
-  // One push per item, so that the array has no holes: V8 clones an array with holes
-  // element by element, at several times the cost.
-  const values: unknown[] = [];
+  // Outputs that are numbers go straight into a typed array, others into an array (see
+  // Column); made at the first output.
+  let values: Column | undefined;
   const times = new Float64Array(2 * count);
   let failures: ItemFailure[] | undefined;
   // A call that transfers moved its inputs' buffers here: a failed item's go back, so
@@ -202,6 +203,7 @@ export async function runRequest(
         fail(i, 'task', serializeError(error));
       }
     }
+    values ??= new Column(count, output);
     values.push(output);
     if (i - first + 1 < stride && i + 1 < count && !failed) continue;
     const end = now();
@@ -215,5 +217,5 @@ export async function runRequest(
     failed = false;
   }
   channel?.done();
-  return { values, failures, times, thread };
+  return { values: values?.values ?? [], failures, times, thread };
 }
