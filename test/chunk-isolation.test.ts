@@ -14,6 +14,9 @@ const outputFor = defineTask<{ value: number; bad: boolean }, { value: number }>
   'outputFor',
 );
 
+const answerAs = defineTask<{ x: number; how: string }, number | undefined>(fixtures, 'answerAs');
+const HOW = ['value', 'undefined', 'throw', 'promise', 'promised undefined', 'reject', 'late'];
+
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 const createRunner = trackRunners();
@@ -34,6 +37,27 @@ describe.each(executors)('chunked dispatch on $name', ({ options }) => {
         expect((outcome.reason.cause as { input?: number }).input).toBe(i);
       }
     });
+  });
+
+  it('gives each item its own outcome whether it answers at once or through a promise', async () => {
+    const runner = createRunner(options);
+    // Runs of items that answer at once, broken by promises, throws and rejections.
+    const inputs = range(120).map((x) => ({ x, how: HOW[(x * 5 + (x >> 3)) % HOW.length]! }));
+    const expected = (how: string, x: number) =>
+      how === 'throw' || how === 'reject'
+        ? 'failed'
+        : how.includes('undefined')
+          ? undefined
+          : x * 2;
+    const report = await runner.all(answerAs, inputs, { policy: 'settle', chunkSize: 24 });
+    expect(report.results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual(
+      inputs.map(({ x, how }) => expected(how, x)),
+    );
+    // Those that succeed, as bare values in a map (the path that groups clock readings).
+    const fine = inputs.filter(({ how }) => how !== 'throw' && how !== 'reject');
+    await expect(runner.map(answerAs, fine, { chunkSize: 24 }).toArray()).resolves.toEqual(
+      fine.map(({ x, how }) => expected(how, x)),
+    );
   });
 
   it('retries items one by one, not their chunk', async () => {
