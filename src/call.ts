@@ -4,6 +4,7 @@
 // jobs travel in chunks sized by a ChunkSizer; each item keeps its own outcome and
 // retries. It never throws: what happened is in the outcomes and the call record.
 import { setMaxListeners } from 'node:events';
+import { types } from 'node:util';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -360,9 +361,12 @@ export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
 }
 
-/** Why a job's input could not be cloned, when it is a mistake the caller can fix. */
+/**
+ * Why a job's input could not be cloned, when it is a mistake the caller can fix. Runs no
+ * code of the input's (a proxy's traps, a getter of `then`), as cloning ran none.
+ */
 function cloneHint(spec: JobSpec): string | undefined {
-  if (!('input' in spec) || !isPromise(spec.input)) return undefined;
+  if (!('input' in spec) || !types.isPromise(spec.input)) return undefined;
   return 'the input is a promise: pass the value it resolves to, for instance from an async generator';
 }
 

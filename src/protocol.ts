@@ -181,66 +181,79 @@ const isInt32 = (n: number): boolean => (n | 0) === n && (n !== 0 || 1 / n > 0);
  * with holes clones at several times the cost).
  */
 export class Column {
-  /** 0: an array; 1: an Int32Array; 2: a Float64Array. */
-  #kind: 0 | 1 | 2;
+  /** 0: an array; 1: an Int32Array; 2: a Float64Array; 3: nothing pushed yet. */
+  #kind: 0 | 1 | 2 | 3 = 3;
   #numbers: Numbers | undefined;
   #array: unknown[] | undefined;
   #length = 0;
+  readonly #capacity: number;
 
-  /** `capacity`: how many values will be pushed; `first`: the first of them. */
-  constructor(capacity: number, first: unknown) {
-    if (typeof first !== 'number' || capacity < PACK_MIN) {
-      this.#kind = 0;
-      this.#array = [];
-    } else if (isInt32(first)) {
-      this.#kind = 1;
-      this.#numbers = new Int32Array(capacity);
-    } else {
-      this.#kind = 2;
-      this.#numbers = new Float64Array(capacity);
-    }
+  /** `capacity`: how many values will be pushed. */
+  constructor(capacity: number) {
+    this.#capacity = capacity;
   }
 
   push(value: unknown): void {
-    if (this.#kind !== 0 && typeof value === 'number') {
-      if (this.#kind === 1 && !isInt32(value)) {
-        this.#numbers = Float64Array.from(this.#numbers!);
-        this.#kind = 2;
-      }
+    if (typeof value === 'number' && (this.#kind === 1 ? isInt32(value) : this.#kind === 2)) {
       this.#numbers![this.#length++] = value;
+    } else {
+      this.#widen(value);
+    }
+  }
+
+  /** Pushes a value that the column's kind cannot hold (or the first), changing its kind. */
+  #widen(value: unknown): void {
+    if (this.#kind === 3) {
+      // The first value sets the kind: each value is read once (a getter runs once).
+      if (typeof value !== 'number' || this.#capacity < PACK_MIN) {
+        this.#kind = 0;
+        this.#array = [];
+      } else if (isInt32(value)) {
+        this.#kind = 1;
+        this.#numbers = new Int32Array(this.#capacity);
+      } else {
+        this.#kind = 2;
+        this.#numbers = new Float64Array(this.#capacity);
+      }
+      this.push(value);
       return;
     }
-    if (this.#kind !== 0) {
+    if (this.#kind === 1 && typeof value === 'number') {
+      this.#numbers = Float64Array.from(this.#numbers!);
+      this.#kind = 2;
+    } else if (this.#kind !== 0) {
       this.#array = Array.from(this.#numbers!.subarray(0, this.#length));
       this.#numbers = undefined;
       this.#kind = 0;
     }
-    this.#array!.push(value);
+    if (this.#kind === 2) this.#numbers![this.#length] = value as number;
+    else this.#array!.push(value);
     this.#length++;
   }
 
   /** What was pushed: numbers in a typed array, else an array. */
   get values(): unknown[] | Numbers {
-    return this.#numbers ?? this.#array!;
+    return this.#numbers ?? this.#array ?? [];
   }
 }
 
 /**
  * `values` by column when every one is a plain object (prototype `Object.prototype`) with
- * the same own enumerable keys, in the same order, none of them `__proto__`, whose values
- * are all primitives that can be cloned (not symbols); otherwise undefined, and the values
- * go as they are. What arrives is what structured cloning would give (the same keys in the
- * same order, the same values, -0 and NaN included), except that one object appearing
- * twice arrives as two equal objects, as it does when the two go in different chunks.
+ * the same own enumerable keys, in the same order, whose values are all primitives that
+ * can be cloned (not symbols); otherwise undefined, and the values go as they are. What
+ * arrives is what structured cloning would give (the same keys in the same order, the same
+ * values, -0 and NaN included), except that one object appearing twice arrives as two equal
+ * objects, as it does when the two go in different chunks, and that an enumerable getter
+ * runs again when a later record makes packing give up (the values then go as they are).
+ * A getter that throws makes pack throw its error, as cloning would.
  */
 export function pack(values: readonly unknown[]): Packed | undefined {
   const length = values.length;
   const first = values[0];
   if (length < PACK_MIN || !isPlainObject(first)) return undefined;
   const keys = Object.keys(first);
-  if (keys.includes('__proto__')) return undefined;
   const width = keys.length;
-  const columns = keys.map((key) => new Column(length, first[key]));
+  const columns = keys.map(() => new Column(length));
   for (let i = 0; i < length; i++) {
     const value = values[i];
     if (!isPlainObject(value)) return undefined;
@@ -268,7 +281,7 @@ export function pack(values: readonly unknown[]): Packed | undefined {
 function packNumbers(values: readonly unknown[]): Numbers | undefined {
   const length = values.length;
   if (length < PACK_MIN || typeof values[0] !== 'number') return undefined;
-  const column = new Column(length, values[0]);
+  const column = new Column(length);
   for (let i = 0; i < length; i++) {
     const value = values[i];
     if (typeof value !== 'number') return undefined;
@@ -310,15 +323,14 @@ const BUILDS = 64;
  * other hidden classes, and made a task calling for both 6% slower, 53 against 50 µs an
  * item.) The keys go in as JSON string literals, so no key can be read as code. Undefined
  * where code cannot be made from strings (Node run with
- * --disallow-code-generation-from-strings), for `__proto__` (which would set the
- * prototype) and for no keys at all.
+ * --disallow-code-generation-from-strings) and for no keys at all.
  */
 function buildFor(keys: readonly string[]): Build | undefined {
   const id = JSON.stringify(keys);
   let build = builds.get(id);
   if (build === undefined) {
     build = null;
-    if (keys.length > 0 && !keys.includes('__proto__')) {
+    if (keys.length > 0) {
       const names = keys.map((_, k) => `c${k} = columns[${k}]`).join(', ');
       const sets = keys.map((key, k) => `r[${JSON.stringify(key)}] = c${k}[i];`).join(' ');
       try {
@@ -336,15 +348,34 @@ function buildFor(keys: readonly string[]): Build | undefined {
   return build ?? undefined;
 }
 
-/** The values that {@link pack} packed. */
+/**
+ * The values that {@link pack} packed. A key that `Object.prototype` has (`toString`,
+ * `__proto__`, or one added to it) is defined on each record rather than set, as cloning
+ * does: setting it would call an inherited setter, fail on a frozen prototype, or (for
+ * `__proto__`) change the record's prototype. Checked for each chunk, since the prototype
+ * can change between two.
+ */
 export function unpack(packed: Packed): unknown[] {
   const { keys, columns, length } = packed;
-  const build = buildFor(keys);
+  const inherited = keys.map((key) => key in Object.prototype);
+  const build = inherited.includes(true) ? undefined : buildFor(keys);
   if (build) return build(columns, length);
   const values: unknown[] = [];
   for (let i = 0; i < length; i++) {
     const value: Record<string, unknown> = {};
-    for (let k = 0; k < keys.length; k++) value[keys[k]!] = columns[k]![i];
+    for (let k = 0; k < keys.length; k++) {
+      const field = columns[k]![i];
+      if (inherited[k]) {
+        Object.defineProperty(value, keys[k]!, {
+          value: field,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      } else {
+        value[keys[k]!] = field;
+      }
+    }
     values.push(value);
   }
   return values;
@@ -353,23 +384,29 @@ export function unpack(packed: Packed): unknown[] {
 /**
  * The ArrayBuffers to transfer for a value: its own, or those one level down in a plain
  * object or array. Node Buffers are left out: small ones share a pool that must not move.
+ * Proxies are left alone (cloning refuses them without running their traps), and a getter
+ * that throws ends the search (cloning then fails with its error): this never throws.
  */
 export function buffersIn(value: unknown, into: Set<ArrayBuffer>): void {
   const add = (v: unknown) => {
+    if (types.isProxy(v)) return;
     if (v instanceof ArrayBuffer) into.add(v);
     else if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && !Buffer.isBuffer(v)) {
       into.add(v.buffer);
     }
   };
+  if (types.isProxy(value)) return;
   add(value);
-  if (Array.isArray(value)) for (const v of value) add(v);
-  else if (
-    value !== null &&
-    typeof value === 'object' &&
-    Object.getPrototypeOf(value) === Object.prototype
-  ) {
-    for (const v of Object.values(value)) add(v);
-  }
+  try {
+    if (Array.isArray(value)) for (const v of value) add(v);
+    else if (
+      value !== null &&
+      typeof value === 'object' &&
+      Object.getPrototypeOf(value) === Object.prototype
+    ) {
+      for (const v of Object.values(value)) add(v);
+    }
+  } catch {}
 }
 
 /**
@@ -408,21 +445,51 @@ function cloneable(value: unknown): boolean {
   }
 }
 
-/** Flattens anything thrown into a cloneable description. */
+/**
+ * Flattens anything thrown into a cloneable description. Never throws: a property whose
+ * getter throws is left out, and a value that cannot be read at all (a revoked proxy, a
+ * toString that throws) is described as such.
+ */
 export function serializeError(thrown: unknown, depth = 0): SerializedError {
-  if (!(thrown instanceof Error)) {
-    const value = cloneable(thrown) ? thrown : String(thrown);
+  try {
+    return flatten(thrown, depth);
+  } catch (problem) {
+    return {
+      name: 'Error',
+      message: `A value was thrown that could not be read (${readable(problem)})`,
+    };
+  }
+}
+
+/** Some text for anything, even what throws when read. */
+function readable(value: unknown): string {
+  if (types.isProxy(value)) return 'a proxy';
+  try {
+    return value instanceof Error ? value.message : String(value);
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function flatten(thrown: unknown, depth: number): SerializedError {
+  if (types.isProxy(thrown) || !(thrown instanceof Error)) {
+    const value = cloneable(thrown) ? thrown : readable(thrown);
     return {
       name: 'NonErrorThrown',
-      message: `A non-Error value was thrown: ${describeValue(thrown)}`,
+      message: `A non-Error value was thrown: ${types.isProxy(thrown) ? 'a proxy' : describeValue(thrown)}`,
       thrown: { value },
     };
   }
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(thrown)) {
     if (key === 'code' || key === 'cause' || key === 'message' || key === 'stack') continue;
-    const value = (thrown as unknown as Record<string, unknown>)[key];
-    props[key] = cloneable(value) ? value : String(value);
+    let value: unknown;
+    try {
+      value = (thrown as unknown as Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    props[key] = cloneable(value) ? value : readable(value);
   }
   const code = (thrown as { code?: unknown }).code;
   const cause =
@@ -430,10 +497,10 @@ export function serializeError(thrown: unknown, depth = 0): SerializedError {
       ? serializeError(thrown.cause, depth + 1)
       : undefined;
   return {
-    name: thrown.name,
-    message: thrown.message,
-    stack: thrown.stack,
-    code: cloneable(code) ? code : String(code),
+    name: readable(thrown.name),
+    message: readable(thrown.message),
+    stack: thrown.stack === undefined ? undefined : readable(thrown.stack),
+    code: cloneable(code) ? code : readable(code),
     props: Object.keys(props).length > 0 ? props : undefined,
     cause,
   };

@@ -87,19 +87,23 @@ const NOT_FOUND_CODES = new Set(['ERR_MODULE_NOT_FOUND', 'ENOENT', 'ERR_TS_LOADE
 
 // An output that cannot be cloned makes the worker crash while posting it, and the error
 // that reaches the main thread then is an empty object. Primitives, typed arrays and
-// buffers are always cloneable and skip the (copying) check.
-function cloneProblem(value: unknown): SerializedError | undefined {
+// buffers are always cloneable and skip the (copying) check. What is sent is the copy the
+// check made, so that the output is read once, as posting it would (a getter runs once).
+function cloned(value: unknown): { readonly value: unknown } | { readonly error: SerializedError } {
   if (typeof value !== 'object' || value === null) {
     return typeof value === 'function' || typeof value === 'symbol'
-      ? serializeError(new TypeError(`the output (a ${typeof value}) could not be cloned`))
-      : undefined;
+      ? {
+          error: serializeError(
+            new TypeError(`the output (a ${typeof value}) could not be cloned`),
+          ),
+        }
+      : { value };
   }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return { value };
   try {
-    structuredClone(value);
-    return undefined;
+    return { value: structuredClone(value) };
   } catch (error) {
-    return serializeError(error);
+    return { error: serializeError(error) };
   }
 }
 
@@ -157,8 +161,8 @@ export async function runRequest(
   const { inputs, attempts } = request;
   const count = inputs.length;
   // Outputs that are numbers go straight into a typed array, others into an array (see
-  // Column); made at the first output.
-  let values: Column | undefined;
+  // Column).
+  const values = new Column(count);
   const times = new Float64Array(2 * count);
   let failures: ItemFailure[] | undefined;
   // A call that transfers moved its inputs' buffers here: a failed item's go back, so
@@ -196,14 +200,17 @@ export async function runRequest(
         let value = task(inputs[i], { attempt: attempts?.[i] ?? 1, progress });
         // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
         if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
-        const unclonable = checkClone ? cloneProblem(value) : undefined;
-        if (unclonable) fail(i, 'data-clone', unclonable);
-        else output = value;
+        if (!checkClone) {
+          output = value;
+        } else {
+          const checked = cloned(value);
+          if ('error' in checked) fail(i, 'data-clone', checked.error);
+          else output = checked.value;
+        }
       } catch (error) {
         fail(i, 'task', serializeError(error));
       }
     }
-    values ??= new Column(count, output);
     values.push(output);
     if (i - first + 1 < stride && i + 1 < count && !failed) continue;
     const end = now();
@@ -217,5 +224,5 @@ export async function runRequest(
     failed = false;
   }
   channel?.done();
-  return { values: values?.values ?? [], failures, times, thread };
+  return { values: values.values, failures, times, thread };
 }

@@ -52,17 +52,36 @@ function classify(error: unknown): ExecFailure {
   return new ExecFailure('worker-exited', e?.message ?? String(error), error);
 }
 
-/** A request as it crosses: objects of the same shape go by column (see protocol.ts). */
-const wire = (request: TaskRequest): WireRequest => ({
-  ...request,
-  inputs: toWire(request.inputs, request.transfer),
-});
+/**
+ * Why a request was not sent: an input could not be cloned, or a getter of one threw while
+ * it was read (cloning would throw the same). The thread is fine.
+ */
+const unsent = (error: unknown): ExecFailure =>
+  error instanceof ExecFailure
+    ? error
+    : new ExecFailure('data-clone', (error as Error | null)?.message ?? String(error), error);
 
-/** A response as the scheduler takes it: values sent by column made objects again. */
-const unwire = (response: WireResponse): TaskResponse => ({
-  ...response,
-  values: fromWire(response.values),
-});
+/** A request as it crosses: objects of the same shape go by column (see protocol.ts). */
+const wire = (request: TaskRequest): WireRequest => {
+  try {
+    return { ...request, inputs: toWire(request.inputs, request.transfer) };
+  } catch (error) {
+    throw unsent(error);
+  }
+};
+
+/**
+ * A response as the scheduler takes it: values sent by column made objects again. Throws
+ * an ExecFailure if they cannot be (nothing known does that), so that no failure is lost
+ * in a message handler.
+ */
+const unwire = (response: WireResponse): TaskResponse => {
+  try {
+    return { ...response, values: fromWire(response.values) };
+  } catch (error) {
+    throw new ExecFailure('data-clone', `the outputs could not be received: ${error}`, error);
+  }
+};
 
 /** What a request moves rather than copies: its inputs' buffers, its progress port. */
 const transferList = (
@@ -75,6 +94,8 @@ export class ThreadsExecutor implements Executor {
   readonly parallelism: number;
   readonly #pool: Piscina<WireRequest | OpenSession, WireResponse | undefined>;
   #closed = false;
+  /** Threads ended so far, for any reason: a task failed with none ending was never sent. */
+  #ended = 0;
 
   constructor(options: ThreadsExecutorOptions = {}) {
     this.parallelism = options.threads ?? availableParallelism();
@@ -88,6 +109,9 @@ export class ThreadsExecutor implements Executor {
     // Piscina re-emits worker errors on the pool; the affected task already fails with
     // them, so the pool-level event must not crash the process as an unhandled 'error'.
     this.#pool.on('error', () => {});
+    this.#pool.on('workerDestroy', () => {
+      this.#ended++;
+    });
   }
 
   async execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
@@ -121,7 +145,11 @@ export class ThreadsExecutor implements Executor {
     const answer = (response: WireResponse) => {
       const pending = waiting;
       waiting = undefined;
-      pending?.resolve(unwire(response));
+      try {
+        pending?.resolve(unwire(response));
+      } catch (failure) {
+        pending?.reject(failure as ExecFailure);
+      }
     };
     const end = (failure: ExecFailure) => {
       unlisten();
@@ -175,19 +203,21 @@ export class ThreadsExecutor implements Executor {
           return Promise.reject(new ExecFailure('closed', 'the session was closed'));
         if (over) return Promise.reject(over);
         return new Promise<TaskResponse>((resolve, reject) => {
-          waiting = { resolve, reject };
-          if (!started) {
-            start(wire(request), last, transferList(request, transfer));
-            return;
-          }
           try {
-            const message: SessionMessage = { request: wire(request), last };
+            const wired = wire(request);
+            waiting = { resolve, reject };
+            if (!started) {
+              start(wired, last, transferList(request, transfer));
+              return;
+            }
+            const message: SessionMessage = { request: wired, last };
             port!.postMessage(message, transferList(request, transfer));
           } catch (error) {
-            // Nothing was sent (an input that cannot be cloned): the thread is fine, but
-            // the session ends with the attempt, as every failed attempt ends it.
+            // Nothing was sent (an input that cannot be cloned, or whose getter threw): the
+            // thread is fine, but the session ends with the attempt, as every failed
+            // attempt ends it.
             waiting = undefined;
-            reject(classify(error));
+            reject(unsent(error));
             close();
           }
         });
@@ -212,15 +242,20 @@ export class ThreadsExecutor implements Executor {
       before = new Set(this.#pool.threads);
     };
     signal.addEventListener('abort', snapshot, { once: true });
+    const ended = this.#ended;
     try {
       return await this.#pool.run(task, {
         signal,
         ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
       });
     } catch (error) {
-      const failure = this.#closed
+      let failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)
         : classify(error);
+      // Piscina fails a task whose message could not be posted with what posting threw (a
+      // getter's error, not only a DataCloneError), and a task whose thread died with what
+      // killed it, after ending the thread: no thread ended, so the task was never sent.
+      if (failure.kind === 'worker-exited' && this.#ended === ended) failure = unsent(error);
       if (failure.kind === 'aborted' && before) await this.#exited(before);
       throw failure;
     } finally {
