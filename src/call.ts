@@ -185,12 +185,13 @@ export function inputsSource(task: TaskRef, inputs: readonly unknown[]): InputSo
     task,
     async: false,
     next: () => (at < inputs.length ? inputs[at++] : END),
+    // (An array shortened below what was read ends there.)
     take: (max) => {
       const from = at;
-      at = Math.min(inputs.length, at + max);
+      at = Math.max(at, Math.min(inputs.length, at + max));
       return { inputs, from, to: at };
     },
-    remaining: () => inputs.length - at,
+    remaining: () => Math.max(0, inputs.length - at),
     close: () => {},
   };
 }
@@ -466,6 +467,19 @@ export function startCall(
   let aborted: { reason: unknown } | undefined;
   let sourceError: { error: unknown } | undefined;
 
+  /**
+   * A stream (a map: its window is finite) reads only while the queue has room (see
+   * canPull), so it never fails what it read, nor its retries, with ERR_QUEUE_FULL: it can
+   * wait, where a call over jobs in memory takes them all at once and sheds those past
+   * `maxQueue`. An input that an async source answers after the room went still queues.
+   */
+  const stream = config.window !== Number.POSITIVE_INFINITY;
+  const enqueue = (count: number): number => {
+    if (!stream) return dispatcher.enqueue(count);
+    dispatcher.requeue(count);
+    return count;
+  };
+
   // Mirrors stop.signal.aborted, read for every job: a getter into Node costs.
   let stopped = false;
   const halt = (reason: string) => {
@@ -668,7 +682,7 @@ export function startCall(
       if ('fn' in item.spec) {
         inFlight--;
         fnReady.unshift(item);
-      } else if (dispatcher.enqueue(1) === 1) {
+      } else if (enqueue(1) === 1) {
         inFlight--;
         retryFront.push(item as TaskItem);
       } else {
@@ -998,6 +1012,7 @@ export function startCall(
     try {
       while (!stopped && readyCount() > 0 && inFlight < config.concurrency) {
         const free = await dispatcher.acquire(stop.signal, config.priority);
+        dispatcher.claimed();
         const room = config.concurrency - inFlight;
         if (stopped || readyCount() === 0 || room <= 0) {
           free();
@@ -1089,7 +1104,7 @@ export function startCall(
     }
     const task = source.task ?? (spec as TaskSpec).task;
     if (!seeded) seed(task);
-    if (dispatcher.enqueue(1) === 1) {
+    if (enqueue(1) === 1) {
       if (spec) ready.pushSpec(spec as TaskSpec, index, at);
       else ready.push(pulledValue, index, at);
     } else {
@@ -1108,7 +1123,7 @@ export function startCall(
   const admitRun = ({ inputs, from, to }: InputRun, at: number) => {
     const task = source.task as TaskRef;
     if (!seeded) seed(task);
-    const admitted = dispatcher.enqueue(to - from);
+    const admitted = enqueue(to - from);
     ready.pushRun(inputs, from, from + admitted, pulled, at);
     pulled += admitted;
     for (let i = from + admitted; i < to && !stopped; i++) {
@@ -1133,6 +1148,7 @@ export function startCall(
       );
     }
     if (gate > 0) size = Math.min(size, gate - readyCount());
+    if (stream) size = Math.min(size, dispatcher.room());
     return Math.max(1, size);
   };
 
@@ -1148,11 +1164,22 @@ export function startCall(
   // chunk's worth: a consumer taking results one by one must not turn every result it
   // takes into a read of one input and a chunk of one item.
   let windowFull = false;
+  let waitingForRoom = false;
   const refillRoom = Math.min(windowShare, Math.max(1, Math.floor(config.window / 4)));
   const canPull = (want = wanted()) => {
     if (exhausted || stopped) return false;
-    if (config.window === Number.POSITIVE_INFINITY) return true;
+    if (!stream) return true;
     if (windowFull) return false;
+    if (dispatcher.room() <= 0) {
+      if (!waitingForRoom) {
+        waitingForRoom = true;
+        dispatcher.whenRoom(() => {
+          waitingForRoom = false;
+          pump();
+        });
+      }
+      return false;
+    }
     if (pulled - released >= config.window) {
       windowFull = true;
       return false;
@@ -1219,8 +1246,12 @@ export function startCall(
       }
     } catch (error) {
       exhausted = true;
-      sourceError = { error };
-      halt('the source failed');
+      // A source that fails once the call has stopped (a stream destroyed by the stop)
+      // fails nothing: the call ends for the reason it stopped.
+      if (!stopped) {
+        sourceError = { error };
+        halt('the source failed');
+      }
     } finally {
       pulling = false;
     }

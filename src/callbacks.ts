@@ -1,19 +1,20 @@
-// The caller's callbacks that run while a call is under way (onProgress,
-// onTaskProgress). One that throws must neither break the engine (an outcome lost half
+// The caller's callbacks that run while a call is under way (onProgress, onTaskProgress,
+// retries.retryOn). One that throws must neither break the engine (an outcome lost half
 // way through a chunk) nor be swallowed: the first error is kept, later calls of the
 // callbacks are skipped, and the call fails with that error when it ends.
 
 export class CallbackGuard {
   #error: { readonly error: unknown } | undefined;
 
-  /** `fn`, made safe to call from inside the engine. */
-  wrap<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  /** `fn`, made safe to call from inside the engine: `skipped` when it threw or is skipped. */
+  wrap<A extends unknown[], R = void>(fn: (...args: A) => R, skipped?: R): (...args: A) => R {
     return (...args) => {
-      if (this.#error) return;
+      if (this.#error) return skipped as R;
       try {
-        fn(...args);
+        return fn(...args);
       } catch (error) {
         this.#error = { error };
+        return skipped as R;
       }
     };
   }

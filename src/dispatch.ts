@@ -29,6 +29,12 @@ export class Dispatcher {
   #seq = 0;
   #busy = 0;
   #queuedJobs = 0;
+  /**
+   * Slots handed out whose taker has not yet taken its jobs off the queue (it does so the
+   * moment it resumes): each counts one queued job as started, not as waiting.
+   */
+  #granted = 0;
+  #roomWaiters: (() => void)[] = [];
   /** Waiters per signal, each signal listened to once. */
   readonly #bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
 
@@ -53,19 +59,24 @@ export class Dispatcher {
   }
 
   /**
-   * Admits up to `count` jobs; returns how many fit (the rest fail with ERR_QUEUE_FULL).
-   * As many as there are free threads start at once and do not count as waiting, then up
-   * to `maxQueue` may wait.
+   * How many more jobs may be queued now: as many as there are free threads (they start at
+   * once and do not count as waiting), then up to `maxQueue` waiting.
    */
+  room(): number {
+    return this.#maxQueue + this.#slots - this.#busy - this.#queuedJobs + this.#granted;
+  }
+
+  /** Admits up to `count` jobs; returns how many fit (the rest fail with ERR_QUEUE_FULL). */
   enqueue(count: number): number {
-    const free = this.#slots - this.#busy;
-    const room = this.#maxQueue + free - this.#queuedJobs;
-    const admitted = Math.max(0, Math.min(count, room));
+    const admitted = Math.max(0, Math.min(count, this.room()));
     this.#queuedJobs += admitted;
     return admitted;
   }
 
-  /** Puts back `count` jobs that left the queue but did not run (not subject to `maxQueue`). */
+  /**
+   * Queues `count` jobs whether or not they fit: jobs that left the queue but did not run,
+   * and those a stream read while there was room (see whenRoom).
+   */
   requeue(count: number): void {
     this.#queuedJobs += count;
   }
@@ -73,16 +84,41 @@ export class Dispatcher {
   /** `count` queued jobs started, or left the queue without starting. */
   dequeue(count: number): void {
     this.#queuedJobs -= count;
+    this.#roomMade();
   }
 
   /**
-   * Resolves with a release function once a slot is free; rejects if `signal` aborts first.
+   * Calls `fn` once, soon after there may be more room(): a stream that found none reads
+   * on then instead of failing what it would read (it can wait; a list of jobs cannot).
+   */
+  whenRoom(fn: () => void): void {
+    this.#roomWaiters.push(fn);
+  }
+
+  #roomMade(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    // Later: the caller may be in the middle of taking jobs.
+    queueMicrotask(() => {
+      for (const fn of waiters) fn();
+    });
+  }
+
+  /** The taker of a slot resumed: it takes its jobs off the queue now, or gives it back. */
+  claimed(): void {
+    this.#granted--;
+  }
+
+  /**
+   * Resolves with a release function once a slot is free (call claimed() on resuming); rejects if `signal` aborts first.
    * A freed slot goes to the waiter with the highest `priority`, the earliest among equals.
    */
   acquire(signal: AbortSignal, priority = 0): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#busy < this.#slots) {
       this.#busy++;
+      this.#granted++;
       return Promise.resolve(this.#releaser());
     }
     return new Promise((resolve, reject) => {
@@ -143,8 +179,13 @@ export class Dispatcher {
       released = true;
       const next = this.#next();
       // The slot passes straight to the next waiter, so busy stays the same.
-      if (next) next.resolve(this.#releaser());
-      else this.#busy--;
+      if (next) {
+        this.#granted++;
+        next.resolve(this.#releaser());
+      } else {
+        this.#busy--;
+        this.#roomMade();
+      }
     };
   }
 }

@@ -2,6 +2,7 @@
 // streamed back in input order or as they complete, in bounded memory. A window caps the
 // inputs read ahead, in flight and finished-but-unconsumed, so a slow consumer slows the
 // reading, and leaving the loop early stops the work and frees the threads.
+import { Readable } from 'node:stream';
 import type {
   CallConfig,
   CallEnv,
@@ -40,7 +41,9 @@ export function iterableSource(
     },
     remaining: () => undefined,
     close() {
-      // A generator's finally blocks run; a stream is destroyed.
+      // A generator's finally blocks run; a stream is destroyed, at once: its iterator's
+      // return() would wait for a read under way, which may never end.
+      if (inputs instanceof Readable) inputs.destroy();
       void Promise.resolve()
         .then(() => iterator?.return?.())
         .catch(() => {});
@@ -67,6 +70,8 @@ interface Waiter {
   readonly resolve: (result: IteratorResult<unknown>) => void;
   readonly reject: (error: unknown) => void;
 }
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** Marks an empty slot: a result itself may be `undefined`. */
 const EMPTY: unique symbol = Symbol('empty');
@@ -340,16 +345,16 @@ export class MapStream<T> implements AsyncIterable<T> {
   readonly #start: MapStart;
   readonly #ordered: boolean;
   readonly #settle: boolean;
-  readonly #length: number | undefined;
+  readonly #length: () => number | undefined;
   #started = false;
 
   /**
-   * @internal `length`: how many inputs there are, when known before reading them (an
-   * array): toArray() then makes its array that long at once.
+   * @internal `length`: how many inputs there are as iteration starts, when known before
+   * reading them (an array): toArray() then makes its array that long at once.
    */
   constructor(
     start: MapStart,
-    options: { ordered: boolean; settle: boolean; length?: number | undefined },
+    options: { ordered: boolean; settle: boolean; length: () => number | undefined },
   ) {
     this.#start = start;
     this.#ordered = options.ordered;
@@ -369,7 +374,7 @@ export class MapStream<T> implements AsyncIterable<T> {
    */
   toArray(): Promise<T[]> {
     return new Promise((resolve, reject) => {
-      const length = this.#length;
+      const length = this.#length();
       // In order, results wait in a buffer for those before them, unless the array can be
       // made as long as the input at once and take each at its index.
       const direct = !this.#ordered || length !== undefined;
@@ -393,9 +398,16 @@ export class MapStream<T> implements AsyncIterable<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     const run = this.#begin(this.#ordered ? new OrderedBuffer() : new ArrivalBuffer());
-    let waiter: Waiter | undefined;
+    /** Calls of next() waiting for a result, answered in the order they came. */
+    const waiters: Waiter[] = [];
+    /** The end was handed over, or return() was called: every later next() is done. */
+    let over = false;
     /** Settles `w` with what comes next, if anything has come. */
     const deliver = (w: Waiter): boolean => {
+      if (over) {
+        w.resolve(DONE);
+        return true;
+      }
       const result = run.take();
       if (result !== EMPTY) {
         w.resolve({ done: false, value: result });
@@ -403,27 +415,31 @@ export class MapStream<T> implements AsyncIterable<T> {
       }
       const ending = run.ending();
       if (!ending) return false;
+      over = true;
       if (ending.error) w.reject(ending.cause);
-      else w.resolve({ done: true, value: undefined });
+      else w.resolve(DONE);
       return true;
     };
     run.onWake = () => {
-      if (waiter && deliver(waiter)) waiter = undefined;
+      while (waiters.length > 0 && deliver(waiters[0]!)) waiters.shift();
     };
     return {
       // Results already here are handed over at once: one settled promise per item.
       next: () =>
         new Promise<IteratorResult<T>>((resolve, reject) => {
           const w: Waiter = { resolve: resolve as Waiter['resolve'], reject };
-          if (!deliver(w)) waiter = w;
+          if (waiters.length > 0 || !deliver(w)) waiters.push(w);
         }),
       return: async () => {
-        // Leaving the loop: stop the work, wait until the threads are free.
+        // Leaving the loop: stop the work, wait until the threads are free. Calls of
+        // next() still waiting are done.
+        over = true;
+        for (const w of waiters.splice(0)) w.resolve(DONE);
         if (!run.ended) {
           run.handle.cancel(new Error('the map() consumer stopped reading'));
           await run.handle.done;
         }
-        return { done: true, value: undefined };
+        return DONE;
       },
     };
   }

@@ -19,7 +19,9 @@ export interface RetryOptions {
   /**
    * Whether a failure is worth another attempt. By default every failure is, except
    * ERR_TASK_NOT_FOUND, ERR_DATA_CLONE and ERR_QUEUE_FULL (trying again cannot help).
-   * Cancelled jobs are never retried.
+   * Cancelled jobs are never retried. If it throws, nothing more is retried (the job ends
+   * with its failure) and the call fails with what it threw once it ends, as it does when
+   * `onProgress` throws.
    */
   readonly retryOn?: (error: TaskError, attempt: number) => boolean;
 }

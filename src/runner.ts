@@ -53,7 +53,7 @@ import {
 } from './options.js';
 import { type CallPolicy, POLICIES, type Policy } from './policies.js';
 import { type Progress, ProgressMeter } from './progress.js';
-import { type RetryOptions, retryPolicy } from './retry.js';
+import { NO_RETRY, type RetryOptions, type RetryPolicy, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
 import { type CallKind, CallTrace } from './trace.js';
@@ -71,7 +71,8 @@ export interface RunnerOptions {
   readonly executor?: Executor;
   /**
    * Most attempts that may wait for a thread, across all calls; one more fails with
-   * ERR_QUEUE_FULL (load shedding for servers).
+   * ERR_QUEUE_FULL (load shedding for servers). A `map` sheds nothing: it reads its inputs
+   * only while there is room, and waits for room otherwise.
    * @default Infinity
    */
   readonly maxQueue?: number;
@@ -226,7 +227,7 @@ interface ParsedCall {
   readonly onStats: ((stats: CallStats) => void) | undefined;
   readonly onProgress: ((progress: Progress) => void) | undefined;
   readonly onTrace: ((trace: CallTrace) => void) | undefined;
-  /** Keeps what onProgress and onTaskProgress throw, for the call to fail with at its end. */
+  /** Keeps what onProgress, onTaskProgress and retryOn throw, for the call to fail with at its end. */
   readonly callbacks: CallbackGuard;
 }
 
@@ -234,12 +235,17 @@ function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCal
   const options = value === undefined ? {} : objectOption('options', value);
   knownKeys('options', options, allowed);
   const callbacks = new CallbackGuard();
+  // A retryOn that throws retries nothing more; the call fails with its error at its end.
+  const guardedRetry = (policy: RetryPolicy): RetryPolicy =>
+    policy.retryOn === NO_RETRY.retryOn
+      ? policy
+      : { ...policy, retryOn: callbacks.wrap(policy.retryOn, false) };
   return {
     callbacks,
     config: {
       policy:
         options.policy === undefined ? 'fail-fast' : oneOf('policy', options.policy, POLICIES),
-      retry: retryPolicy(options.retries as number | RetryOptions | undefined),
+      retry: guardedRetry(retryPolicy(options.retries as number | RetryOptions | undefined)),
       timeout:
         options.timeout === undefined || options.timeout === Number.POSITIVE_INFINITY
           ? undefined
@@ -490,12 +496,13 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     const window =
       raw.window === undefined ? DEFAULT_WINDOW : integerOption('window', raw.window, 1);
     const config: CallConfig = { ...parsed.config, window };
-    // (An array that replaced its iterator is read through it, as any iterable.)
-    const known = isPlainArray(inputs) ? inputs.length : undefined;
+    // Read as iteration starts. (An array that replaced its iterator is read through it,
+    // as any iterable.)
+    const known = () => (isPlainArray(inputs) ? inputs.length : undefined);
     return new MapStream(
       (sink, onValue) => {
         if (this.#closed) throw new RunnerClosedError();
-        const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, known) : undefined;
+        const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, known()) : undefined;
         let handle: CallHandle | undefined;
         const inFlight = () => handle?.inFlight() ?? 0;
         handle = startMap(

@@ -60,6 +60,28 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     await expect(runner.run(tasks.double, 1)).resolves.toBe(2);
   });
 
+  it('counts a job that got a thread as started, not waiting, even before it leaves the queue', async () => {
+    const runner = createRunner({ ...options, maxQueue: 1 });
+    const slots = Math.max(1, runner.threads);
+    // Calls made in one go: each that gets a free thread holds it before taking its job
+    // off the queue (a turn later); those jobs are not waiting, so the queue still has room
+    // for one. (They were counted twice, and calls that would run at once were shed.)
+    const held = cells(2 * (slots + 2));
+    const calls = Array.from({ length: slots + 2 }, (_, index) =>
+      runner.run(holdTask, { sab: held.sab, index, value: index }).then(
+        (value) => value,
+        (error: TaskError) => error.code,
+      ),
+    );
+    for (let i = 0; i < slots; i++) await started(held.cells, i);
+    expect(runner.queued).toBe(1);
+    for (let i = 0; i < slots + 2; i++) release(held.cells, i);
+    expect(await Promise.all(calls)).toEqual([
+      ...Array.from({ length: slots + 1 }, (_, i) => i),
+      'ERR_QUEUE_FULL',
+    ]);
+  });
+
   it('fails only the jobs beyond the limit in a settle call', async () => {
     const runner = createRunner({ ...options, maxQueue: 1 });
     const busy = await occupy(runner);
@@ -79,16 +101,47 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     const runner = createRunner({ ...options, maxQueue: 2 });
     const busy = await occupy(runner);
     const settled = runner.all(tasks.double, [1, 2, 3, 4, 5], { policy: 'settle' });
-    const mapped = runner.map(tasks.double, [1, 2, 3, 4, 5], { policy: 'settle' }).toArray();
     busy.releaseAll();
     expect(
       (await settled).results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code)),
     ).toEqual([2, 4, 'ERR_QUEUE_FULL', 'ERR_QUEUE_FULL', 'ERR_QUEUE_FULL']);
-    // The map's inputs came after the all()'s had filled the queue.
-    expect((await mapped).map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code))).toEqual(
-      Array(5).fill('ERR_QUEUE_FULL'),
-    );
     await busy.call;
+  });
+
+  it('holds a map back while the queue is full instead of failing what it reads', async () => {
+    const runner = createRunner({ ...options, maxQueue: 2 });
+    const busy = await occupy(runner);
+    let reads = 0;
+    function* counted(values: number[]) {
+      for (const value of values) {
+        reads++;
+        yield value;
+      }
+    }
+    // Another call fills the queue: the map reads nothing until there is room.
+    const queued = runner.all(tasks.double, [1, 2], { policy: 'settle' });
+    const crowded = runner.map(tasks.double, counted([1, 2, 3]), { policy: 'settle' }).toArray();
+    for (let i = 0; i < 20; i++) await nextTurn();
+    expect(runner.queued).toBe(2);
+    expect(reads).toBe(0);
+    busy.releaseAll();
+    await busy.call;
+    expect((await queued).counts).toMatchObject({ fulfilled: 2, rejected: 0 });
+    expect(
+      (await crowded).map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code)),
+    ).toEqual([2, 4, 6]);
+    // Alone, a map reads up to the limit (the threads busy), then waits, and every input
+    // runs: its own read-ahead is never shed.
+    const again = await occupy(runner);
+    reads = 0;
+    const alone = runner.map(tasks.double, counted([1, 2, 3, 4, 5])).toArray();
+    while (runner.queued < 2) await nextTurn();
+    for (let i = 0; i < 20; i++) await nextTurn();
+    expect(reads).toBe(2);
+    again.releaseAll();
+    await expect(alone).resolves.toEqual([2, 4, 6, 8, 10]);
+    await again.call;
+    expect(runner.queued).toBe(0);
   });
 
   it('stops reading the inputs at the first one beyond the limit when it fails fast', async () => {
