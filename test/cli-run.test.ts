@@ -113,15 +113,55 @@ describe('fanout run', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(failure).toMatchObject({ line: 3, input: '{not json', code: 'ERR_MALFORMED_INPUT' });
-    // fail-fast stops there and names it too
-    const stopped = await fanout(['run', tasks, '-e', 'double', '-i', input]);
-    expect(stopped.code).toBe(1);
-    expect(stopped.stderr).toContain('line 3');
+    // fail-fast stops there and names it too, after writing what came before it, on
+    // threads as without (it used to lose lines 1-2 on threads).
+    for (const threads of ['2', '0']) {
+      const failures = join(dir, `malformed-fail-fast-${threads}.jsonl`);
+      const stopped = await fanout([
+        'run',
+        tasks,
+        '-e',
+        'double',
+        '-i',
+        input,
+        '-t',
+        threads,
+        '--errors',
+        failures,
+      ]);
+      expect(stopped.code).toBe(1);
+      expect(stopped.stderr).toContain('first failure, line 3: ERR_MALFORMED_INPUT');
+      expect(stopped.stdout).toBe(jsonl([2, 4]));
+      expect(JSON.parse(readFileSync(failures, 'utf8'))).toMatchObject({
+        line: 3,
+        input: '{not json',
+        code: 'ERR_MALFORMED_INPUT',
+      });
+    }
     // A run in which no task ran tells no speedup (there was none to measure).
     const first = await fanout(['run', tasks, '-e', 'double'], '{not json\n1\n');
     expect(first.code).toBe(1);
     expect(first.stderr).toContain('line 1');
     expect(first.stderr).not.toContain('speedup');
+  });
+
+  it('refuses, before touching any file, an output, failures or trace file that is another of them', async () => {
+    const text = jsonl([1, 2, 3]);
+    const input = file('twice.jsonl', text);
+    const other = join(dir, 'twice-out.jsonl');
+    const cases: [string[], string][] = [
+      [['-o', input], '--input and --output name the same file'],
+      [['-o', join(dir, '.', 'twice.jsonl')], '--input and --output name the same file'],
+      [['--errors', input, '--policy', 'settle'], '--input and --errors name the same file'],
+      [['--trace', input], '--input and --trace name the same file'],
+      [['-o', other, '--errors', other], '--output and --errors name the same file'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await fanout(['run', tasks, '-e', 'double', '-i', input, ...args]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(readFileSync(input, 'utf8')).toBe(text);
+    }
   });
 
   it('writes a Chrome trace with one complete event per item', async () => {

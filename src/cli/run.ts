@@ -2,7 +2,8 @@
 // streaming: results are written as they come, in bounded memory, in input order unless
 // --unordered. Exit status: 0 all succeeded, 1 some items failed (or a file could not be
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { describeMachine } from '../machine.js';
@@ -148,6 +149,37 @@ function formatSummary(
   return `fanout run: ${parts.join(', ')}`;
 }
 
+/** Whether two paths name one file: the same inode if both exist, else the same path. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
+/**
+ * Refuses, before anything is opened, files named twice: writing the output (or failures,
+ * or trace) over the input would empty it before it is read, and two writers of one file
+ * would overwrite each other.
+ */
+function distinctFiles(flags: RunFlags): void {
+  const named = [
+    ['--input', flags.input],
+    ['--output', flags.output],
+    ['--errors', flags.errors],
+    ['--trace', flags.trace],
+  ].filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '-');
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const [first, a] = named[i]!;
+      const [second, b] = named[j]!;
+      if (sameFile(a, b)) throw new UsageError(`${first} and ${second} name the same file (${b})`);
+    }
+  }
+}
+
 /** Checks that `path` can be written (creating it, empty), as a usage error if not. */
 function writable(path: string, what: string): void {
   try {
@@ -169,6 +201,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let errors: RecordWriter | undefined;
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
+    distinctFiles(flags);
     input = openInput(flags.input);
     output = await RecordWriter.open(flags.output, flags.format, 'the output');
     errors = flags.errors
@@ -210,12 +243,19 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     await errors?.write({ line, input: inputValue, code, message });
   };
 
+  // Fail-fast ends the input at a line that does not parse, as a task's failure ends the
+  // run: the items before it still finish and are written (as --threads 0 writes them),
+  // then it is the run's failure, unless one of those failed first.
+  let malformedEnd: { readonly error: MalformedInput; readonly text: string } | undefined;
   async function* items(): AsyncGenerator<unknown> {
     let index = 0;
     for await (const record of readRecords(input.stream, flags.format)) {
       if (!record.ok) {
         const malformed = new MalformedInput(record.line, record.error);
-        if (flags.policy === 'fail-fast') throw malformed;
+        if (flags.policy === 'fail-fast') {
+          malformedEnd = { error: malformed, text: record.text };
+          return;
+        }
         await recordFailure(record.line, record.text, malformed.code, malformed.message);
         continue;
       }
@@ -289,16 +329,15 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       await recordFailure(item?.line ?? -1, item?.input, reason.code, reason.message);
       if (flags.policy === 'fail-fast') break; // leaving the loop stops every thread
     }
+    if (malformedEnd && failed === 0) {
+      const { error, text } = malformedEnd;
+      await recordFailure(error.line, text, error.code, error.message);
+    }
     status = failed > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof Interrupted) {
       status = 130;
     } else if (error instanceof WriteFailed) {
-      status = 1;
-    } else if (error instanceof MalformedInput) {
-      failed++;
-      firstFailure = `line ${error.line}: ${error.code}: ${error.message}`;
-      await errors?.write({ line: error.line, code: error.code, message: error.message });
       status = 1;
     } else if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
