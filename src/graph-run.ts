@@ -149,15 +149,17 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     pump();
   };
 
-  const depsOf = (node: PlannedNode): Record<string, unknown> => {
-    const given: Record<string, unknown> = {};
-    for (const dep of node.deps) {
-      const outcome = outcomes.get(dep)!;
-      given[dep] =
-        node.when === 'all-done' ? outcome : (outcome as { readonly value: unknown }).value;
-    }
-    return given;
-  };
+  // (Keys defined, not set: a node named `__proto__` is a key like any other.)
+  const depsOf = (node: PlannedNode): Record<string, unknown> =>
+    Object.fromEntries(
+      node.deps.map((dep) => {
+        const outcome = outcomes.get(dep)!;
+        return [
+          dep,
+          node.when === 'all-done' ? outcome : (outcome as { readonly value: unknown }).value,
+        ];
+      }),
+    );
 
   const inputFailed = (node: PlannedNode, error: unknown): Outcome => ({
     status: 'rejected',
@@ -278,16 +280,14 @@ export function graphResult(
   const names = [...plan.nodes.keys()];
   if (policy === 'fail-fast') {
     if (failure) throw failure;
-    const values: Record<string, unknown> = {};
-    for (const name of names) values[name] = (outcomes.get(name) as { value: unknown }).value;
-    return values;
+    return Object.fromEntries(
+      names.map((name) => [name, (outcomes.get(name) as { value: unknown }).value]),
+    );
   }
-  const results: Record<string, NodeOutcome> = {};
   const counts = { total: names.length, fulfilled: 0, rejected: 0, skipped: 0 };
-  for (const name of names) {
-    const outcome = outcomes.get(name)!;
-    results[name] = outcome;
-    counts[outcome.status]++;
-  }
+  for (const name of names) counts[outcomes.get(name)!.status]++;
+  const results: Record<string, NodeOutcome> = Object.fromEntries(
+    names.map((name) => [name, outcomes.get(name)!]),
+  );
   return { results, counts, stats: callStats(record, threads) };
 }

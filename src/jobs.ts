@@ -77,12 +77,11 @@ export function parseJobs(
   );
 }
 
-/** Places per-job values back into the caller's shape. */
+/**
+ * Places per-job values back into the caller's shape. (Object.fromEntries defines each key,
+ * so a job keyed `__proto__` gets its own key, as it had in the record given.)
+ */
 export function shape<T>(list: JobList, values: readonly T[]): T[] | Record<string, T> {
   if (!list.keys) return values as T[];
-  const out: Record<string, T> = {};
-  list.keys.forEach((key, i) => {
-    out[key] = values[i] as T;
-  });
-  return out;
+  return Object.fromEntries(list.keys.map((key, i) => [key, values[i] as T]));
 }

@@ -23,6 +23,27 @@ describe.each(executors)('graph shapes on $name', ({ options }) => {
     expect(result).toEqual({ root: 10, left: 20, right: 11, join: 31 });
   });
 
+  it('a node named __proto__ is a node like any other, for its dependents and in the result', async () => {
+    const runner = createRunner(options);
+    const nodes = JSON.parse('{"__proto__":{"input":5},"b":{"deps":["__proto__"]}}') as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const proto = '__proto__'; // an own key here (JSON.parse), never the accessor
+    Object.assign(nodes[proto]!, { task: double });
+    Object.assign(nodes.b!, {
+      run: async (d: Record<string, unknown>) => [Object.keys(d), d[proto]],
+    });
+    const result = (await runner.graph(nodes as never)) as Record<string, unknown>;
+    expect(Object.keys(result)).toEqual(['__proto__', 'b']);
+    expect(result.b).toEqual([['__proto__'], 10]);
+    expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toBe(10);
+    const report = (await runner.graph(nodes as never, { policy: 'settle' })) as {
+      results: Record<string, { status: string }>;
+    };
+    expect(Object.keys(report.results)).toEqual(['__proto__', 'b']);
+  });
+
   it('a chain: each link gets the one before', async () => {
     const runner = createRunner(options);
     const nodes: Record<string, { task: typeof label; input: unknown; deps?: string[] }> = {};

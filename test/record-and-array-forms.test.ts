@@ -55,6 +55,26 @@ describe.each(executors)('record and array forms on $name', ({ options }) => {
     expect(Object.keys(results)).toEqual(['a', 'b', 'c']);
   });
 
+  it('keeps a job keyed __proto__ as a key of its own, in values and in a settle report', async () => {
+    const runner = createRunner(options);
+    // A record made from data (JSON.parse) can own a __proto__ key.
+    const given = JSON.parse('{"a":1,"__proto__":2}') as Record<string, number>;
+    const jobs = Object.fromEntries(
+      Object.keys(given).map((k) => [k, job(tasks.double, given[k]!)]),
+    );
+    const values = (await runner.all(jobs)) as Record<string, number>;
+    expect(Object.keys(values)).toEqual(['a', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(values, '__proto__')?.value).toBe(4);
+    expect(Object.getPrototypeOf(values)).toBe(Object.prototype);
+    const report = await runner.all(jobs, { policy: 'settle' });
+    expect(Object.keys(report.results)).toEqual(['a', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(report.results, '__proto__')?.value).toMatchObject({
+      status: 'fulfilled',
+      value: 4,
+    });
+    expect(Object.getPrototypeOf(report.results)).toBe(Object.prototype);
+  });
+
   it('gives main-thread functions a context with a signal and the attempt', async () => {
     const runner = createRunner(options);
     let seen: FunctionJobContext | undefined;
