@@ -815,6 +815,7 @@ export function startCall(
         transfer: config.transfer || undefined,
         progress: progress?.port,
         stride: clockStride(),
+        untilFulfilled: untilFulfilled || undefined,
       };
       // No chunk is likely to follow this one on its slot: what is left to read and run
       // would not give every other lane a chunk as big.
@@ -883,10 +884,25 @@ export function startCall(
   };
 
   /** Hands over a chunk's outcomes; `wallMs`: from sending the chunk to its answer. */
+  /** A call that a success ends (any) has each chunk end at its first success. */
+  const untilFulfilled = stopsCall(config.policy, 'fulfilled');
+
+  /**
+   * Items `from`.. of a chunk, which did not run (their chunk ended early): back at the
+   * front of the queue, with no attempt counted.
+   */
+  const putBack = (chunk: Chunk, from: number): void => {
+    const length = chunkLength(chunk);
+    for (let i = length - 1; i >= from; i--) retryFront.unshift(itemAt(chunk, i));
+    dispatcher.requeue(length - from);
+    inFlight -= length - from;
+  };
+
   const settleChunk = (chunk: Chunk, response: TaskResponse, wallMs: number): void => {
     const { values, failures, times, thread } = response;
     const { items, keys } = chunk;
-    const length = chunkLength(chunk);
+    const length = response.ran ?? chunkLength(chunk);
+    if (response.ran !== undefined) putBack(chunk, response.ran);
     if (bareValue && !failures && !items && !attempts) {
       settleValues(chunk, values, times, wallMs);
       return;

@@ -37,6 +37,11 @@ export interface TaskRequest {
    * own for each (no trace, bare values). Left out: 1.
    */
   readonly stride?: number | undefined;
+  /**
+   * End the chunk at its first item that succeeds (a call that any success ends: `any`),
+   * instead of running the items after it; the response says how many ran.
+   */
+  readonly untilFulfilled?: boolean | undefined;
 }
 
 /** What the main thread exposes on `TaskRequest.progress`. */
@@ -95,6 +100,8 @@ export interface TaskResponse {
   readonly times: Float64Array;
   /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;
+  /** How many items ran, when fewer than the chunk's (see `untilFulfilled`). */
+  readonly ran?: number | undefined;
 }
 
 /**

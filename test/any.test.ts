@@ -26,6 +26,15 @@ describe.each(executors)('any on $name', ({ options }) => {
     await expect(runner.any(tasks.failIfOdd, [1, 3, 4, 5])).resolves.toBe(4);
   });
 
+  it('ends a chunk at its first success: the items after it in the chunk do not run', async () => {
+    const runner = createRunner(options);
+    const counter = cells(1);
+    const inputs = Array.from({ length: 6 }, () => ({ sab: counter.sab }));
+    // One chunk of six: the first item succeeds, and any needs nothing more.
+    await expect(runner.any(tasks.count, inputs, { chunkSize: 6 })).resolves.toBe(1);
+    expect(Atomics.load(counter.cells, 0)).toBe(1);
+  });
+
   it('takes a task and any iterable of inputs', async () => {
     const runner = createRunner(options);
     await expect(runner.any(tasks.failIfOdd, new Set([1, 6]))).resolves.toBe(6);
@@ -163,5 +172,22 @@ describe('any on threads: the losers are stopped for real', () => {
 
     // The spinner no longer runs, and every thread is free again.
     await expectStoppedAndFree(runner, spin.cells);
+  });
+
+  it('answers with a success as soon as it comes, not when its chunk would have ended', async () => {
+    const runner = createRunner(threads.options);
+    const gate = cells(1);
+    // Two chunks of two: each thread's first item waits for the gate except one, which
+    // succeeds at once; its chunk-mate waits for the gate too, which opens only after.
+    const inputs = [
+      { sab: gate.sab, atLeast: 0, value: 'quick' },
+      { sab: gate.sab, value: 'held' },
+      { sab: gate.sab, value: 'held too' },
+      { sab: gate.sab, value: 'held three' },
+    ];
+    const winner = runner.any(tasks.after, inputs, { chunkSize: 2 });
+    await expect(winner).resolves.toBe('quick');
+    Atomics.store(gate.cells, 0, 1);
+    Atomics.notify(gate.cells, 0);
   });
 });

@@ -188,6 +188,8 @@ export async function runRequest(
   // One clock reading per group of `stride` items (one item unless the request asks for
   // more): a group starts when the one before it ends.
   const stride = request.stride ?? 1;
+  const untilFulfilled = request.untilFulfilled === true;
+  let ran = count;
   let start = now();
   let first = 0;
   for (let i = 0; i < count; i++) {
@@ -212,7 +214,9 @@ export async function runRequest(
       }
     }
     values.push(output);
-    if (i - first + 1 < stride && i + 1 < count && !failed) continue;
+    // (`failed`: this item failed; a failure ends its clock group.)
+    const enough = untilFulfilled && !failed;
+    if (i - first + 1 < stride && i + 1 < count && !failed && !enough) continue;
     const end = now();
     const share = (end - start) / (i - first + 1);
     times[2 * first] = start;
@@ -222,7 +226,11 @@ export async function runRequest(
     start = end;
     first = i + 1;
     failed = false;
+    if (enough) {
+      ran = i + 1;
+      break;
+    }
   }
   channel?.done();
-  return { values: values.values, failures, times, thread };
+  return { values: values.values, failures, times, thread, ran: ran < count ? ran : undefined };
 }
