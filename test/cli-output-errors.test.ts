@@ -26,6 +26,15 @@ it('names an output or failures file it cannot open, before any work (status 2)'
   expect(failures.stdout).toBe('');
 });
 
+it('names a task module that fails while loading, before any work (status 2)', async () => {
+  const broken = join(dir, 'broken.mjs');
+  writeFileSync(broken, 'export function x( {\n');
+  const result = await fanout(['run', broken, '-e', 'x'], inputs);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`the task module ${broken} failed while loading:`);
+  expect(result.stdout).toBe('');
+});
+
 it('names an input or a trace path it cannot use, before any work (status 2)', async () => {
   const directory = await fanout(['run', tasks, '-e', 'double', '-i', dir]);
   expect(directory.code).toBe(2);

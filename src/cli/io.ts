@@ -41,7 +41,14 @@ export async function taskFromArgs(
     throw new UsageError(`cannot find the task module ${modulePath} (${path})`);
   const task = defineTask(pathToFileURL(path), exportName);
   const loaded = await loadTask(task);
-  if (!loaded.ok) throw new UsageError(loaded.message);
+  if (!loaded.ok) {
+    // A module that threw while loading tells only its own error: name the module.
+    throw new UsageError(
+      loaded.kind === 'not-found'
+        ? loaded.message
+        : `the task module ${modulePath} failed while loading: ${loaded.message}`,
+    );
+  }
   return { task, fn: loaded.fn };
 }
 
