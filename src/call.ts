@@ -676,18 +676,21 @@ export function startCall(
       reject(item, cancelled(item, item.attempt));
     } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
       reject(item, cancelled(item, item.attempt));
-    } else {
+    } else if ('fn' in item.spec) {
       item.attempt++;
       item.readyAt = now();
-      if ('fn' in item.spec) {
-        inFlight--;
-        fnReady.unshift(item);
-      } else if (enqueue(1) === 1) {
-        inFlight--;
-        retryFront.push(item as TaskItem);
-      } else {
-        reject(item, new QueueFullError(info(item), dispatcher.maxQueue));
-      }
+      inFlight--;
+      fnReady.unshift(item);
+    } else if (enqueue(1) === 1) {
+      item.attempt++;
+      item.readyAt = now();
+      inFlight--;
+      retryFront.push(item as TaskItem);
+    } else {
+      // The retry would wait past `maxQueue`: it is shed, and the job ends with what
+      // happened to it, the failure of its last attempt (not ERR_QUEUE_FULL, which would
+      // hide it and count an attempt that never ran).
+      reject(item, error);
     }
     pump();
   };
@@ -1130,7 +1133,7 @@ export function startCall(
 
   /** A job read when `maxQueue` jobs already wait for a thread: it fails at once. */
   const queueFull = (item: Item) =>
-    reject(item, new QueueFullError(info(item, 1), dispatcher.maxQueue), 0, false);
+    reject(item, new QueueFullError(info(item, 0), dispatcher.maxQueue), 0, false);
 
   /**
    * Takes in a run of inputs read at once at time `at`, as admit() would one by one: those

@@ -71,8 +71,10 @@ export interface RunnerOptions {
   readonly executor?: Executor;
   /**
    * Most attempts that may wait for a thread, across all calls; one more fails with
-   * ERR_QUEUE_FULL (load shedding for servers). A `map` sheds nothing: it reads its inputs
-   * only while there is room, and waits for room otherwise.
+   * ERR_QUEUE_FULL (load shedding for servers), having made no attempt. A retry that
+   * would wait past it is not made: its job ends with the failure of its last attempt. A
+   * `map` sheds nothing: it reads its inputs only while there is room, and waits for room
+   * otherwise.
    * @default Infinity
    */
   readonly maxQueue?: number;

@@ -160,15 +160,58 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     await busy.call;
   });
 
-  it('is not retried by default', async () => {
+  it('is not retried by default, and counts no attempt (none ran)', async () => {
     const runner = createRunner({ ...options, maxQueue: 0 });
     const busy = await occupy(runner);
-    await expect(runner.run(tasks.double, 1, { retries: 3 })).rejects.toMatchObject({
+    let outcome: unknown;
+    await expect(
+      runner.all(tasks.double, [1], { retries: 3, policy: 'settle' }).then((r) => {
+        outcome = r.results[0];
+      }),
+    ).resolves.toBeUndefined();
+    expect(outcome).toMatchObject({ status: 'rejected', attempts: 0 });
+    expect((outcome as { reason: TaskError }).reason).toMatchObject({
       code: 'ERR_QUEUE_FULL',
-      attempts: 1,
+      attempts: 0,
     });
     busy.releaseAll();
     await busy.call;
+  });
+
+  it('ends a job whose retry would wait past the limit with its own failure', async () => {
+    const runner = createRunner({ ...options, maxQueue: 0 });
+    const slots = Math.max(1, runner.threads);
+    const held = cells(2 * slots);
+    const hold = (index: number) => runner.run(holdTask, { sab: held.sab, index, value: index });
+    // Every thread but one is busy; the job fails on the last one, and by the time its
+    // retry is due the thread it freed is taken too, with nothing allowed to wait.
+    const others = Array.from({ length: slots - 1 }, (_, i) => hold(i));
+    for (let i = 0; i < slots - 1; i++) await started(held.cells, i);
+    let last: Promise<unknown> | undefined;
+    const error = await runner
+      .run(
+        tasks.failWith,
+        { message: 'the first try failed', field: 'x' },
+        {
+          retries: {
+            attempts: 1,
+            backoff: { initial: 50 },
+            retryOn: () => {
+              // Once the failed attempt's thread is free (the next check phase, before any
+              // timer of the backoff can fire).
+              setImmediate(() => {
+                last = hold(slots - 1);
+              });
+              return true;
+            },
+          },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_TASK_FAILED', attempts: 1 });
+    expect((error as Error).message).toContain('the first try failed');
+    for (let i = 0; i < slots; i++) release(held.cells, i);
+    await Promise.all([...others, last]);
   });
 
   it('does not count main-thread functions, which need no thread', async () => {
