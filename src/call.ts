@@ -206,6 +206,12 @@ export function arraySource(specs: readonly JobSpec[]): SpecSource {
   };
 }
 
+/**
+ * How much longer than its timeout an attempt may take before its task starts (a thread
+ * starting, its module loading): a module that never finishes loading still times out.
+ */
+const LOAD_GRACE_MS = 60_000;
+
 /** Work per clock reading that a worker aims at for tiny items (ms), and the most items. */
 const STRIDE_MS = 0.01;
 const MAX_STRIDE = 64;
@@ -773,15 +779,29 @@ export function startCall(
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let own: AbortController | undefined;
-    if (config.timeout !== undefined) {
+    // A timeout counts from when the task starts (onStart): a thread's start-up and the
+    // loading of its module do not count, or a module slower to load than the timeout
+    // could never run on a fresh thread (each timeout replaces the thread). Until then,
+    // the attempt may take LOAD_GRACE_MS more.
+    let startedAt: number | undefined;
+    let onStart: (() => void) | undefined;
+    const timeout = config.timeout;
+    if (timeout !== undefined) {
       const controller = new AbortController();
       own = controller;
       live.add(controller);
       signal = controller.signal;
-      timer = setTimeout(() => {
+      const expire = () => {
         timedOut = true;
         controller.abort();
-      }, config.timeout);
+      };
+      timer = setTimeout(expire, timeout + LOAD_GRACE_MS);
+      onStart = () => {
+        if (startedAt !== undefined || signal.aborted) return;
+        startedAt = now();
+        clearTimeout(timer);
+        timer = setTimeout(expire, timeout);
+      };
     }
     let inputs: unknown[];
     let retried = false;
@@ -827,8 +847,20 @@ export function startCall(
       const last = more !== undefined && readyCount() + more <= others * length;
       response = await (session
         ? session.execute(request, transfer, last)
-        : executor.execute(request, { signal, ...(transfer ? { transfer } : {}) }));
+        : executor.execute(request, {
+            signal,
+            ...(transfer ? { transfer } : {}),
+            ...(onStart ? { onStart } : {}),
+          }));
       received = now();
+      // An attempt that answered past its time, before its timer could fire (code on the
+      // calling thread, which nothing interrupts; an answer already on its way), timed
+      // out all the same: the outcome does not depend on which came first.
+      if (timeout !== undefined && startedAt !== undefined && received - startedAt > timeout) {
+        timedOut = true;
+        response = undefined;
+        throw new ExecFailure('aborted', `ran past its timeout of ${timeout} ms`);
+      }
     } catch (failure) {
       progress?.close();
       const end = now();

@@ -42,6 +42,8 @@ export interface TaskRequest {
    * instead of running the items after it; the response says how many ran.
    */
   readonly untilFulfilled?: boolean | undefined;
+  /** Told (an empty message) once the task is loaded and about to run (see onStart). */
+  readonly started?: MessagePort | undefined;
 }
 
 /** What the main thread exposes on `TaskRequest.progress`. */

@@ -98,8 +98,11 @@ export interface RunOptions {
   /** Retries per job: a count, or `{ attempts, backoff, retryOn }`. @default 0 */
   readonly retries?: number | RetryOptions;
   /**
-   * Ms one attempt may run, counted from when it gets a thread. CPU-bound code that never
-   * yields is stopped by terminating its worker (a new one takes its place).
+   * Ms one attempt may run, counted from when its task starts on a thread: a thread's
+   * start-up and the loading of the task's module do not count (a module still loading a
+   * minute past the timeout does time out). CPU-bound code that never yields is stopped by
+   * terminating its worker (a new one takes its place); an attempt that answers late where
+   * nothing could stop it (on `threads: 0`) times out all the same.
    * @default Infinity
    */
   readonly timeout?: number;

@@ -1,7 +1,8 @@
-// `timeout` limits each attempt, counted from when it gets a thread. On threads it stops
-// CPU-bound code that never yields by terminating the worker, which is then replaced.
+// `timeout` limits each attempt, counted from when its task starts on a thread (after the
+// thread's start-up and the loading of the task's module). On threads it stops CPU-bound
+// code that never yields by terminating the worker, which is then replaced.
 import { describe, expect, it } from 'vitest';
-import { job, TaskError, TaskTimeoutError } from '../src/index.js';
+import { defineTask, job, TaskError, TaskTimeoutError } from '../src/index.js';
 import { executors, threads } from './helpers/executors.js';
 import { cells, release, started } from './helpers/latches.js';
 import { expectStoppedAndFree, trackRunners, warm } from './helpers/runners.js';
@@ -18,6 +19,28 @@ describe.each(executors)('timeout on $name', ({ options }) => {
     expect(error).toBeInstanceOf(TaskError);
     expect(error).toMatchObject({ code: 'ERR_TASK_TIMEOUT', timeout: 20, job: 0, attempts: 1 });
     await expect(runner.run(tasks.double, 4)).resolves.toBe(8);
+  });
+
+  it('does not count the loading of the task module: one slower to load than the timeout runs', async () => {
+    const runner = createRunner(options);
+    const slow = defineTask<number, number>(
+      new URL('./fixtures/slow-to-load.mjs', import.meta.url),
+      'double',
+    );
+    // Loading takes 300 ms on each fresh thread; the task itself microseconds.
+    await expect(runner.run(slow, 21, { timeout: 100 })).resolves.toBe(42);
+  });
+
+  it('fails an attempt that answered past its timeout, even where nothing could stop it', async () => {
+    const runner = createRunner(options);
+    await warm(runner);
+    // On the inline executor the task holds the only thread: its timer cannot fire before
+    // the answer, which still comes too late.
+    await expect(runner.run(tasks.busyFor, 60, { timeout: 20 })).rejects.toMatchObject({
+      code: 'ERR_TASK_TIMEOUT',
+      timeout: 20,
+    });
+    await expect(runner.run(tasks.busyFor, 0, { timeout: 1000 })).resolves.toBe(0);
   });
 
   it('applies per attempt: a retry gets a fresh timeout', async () => {

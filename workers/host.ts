@@ -24,7 +24,15 @@ import { runRequest } from './task-host.js';
 async function answer(
   request: WireRequest,
 ): Promise<{ readonly response: WireResponse; readonly buffers: ArrayBuffer[] }> {
-  const response = await runRequest({ ...request, inputs: fromWire(request.inputs) });
+  const { started } = request;
+  const response = await runRequest(
+    { ...request, inputs: fromWire(request.inputs) },
+    started &&
+      (() => {
+        started.postMessage(null);
+        started.close();
+      }),
+  );
   if (!request.transfer) {
     return { response: { ...response, values: toWire(response.values, false) }, buffers: [] };
   }

@@ -156,8 +156,10 @@ export async function loadTask(
  */
 export async function runRequest(
   request: Omit<TaskRequest, 'inputs'> & { readonly inputs: Values },
+  onStart?: () => void,
 ): Promise<TaskResponse> {
   const task = await resolveTask(request);
+  onStart?.();
   const { inputs, attempts } = request;
   const count = inputs.length;
   // Outputs that are numbers go straight into a typed array, others into an array (see

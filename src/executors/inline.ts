@@ -14,6 +14,7 @@ interface Pending {
   readonly transfer: readonly ArrayBuffer[] | undefined;
   /** Rejects when the attempt's signal aborts. */
   readonly aborted: Promise<never>;
+  readonly onStart: (() => void) | undefined;
   readonly resolve: (response: TaskResponse) => void;
   readonly reject: (failure: ExecFailure) => void;
   /** Removes the abort listener once the attempt is over. */
@@ -36,7 +37,10 @@ export class InlineExecutor implements Executor {
   #closed = false;
   #drained: (() => void) | undefined;
 
-  execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
+  execute(
+    request: TaskRequest,
+    { signal, transfer, onStart }: ExecuteOptions,
+  ): Promise<TaskResponse> {
     if (this.#closed) return Promise.reject(new ExecFailure('closed', 'executor is closed'));
     if (signal.aborted) return Promise.reject(new ExecFailure('aborted', 'aborted'));
     return new Promise<TaskResponse>((resolve, reject) => {
@@ -53,6 +57,7 @@ export class InlineExecutor implements Executor {
         request,
         transfer,
         aborted,
+        onStart,
         resolve,
         reject,
         done: () => signal.removeEventListener('abort', onAbort),
@@ -71,7 +76,7 @@ export class InlineExecutor implements Executor {
         // A running attempt that is aborted is abandoned, not stopped: code in this
         // thread cannot be interrupted from outside. Its result is discarded.
         const response = await Promise.race([
-          runRequest({ ...next.request, inputs }),
+          runRequest({ ...next.request, inputs }, next.onStart),
           next.aborted,
         ]);
         // The host checks a chunk of one itself; a bigger chunk whose outputs could not

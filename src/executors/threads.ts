@@ -87,7 +87,11 @@ const unwire = (response: WireResponse): TaskResponse => {
 const transferList = (
   request: TaskRequest,
   transfer: readonly ArrayBuffer[] | undefined,
-): Transferable[] => [...(transfer ?? []), ...(request.progress ? [request.progress] : [])];
+): Transferable[] => [
+  ...(transfer ?? []),
+  ...(request.progress ? [request.progress] : []),
+  ...(request.started ? [request.started] : []),
+];
 
 export class ThreadsExecutor implements Executor {
   readonly kind = 'threads';
@@ -114,8 +118,22 @@ export class ThreadsExecutor implements Executor {
     });
   }
 
-  async execute(request: TaskRequest, { signal, transfer }: ExecuteOptions): Promise<TaskResponse> {
-    return unwire((await this.#run(wire(request), signal, transferList(request, transfer)))!);
+  async execute(
+    request: TaskRequest,
+    { signal, transfer, onStart }: ExecuteOptions,
+  ): Promise<TaskResponse> {
+    if (!onStart) {
+      return unwire((await this.#run(wire(request), signal, transferList(request, transfer)))!);
+    }
+    // The worker tells, on a port of this attempt's own, when its task starts.
+    const { port1, port2 } = new MessageChannel();
+    port1.once('message', onStart);
+    const sent = { ...request, started: port2 };
+    try {
+      return unwire((await this.#run(wire(sent), signal, transferList(sent, transfer)))!);
+    } finally {
+      port1.close();
+    }
   }
 
   open(signal: AbortSignal): Session {

@@ -26,6 +26,11 @@ export interface ExecuteOptions {
   readonly signal: AbortSignal;
   /** Buffers of the inputs to move to the worker rather than copy. */
   readonly transfer?: readonly ArrayBuffer[];
+  /**
+   * Called once the attempt's task is loaded and about to run (a thread's start-up and the
+   * loading of the task's module are behind it): where a timeout starts counting.
+   */
+  readonly onStart?: () => void;
 }
 
 /**

@@ -36,6 +36,7 @@ export const tasks = {
   neverOnFirstAttempt: task<unknown, number>('neverOnFirstAttempt'),
   spinOnFirstAttempt: task<Latch, number>('spinOnFirstAttempt'),
   cpu: task<number, number>('cpu'),
+  busyFor: task<number, number>('busyFor'),
   cpuOrFail: task<{ n: number; fail?: boolean }, number>('cpuOrFail'),
   notAFunction: task<unknown, unknown>('notAFunction'),
   shapeOf: task<unknown, { plain: boolean; keys: string }>('shapeOf'),
