@@ -280,8 +280,9 @@ class Consumption {
         this.#end();
       },
       (error: unknown) => {
-        // The caller's onStats, onTrace or onProgress threw.
-        this.#failure ??= { error };
+        // The caller's onStats, onTrace, onProgress or retryOn threw: the stream fails with
+        // that, even after a job's failure (as all() does), or the mistake would go unseen.
+        this.#failure = { error };
         this.#end();
       },
     );
