@@ -918,7 +918,6 @@ export function startCall(
     return handed;
   };
 
-  /** Hands over a chunk's outcomes; `wallMs`: from sending the chunk to its answer. */
   /** A call that a success ends (any) has each chunk end at its first success. */
   const untilFulfilled = stopsCall(config.policy, 'fulfilled');
 
@@ -933,6 +932,7 @@ export function startCall(
     inFlight -= length - from;
   };
 
+  /** Hands over a chunk's outcomes; `wallMs`: from sending the chunk to its answer. */
   const settleChunk = (chunk: Chunk, response: TaskResponse, wallMs: number): void => {
     const { values, failures, times, thread } = response;
     const { items, keys } = chunk;

@@ -111,8 +111,9 @@ export class Dispatcher {
   }
 
   /**
-   * Resolves with a release function once a slot is free (call claimed() on resuming); rejects if `signal` aborts first.
-   * A freed slot goes to the waiter with the highest `priority`, the earliest among equals.
+   * Resolves with a release function once a slot is free (the taker calls claimed() as it
+   * resumes); rejects if `signal` aborts first. A freed slot goes to the waiter with the
+   * highest `priority`, the earliest among equals.
    */
   acquire(signal: AbortSignal, priority = 0): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);

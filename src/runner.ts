@@ -232,7 +232,10 @@ interface ParsedCall {
   readonly onStats: ((stats: CallStats) => void) | undefined;
   readonly onProgress: ((progress: Progress) => void) | undefined;
   readonly onTrace: ((trace: CallTrace) => void) | undefined;
-  /** Keeps what onProgress, onTaskProgress and retryOn throw, for the call to fail with at its end. */
+  /**
+   * Keeps what onProgress, onTaskProgress and retryOn throw, for the call to fail with at
+   * its end.
+   */
   readonly callbacks: CallbackGuard;
 }
 
