@@ -208,10 +208,21 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     starting--;
   };
 
+  // A node can end while it starts (an input function or a main-thread function that
+  // throws at once, a call stopped before it began): pump() is then called from inside
+  // itself, and would recurse once per node of a chain (a stack overflow at a few thousand
+  // nodes). Such a call returns at once; the loop already under way starts what it made
+  // ready.
+  let pumping = false;
   function pump(): void {
-    if (finished) return;
-    while (!stop.signal.aborted && running < config.concurrency && ready.size > 0) {
-      start(ready.pop()!.node);
+    if (finished || pumping) return;
+    pumping = true;
+    try {
+      while (!stop.signal.aborted && running < config.concurrency && ready.size > 0) {
+        start(ready.pop()!.node);
+      }
+    } finally {
+      pumping = false;
     }
     // A call that ends while it is being started has not been counted in `calls` yet.
     if (starting === 0 && running === 0 && (stop.signal.aborted || outcomes.size === nodes.size)) {

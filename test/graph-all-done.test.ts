@@ -9,6 +9,43 @@ import { trackRunners } from './helpers/runners.js';
 const createRunner = trackRunners();
 
 describe.each(executors)("graph when: 'all-done' on $name", ({ options }) => {
+  // Each node of these chains ends as it starts (it throws at once): the next one starts
+  // from inside the end of the one before, which once recursed to a stack overflow.
+  it.each([
+    [
+      'a function that throws at once',
+      (i: number) => ({
+        run: () => {
+          throw new Error(`node ${i}`);
+        },
+      }),
+    ],
+    [
+      'an input function that throws',
+      (i: number) => ({
+        task: double,
+        input: () => {
+          throw new Error(`node ${i}`);
+        },
+      }),
+    ],
+  ])('settles a chain of 5000 nodes each with %s', async (_, node) => {
+    const runner = createRunner(options);
+    const nodes: Record<string, object> = {};
+    for (let i = 0; i < 5000; i++) {
+      nodes[`n${i}`] = { ...node(i), ...(i > 0 ? { deps: [`n${i - 1}`], when: 'all-done' } : {}) };
+    }
+    const report = (await runner.graph(nodes as never, { policy: 'settle' })) as {
+      counts: Record<string, number>;
+      results: Record<string, NodeOutcome>;
+    };
+    expect(report.counts).toEqual({ total: 5000, fulfilled: 0, rejected: 5000, skipped: 0 });
+    expect(report.results.n4999).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'ERR_TASK_FAILED' },
+    });
+  });
+
   it('runs after a failed and a skipped dependency, with their outcomes', async () => {
     const runner = createRunner(options);
     let seen: Record<string, NodeOutcome> | undefined;
