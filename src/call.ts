@@ -303,6 +303,14 @@ export interface CallHandle {
   inFlight(): number;
 }
 
+/** The longest wait a timer takes (~24.8 days): Node fires a longer one after 1 ms. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** setTimeout for any wait: one past the longest a timer takes waits that long. */
+function after(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
+  return setTimeout(fn, Math.min(ms, LONGEST_TIMER_MS));
+}
+
 /** An abortable wait; resolves false if aborted. */
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
@@ -314,7 +322,7 @@ function delay(ms: number, signal: AbortSignal): Promise<boolean> {
       resolve(ok);
     };
     const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
+    const timer = after(ms, () => done(true));
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -795,12 +803,12 @@ export function startCall(
         timedOut = true;
         controller.abort();
       };
-      timer = setTimeout(expire, timeout + LOAD_GRACE_MS);
+      timer = after(timeout + LOAD_GRACE_MS, expire);
       onStart = () => {
         if (startedAt !== undefined || signal.aborted) return;
         startedAt = now();
         clearTimeout(timer);
-        timer = setTimeout(expire, timeout);
+        timer = after(timeout, expire);
       };
     }
     let inputs: unknown[];
@@ -1103,10 +1111,10 @@ export function startCall(
     const timer =
       config.timeout === undefined
         ? undefined
-        : setTimeout(() => {
+        : after(config.timeout, () => {
             timedOut = true;
             controller.abort();
-          }, config.timeout);
+          });
     const abort = whenAborted(controller.signal);
     const start = now();
     try {

@@ -33,9 +33,11 @@ for (const command of [program, ...program.commands]) command.exitOverride();
 // A reader that goes away (`fanout ... | head`) breaks standard output: stop quietly with
 // status 141 (128 + SIGPIPE), as Unix tools do, unless the command handles it (run stops
 // its threads and completes its failures file first).
+// A command that writes its records there handles every error of it (a full disk too).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (stdoutHandled()) return;
   if (!readerGone(error)) throw error;
-  if (!stdoutHandled()) process.exit(141);
+  process.exit(141);
 });
 
 try {

@@ -1,5 +1,8 @@
 // Ctrl-C stops `fanout run` cleanly: threads stopped, output flushed up to the last
 // complete result, exit status 130.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { collect, start } from './helpers/cli.js';
@@ -28,4 +31,24 @@ it('exits with 130 on SIGINT, leaving only complete results', async () => {
   const values = lines.slice(0, -1).map(Number);
   expect(values.length).toBeGreaterThan(0);
   expect(values).toEqual(values.map((_, i) => 2 * i));
+});
+
+it('streams results and stops on SIGINT with --threads 0 too, whose tasks run on its own thread', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fanout-interrupt-'));
+  const input = join(dir, 'slow.jsonl');
+  // 200 items that keep the thread busy 20 ms each: 4 s in all.
+  writeFileSync(input, '20\n'.repeat(200));
+  const child = start(['run', tasks, '-e', 'busyFor', '-i', input, '-t', '0']);
+  const firstOutput = new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const result = collect(child);
+  // Results come as they are made, not all at the end.
+  await firstOutput;
+  child.kill('SIGINT');
+  const { code, stdout, stderr } = await result;
+  expect(code).toBe(130);
+  expect(stderr).toContain('interrupted');
+  const lines = stdout.split('\n');
+  expect(lines.at(-1)).toBe('');
+  expect(lines.length - 1).toBeGreaterThan(0);
+  expect(lines.length - 1).toBeLessThan(200);
 });

@@ -2,12 +2,12 @@
 // before any work; a reader that goes away (`| head`) stops the run quietly with status
 // 141, as for SIGPIPE, its failures file complete; a write that fails stops it, saying why.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { collect, fanout, start } from './helpers/cli.js';
+import { CLI, collect, fanout, start } from './helpers/cli.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fanout-output-'));
@@ -98,6 +98,19 @@ it('stops and says why when a write fails (status 1)', async () => {
   expect(result.code).toBe(1);
   expect(result.stderr).toContain('cannot write the output: ENOSPC');
   expect(result.stderr).not.toContain('    at ');
+  // The same on standard output (`> /dev/full`), which once crashed with a stack trace.
+  const full = openSync('/dev/full', 'w');
+  try {
+    const child = spawn(process.execPath, [CLI, 'run', tasks, '-e', 'double', '-i', input], {
+      stdio: ['ignore', full, 'pipe'],
+    });
+    const { code, stderr } = await collect(child);
+    expect(code).toBe(1);
+    expect(stderr).toContain('cannot write the output: ENOSPC');
+    expect(stderr).not.toContain('    at ');
+  } finally {
+    closeSync(full);
+  }
 });
 
 it('leaves standard input paused until the records are read', async () => {

@@ -162,6 +162,82 @@ describe('fanout run', () => {
       expect(result.stderr).toContain(message);
       expect(readFileSync(input, 'utf8')).toBe(text);
     }
+    // The task module too (a copy: the fixture must survive a failure of this test).
+    const module = file('twice-module.mjs', readFileSync(tasks, 'utf8'));
+    const overModule = await fanout(['run', module, '-e', 'double', '-i', input, '-o', module]);
+    expect(overModule.code).toBe(2);
+    expect(overModule.stderr).toContain('the task module and --output name the same file');
+    expect(readFileSync(module, 'utf8')).toBe(readFileSync(tasks, 'utf8'));
+  });
+
+  it('fails an item whose result JSON cannot write, and goes on (settle)', async () => {
+    const input = file('bigint.jsonl', jsonl([1, 2]));
+    const errors = join(dir, 'bigint-errors.jsonl');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'toBigInt',
+      '-i',
+      input,
+      '--policy',
+      'settle',
+      '--errors',
+      errors,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toContain('    at ');
+    expect(result.stderr).toContain('2 items, 2 failed');
+    const failures = readFileSync(errors, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(failures).toMatchObject([
+      { line: 1, input: 1, code: 'ERR_OUTPUT_NOT_JSON' },
+      { line: 2, input: 2, code: 'ERR_OUTPUT_NOT_JSON' },
+    ]);
+  });
+
+  it('reads what was written: UTF-8 split between reads, a byte order mark, a CR inside a line', async () => {
+    // A JSON array of many multi-byte strings: some characters straddle two reads.
+    const strings = Array.from({ length: 20_000 }, (_, i) => `é€😀${i}`);
+    const array = file('utf8.json', JSON.stringify(strings));
+    const out = join(dir, 'utf8-out.json');
+    const json = await fanout(['run', tasks, '-e', 'echo', '-f', 'json', '-i', array, '-o', out]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(strings);
+    // A BOM before the first record, and a lone CR (JSON whitespace) inside the second:
+    // three records on three lines, the third malformed.
+    const input = file('bom-cr.jsonl', '\uFEFF{"a":1}\n{"b":\r2}\nnot json\n');
+    const errors = join(dir, 'bom-cr-errors.jsonl');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'echo',
+      '-i',
+      input,
+      '--policy',
+      'settle',
+      '--errors',
+      errors,
+    ]);
+    expect(result.stdout).toBe(jsonl([{ a: 1 }, { b: 2 }]));
+    expect(JSON.parse(readFileSync(errors, 'utf8'))).toMatchObject({
+      line: 3,
+      code: 'ERR_MALFORMED_INPUT',
+    });
+  });
+
+  it('refuses a timeout under 1 ms as a usage error, and takes one past what a timer holds', async () => {
+    const input = file('timeouts.jsonl', jsonl([1, 2]));
+    const small = await fanout(['run', tasks, '-e', 'double', '-i', input, '--timeout', '0.5']);
+    expect(small.code).toBe(2);
+    expect(small.stderr).not.toContain('    at ');
+    // Node fires a timer longer than 2^31 - 1 ms at once: every item timed out.
+    const huge = await fanout(['run', tasks, '-e', 'double', '-i', input, '--timeout', '1e10']);
+    expect(huge.code).toBe(0);
+    expect(huge.stdout).toBe(jsonl([2, 4]));
   });
 
   it('writes a Chrome trace with one complete event per item', async () => {

@@ -11,14 +11,6 @@ export function integerFrom(min: number): (value: string) => number {
   };
 }
 
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new InvalidArgumentError(`Expected a number above 0, got \`${value}\`.`);
-  }
-  return n;
-}
-
 export function chunkArg(value: string): 'auto' | number {
   return value === 'auto' ? 'auto' : integerFrom(1)(value);
 }

@@ -3,7 +3,6 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadTask, type TaskFunction } from '../../workers/task-host.js';
@@ -92,9 +91,12 @@ export function openInput(path: string): InputSource {
  * A line that is not valid JSON is a record of its own, never a crash.
  */
 export async function* readRecords(stream: Readable, format: Format): AsyncGenerator<InputRecord> {
+  // Decoded as a stream, so that a character split between two reads stays whole.
+  stream.setEncoding('utf8');
   if (format === 'json') {
     let text = '';
     for await (const chunk of stream) text += chunk;
+    text = withoutBom(text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -108,9 +110,9 @@ export async function* readRecords(stream: Readable, format: Format): AsyncGener
     for (let i = 0; i < parsed.length; i++) yield { ok: true, line: i + 1, value: parsed[i] };
     return;
   }
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
-  for await (const text of lines) {
+  for await (const read of linesOf(stream as AsyncIterable<string>)) {
+    const text = line === 0 ? withoutBom(read) : read;
     line++;
     if (format === 'lines') {
       yield { ok: true, line, value: text };
@@ -123,6 +125,32 @@ export async function* readRecords(stream: Readable, format: Format): AsyncGener
       yield { ok: false, line, text, error: error as Error };
     }
   }
+}
+
+/** A text without the byte order mark that some editors put at its start. */
+const withoutBom = (text: string): string => (text.startsWith('\uFEFF') ? text.slice(1) : text);
+
+/**
+ * The lines of a text read in pieces: ended by LF or CRLF, as JSONL defines them. (A lone
+ * CR is no line break: it is whitespace inside a JSON value, which readline would split.)
+ * The pieces of a long line are joined once, when it ends.
+ */
+async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let parts: string[] = [];
+  const line = (last: string) => {
+    const text = parts.length === 0 ? last : parts.join('') + last;
+    parts = [];
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+  };
+  for await (const chunk of chunks) {
+    let at = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', at)) {
+      yield line(chunk.slice(at, end));
+      at = end + 1;
+    }
+    if (at < chunk.length) parts.push(chunk.slice(at));
+  }
+  if (parts.length > 0) yield line('');
 }
 
 /**
@@ -181,6 +209,10 @@ export class RecordWriter {
     return this.#error;
   }
 
+  /**
+   * Writes `value`, or throws (writing nothing) when JSON cannot represent it: a BigInt, a
+   * cycle, nesting too deep for JSON.stringify.
+   */
   write(value: unknown): Promise<void> | undefined {
     if (this.#error) return undefined;
     let text: string;

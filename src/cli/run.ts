@@ -11,7 +11,7 @@ import type { Progress } from '../progress.js';
 import { createRunner } from '../runner.js';
 import type { CallStats } from '../stats.js';
 import type { CallTrace } from '../trace.js';
-import { chunkArg, integerFrom, positiveNumber } from './args.js';
+import { chunkArg, integerFrom } from './args.js';
 import {
   FORMATS,
   type Format,
@@ -102,8 +102,8 @@ export function runCommand(): Command {
     .option('--retries <n>', 'retries per item', integerFrom(0), 0)
     .option(
       '--timeout <ms>',
-      'time limit per attempt, in ms (stops code that never yields)',
-      positiveNumber,
+      'time limit per attempt, in ms (stops code that never yields, on threads)',
+      integerFrom(1),
     )
     .option('--concurrency <n>', 'most items in flight at once', integerFrom(1))
     .option('--chunk <auto|n>', 'items sent to a thread in one message', chunkArg, 'auto')
@@ -161,11 +161,12 @@ function sameFile(a: string, b: string): boolean {
 
 /**
  * Refuses, before anything is opened, files named twice: writing the output (or failures,
- * or trace) over the input would empty it before it is read, and two writers of one file
- * would overwrite each other.
+ * or trace) over the input or the task module would empty it before it is read, and two
+ * writers of one file would overwrite each other.
  */
-function distinctFiles(flags: RunFlags): void {
+function distinctFiles(modulePath: string, flags: RunFlags): void {
   const named = [
+    ['the task module', modulePath],
     ['--input', flags.input],
     ['--output', flags.output],
     ['--errors', flags.errors],
@@ -201,7 +202,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let errors: RecordWriter | undefined;
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
-    distinctFiles(flags);
+    distinctFiles(modulePath, flags);
     input = openInput(flags.input);
     output = await RecordWriter.open(flags.output, flags.format, 'the output');
     errors = flags.errors
@@ -240,7 +241,14 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     failed++;
     firstFailure ??= `line ${line}: ${code}: ${message}`;
     if (flags.verbose) say(`fanout run: line ${line} failed: ${code}: ${message}`);
-    await errors?.write({ line, input: inputValue, code, message });
+    let written: Promise<void> | undefined;
+    try {
+      written = errors?.write({ line, input: inputValue, code, message });
+    } catch {
+      // An input JSON cannot write back (nested too deep): the record goes without it.
+      written = errors?.write({ line, code, message });
+    }
+    await written;
   };
 
   // Fail-fast ends the input at a line that does not parse, as a task's failure ends the
@@ -320,13 +328,26 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     for await (const outcome of stream) {
       const item = pending.get(outcome.job as number);
       pending.delete(outcome.job as number);
+      let failure: { readonly code: string; readonly message: string } | undefined;
       if (outcome.status === 'fulfilled') {
-        const drained = output.write(outcome.value);
-        if (drained) await drained;
-        continue;
+        let drained: Promise<void> | undefined;
+        try {
+          drained = output.write(outcome.value);
+        } catch (error) {
+          // A result that JSON cannot represent (a BigInt, a cycle) fails its item.
+          failure = {
+            code: 'ERR_OUTPUT_NOT_JSON',
+            message: `its result cannot be written as JSON: ${(error as Error).message}`,
+          };
+        }
+        if (failure === undefined) {
+          if (drained) await drained;
+          continue;
+        }
+      } else {
+        failure = outcome.reason;
       }
-      const reason = outcome.reason;
-      await recordFailure(item?.line ?? -1, item?.input, reason.code, reason.message);
+      await recordFailure(item?.line ?? -1, item?.input, failure.code, failure.message);
       if (flags.policy === 'fail-fast') break; // leaving the loop stops every thread
     }
     if (malformedEnd && failed === 0) {

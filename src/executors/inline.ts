@@ -12,6 +12,7 @@ interface Pending {
   readonly request: TaskRequest;
   /** Input buffers to move (detach on the caller's side) rather than copy, as a thread would. */
   readonly transfer: readonly ArrayBuffer[] | undefined;
+  readonly signal: AbortSignal;
   /** Rejects when the attempt's signal aborts. */
   readonly aborted: Promise<never>;
   readonly onStart: (() => void) | undefined;
@@ -56,6 +57,7 @@ export class InlineExecutor implements Executor {
       const pending: Pending = {
         request,
         transfer,
+        signal,
         aborted,
         onStart,
         resolve,
@@ -71,6 +73,14 @@ export class InlineExecutor implements Executor {
   async #pump(): Promise<void> {
     for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
       this.#running = next;
+      // The event loop turns before each attempt (I/O, timers, signals such as Ctrl-C):
+      // attempts of synchronous tasks, each sent as the last one ends, would otherwise hold
+      // it until no work is left, and results could only be written at the end.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (next.signal.aborted) {
+        next.done();
+        continue;
+      }
       try {
         const inputs = clone(next.request.inputs, 'input', next.transfer);
         // A running attempt that is aborted is abandoned, not stopped: code in this
