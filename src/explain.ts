@@ -4,6 +4,7 @@
 import type { AttemptRecord } from './call.js';
 import { type Deps, heaviestPath, topologicalOrder } from './dag.js';
 import type { JobKey } from './errors.js';
+import { counted } from './machine.js';
 import { integerOption, knownKeys, numberOption, objectOption } from './options.js';
 
 /** What an explanation is computed from: a call's attempts, as a CallTrace holds them. */
@@ -203,11 +204,11 @@ function pathText(path: readonly CriticalStep[]): string {
 /** A short, human-readable account of an explanation: what answers "why not Px faster?". */
 export function formatExplanation(e: Explanation, title = 'call'): string {
   const lines = [
-    `${title}: ${e.jobs} jobs, ${e.attempts} attempts, ${e.threads} threads`,
+    `${title}: ${counted(e.jobs, 'job')}, ${counted(e.attempts, 'attempt')}, ${counted(e.threads, 'thread')}`,
     `  wall        ${ms(e.wallMs)}`,
     `  work        ${ms(e.workMs)}  (task time, summed)`,
     `  span        ${ms(e.spanMs)}  (critical path: ${pathText(e.criticalPath) || 'none'})`,
-    `  bound       ${ms(e.boundMs)}  = max(work / ${e.threads} threads, span): set by the ${e.limitedBy}`,
+    `  bound       ${ms(e.boundMs)}  = max(work / ${counted(e.threads, 'thread')}, span): set by the ${e.limitedBy}`,
     `  speedup     ${times(e.speedup)} over the work, ${times(e.maxSpeedup)} at best here, efficiency ${percent(e.efficiency)}`,
   ];
   if (e.measuredSpeedup !== undefined && e.sequentialMs !== undefined) {
@@ -244,7 +245,7 @@ function verdict(e: Explanation): string {
   const bound =
     e.limitedBy === 'span'
       ? `the critical path is ${ms(e.spanMs)} of ${ms(e.workMs)} of work, so no number of threads beats ${times(e.parallelism)}`
-      : `${e.threads} threads share ${ms(e.workMs)} of work, so ${ms(e.boundMs)} at best`;
+      : `${counted(e.threads, 'thread')} share ${ms(e.workMs)} of work, so ${ms(e.boundMs)} at best`;
   const lost =
     e.overheadMs > 0
       ? `; the other ${ms(e.overheadMs)} (${percent(e.overheadMs / e.wallMs)} of the wall time) went to start-up, dispatch, queueing, idle threads and order${mostIdle(e.idle)}`

@@ -22,3 +22,8 @@ export function machineInfo(): MachineInfo {
 export function describeMachine(info: MachineInfo = machineInfo()): string {
   return `${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node} (${info.platform})`;
 }
+
+/** `n` and its noun, singular for one: `1 thread`, `2 threads`. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

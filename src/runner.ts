@@ -453,8 +453,10 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   spawn(first: unknown, ...rest: unknown[]): void {
     const { list, rest: at } = parseJobs(first, rest[0], 'spawn');
     const raw = rest[at - 1];
+    // (A policy left undefined is left out, as every option is.)
     const withDefault =
-      raw === undefined || (typeof raw === 'object' && raw !== null && !('policy' in raw))
+      raw === undefined ||
+      (typeof raw === 'object' && raw !== null && (raw as CallOptions).policy === undefined)
         ? { ...(raw as object | undefined), policy: 'settle' }
         : raw;
     const parsed = parseCallOptions(withDefault, CALL_KEYS);

@@ -45,9 +45,16 @@ describe.each(executors)('spawn on $name', ({ options }) => {
     runner.spawn([job(tasks.failIfOdd, 1), job(tasks.count, { sab }), job(tasks.count, { sab })], {
       concurrency: 1,
     });
+    // A policy given as undefined (options spread from a config) is left out too.
+    // (The types leave undefined out; JavaScript callers need not.)
+    const spread = { concurrency: 1, policy: undefined } as unknown as { concurrency: number };
+    runner.spawn(
+      [job(tasks.failIfOdd, 3), job(tasks.count, { sab }), job(tasks.count, { sab })],
+      spread,
+    );
     await runner.idle();
-    expect(Atomics.load(counter, 0)).toBe(2);
-    expect(jobsOf(errors)).toEqual([0]);
+    expect(Atomics.load(counter, 0)).toBe(4);
+    expect(jobsOf(errors)).toEqual([0, 0]);
   });
 
   it('fail-fast spawn reports the failure once, not the jobs it cancelled', async () => {

@@ -11,7 +11,7 @@ import { calibrate, spin } from '../../workers/workloads.js';
 import { builtins } from '../builtins.js';
 import { isPromise } from '../call.js';
 import { DEFAULT_TARGET_MS, DEFAULT_MAX_CHUNK as MAX_CHUNK } from '../chunking.js';
-import { describeMachine } from '../machine.js';
+import { counted, describeMachine } from '../machine.js';
 import { pack, unpack } from '../protocol.js';
 import { createRunner, type Runner } from '../runner.js';
 import { integerFrom } from './args.js';
@@ -345,7 +345,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     '',
     `parallelism ${pays ? 'pays' : 'does not pay'} here: predicted ${best.speedup.toFixed(2)}x on ${here} cores.`,
     pays
-      ? `  Each item costs ${fmtMs(m.meanMs)} of work, shared by ${here} threads, against ${fmtMs(perItem)} that fanout adds to it.`
+      ? `  Each item costs ${fmtMs(m.meanMs)} of work, shared by ${counted(here, 'thread')}, against ${fmtMs(perItem)} that fanout adds to it.`
       : `  What fanout adds to an item (${fmtMs(perItem)}) costs about as much as what running it in parallel saves; run it in one thread (--threads 0).`,
     `chunk size: auto, the default (--chunk auto): about ${best.chunk} items a message here (${fmtMs(best.chunk * m.meanMs)} of work: hides the message cost), and smaller ones at the end of the input so that no thread idles${m.cv > 1 ? '; costs vary a lot, and auto adapts to that' : ''}.`,
     `threads: ${threads === 0 ? '0 (in this thread)' : `${threads}, one per core: CPU-bound work gains nothing from more`}.`,
@@ -357,7 +357,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
         `  ${String(p.threads).padStart(3)} cores: ${p.speedup.toFixed(2)}x (chunks of about ${p.chunk})`,
     ),
     '',
-    `check on this sample (median of ${CHECK_ROUNDS} rounds): sequential ${fmtMs(check.sequentialMs)}, ${here} threads ${fmtMs(check.parallelMs)}: measured ${check.measured.toFixed(2)}x, predicted ${best.speedup.toFixed(2)}x.`,
+    `check on this sample (median of ${CHECK_ROUNDS} rounds): sequential ${fmtMs(check.sequentialMs)}, ${counted(here, 'thread')} ${fmtMs(check.parallelMs)}: measured ${check.measured.toFixed(2)}x, predicted ${best.speedup.toFixed(2)}x.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

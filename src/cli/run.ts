@@ -6,7 +6,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { describeMachine } from '../machine.js';
+import { counted, describeMachine } from '../machine.js';
 import type { Progress } from '../progress.js';
 import { createRunner } from '../runner.js';
 import type { CallStats } from '../stats.js';
@@ -143,7 +143,7 @@ function formatSummary(
   // No speedup to tell when no task ran (every item failed before reaching a thread).
   if (stats && stats.wallMs > 0 && stats.workMs > 0) {
     parts.push(
-      `speedup ≈ ${stats.speedup.toFixed(2)}x on ${stats.threads} threads (task time ${(stats.workMs / 1000).toFixed(2)} s)`,
+      `speedup ≈ ${stats.speedup.toFixed(2)}x on ${counted(stats.threads, 'thread')} (task time ${(stats.workMs / 1000).toFixed(2)} s)`,
     );
   }
   return `fanout run: ${parts.join(', ')}`;
@@ -217,7 +217,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     throw error;
   }
   const runner = createRunner(flags.threads === undefined ? {} : { threads: flags.threads });
-  if (flags.verbose) say(`fanout run: ${describeMachine()}; ${runner.threads} threads`);
+  if (flags.verbose) say(`fanout run: ${describeMachine()}; ${counted(runner.threads, 'thread')}`);
 
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Interrupted('interrupted'));
