@@ -898,10 +898,13 @@ export function startCall(
         inFlight -= isolated;
         return;
       }
+      // Which items ran before the chunk was stopped is not known: they share its time, so
+      // that the work counted is the time its thread spent (not that time once per item).
+      const share = (end - dispatched) / length;
       for (let i = 0; i < length; i++) {
         const item = itemAt(chunk, i);
         const error = toTaskError(item, failure, timedOut);
-        record(item, dispatched, end, UNKNOWN_THREAD, error);
+        record(item, dispatched + i * share, dispatched + (i + 1) * share, UNKNOWN_THREAD, error);
         void failed(item, error);
       }
       return;

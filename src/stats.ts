@@ -9,11 +9,17 @@ export interface CallStats {
   readonly rejected: number;
   /** Jobs stopped or never started because the call stopped (ERR_TASK_CANCELLED). */
   readonly cancelled: number;
-  /** Attempts made, retries included. */
+  /**
+   * Attempts made, retries included. A chunk stopped while it ran (fail-fast, abort, a
+   * timeout) counts one for each of its items: which of them had started is not known.
+   */
   readonly attempts: number;
   /** From the call's start to its end (ms). */
   readonly wallMs: number;
-  /** Task run time summed over every attempt (ms): what one thread would have spent. */
+  /**
+   * Task run time summed over every attempt (ms): what one thread would have spent. The
+   * items of a chunk stopped while it ran share the time its thread spent on it.
+   */
   readonly workMs: number;
   /** Time attempts spent waiting for a thread, summed (ms). */
   readonly queueWaitMs: number;

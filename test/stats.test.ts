@@ -3,7 +3,7 @@
 // job and attempt counts add up.
 import { describe, expect, it } from 'vitest';
 import { type CallStats, job } from '../src/index.js';
-import { executors } from './helpers/executors.js';
+import { executors, threads } from './helpers/executors.js';
 import { cells, deferred, nextTurn, release, started } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
@@ -218,5 +218,33 @@ describe.each(executors)('stats on $name', ({ name, options }) => {
     });
     expect(stats).toMatchObject({ jobs: 0, fulfilled: 0, rejected: 0, cancelled: 0, attempts: 0 });
     expect(stats!.workMs).toBe(0);
+  });
+});
+
+describe('stats on threads: a chunk stopped while it runs', () => {
+  it('counts the time its thread spent once, shared by its items, not once per item', async () => {
+    const runner = createRunner(threads.options);
+    const gate = cells(1);
+    let stats: CallStats | undefined;
+    // Chunks of four: the first thread's items wait for a gate that never opens; the
+    // second thread's first item fails at once, which stops the first thread's chunk.
+    const inputs = [
+      ...Array.from({ length: 4 }, (_, value) => ({ sab: gate.sab, value })),
+      { sab: gate.sab, atLeast: 0, fail: 'the first failure' },
+      ...Array.from({ length: 3 }, (_, value) => ({ sab: gate.sab, atLeast: 0, value })),
+    ];
+    const call = runner.all(tasks.after, inputs, {
+      chunkSize: 4,
+      onStats: (s) => {
+        stats = s;
+      },
+    });
+    await expect(call).rejects.toMatchObject({ code: 'ERR_TASK_FAILED', job: 4 });
+    expectConsistent(stats!, runner.threads);
+    expect(stats).toMatchObject({ jobs: 8, rejected: 1, cancelled: 4, fulfilled: 3 });
+    // Two threads cannot have worked more than twice the wall time; counted once per
+    // item, the stopped chunk alone made it about four times.
+    expect(stats!.workMs).toBeLessThanOrEqual(runner.threads * stats!.wallMs * 1.05);
+    expect(stats!.efficiency).toBeLessThanOrEqual(1.05);
   });
 });
