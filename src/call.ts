@@ -260,8 +260,12 @@ export interface CallConfig {
 export interface CallEnv {
   readonly executor: Executor;
   readonly dispatcher: Dispatcher;
-  /** Aborted when the runner is destroyed. */
-  readonly destroyed: AbortSignal;
+  /**
+   * Aborted when the runner is destroyed. Left out for the calls of a graph's nodes: the
+   * graph listens once and stops them (an abort listener per call on one signal makes
+   * adding each cost as many as there are, quadratic in a wide graph).
+   */
+  readonly destroyed: AbortSignal | undefined;
   /** What items of each task cost in earlier calls: chunks start from it. */
   readonly costs?: TaskCosts;
 }
@@ -297,8 +301,11 @@ export interface CallHandle {
   readonly done: Promise<CallRecord>;
   /** The consumer took `count` outcomes: room for as many more jobs in the window. */
   release(count: number): void;
-  /** Stops the call (the consumer left); it ends as aborted with `reason`. */
-  cancel(reason: unknown): void;
+  /**
+   * Stops the call (by default: the consumer left, or `why`); it ends as aborted with
+   * `reason`.
+   */
+  cancel(reason: unknown, why?: string): void;
   /** Jobs started and not yet ended. */
   inFlight(): number;
 }
@@ -1323,7 +1330,7 @@ export function startCall(
     finished = true;
     remember();
     config.signal?.removeEventListener('abort', onSignal);
-    env.destroyed.removeEventListener('abort', onDestroyed);
+    env.destroyed?.removeEventListener('abort', onDestroyed);
     // Jobs that did not get to run end cancelled, so every job has exactly one outcome.
     let dropped = 0;
     for (let item = nextReady(); item; item = nextReady()) {
@@ -1384,9 +1391,9 @@ export function startCall(
     resolveCall = resolve;
   });
   config.signal?.addEventListener('abort', onSignal, { once: true });
-  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
+  env.destroyed?.addEventListener('abort', onDestroyed, { once: true });
   if (config.signal?.aborted) onSignal();
-  else if (env.destroyed.aborted) onDestroyed();
+  else if (env.destroyed?.aborted) onDestroyed();
   pump();
   return {
     done,
@@ -1398,8 +1405,8 @@ export function startCall(
         pump();
       }
     },
-    cancel(reason) {
-      abortWith(reason, 'the consumer stopped reading');
+    cancel(reason, why = 'the consumer stopped reading') {
+      abortWith(reason, why);
     },
     inFlight: () => inFlight,
   };

@@ -7,6 +7,7 @@ import {
   arraySource,
   type CallConfig,
   type CallEnv,
+  type CallHandle,
   type CallRecord,
   type JobSpec,
   type Outcome,
@@ -97,9 +98,19 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   let aborted: { reason: unknown } | undefined;
   let resolveRun: (run: GraphRun) => void = () => {};
 
-  // Every node call listens to `stop`: aborting it stops the graph, whatever the cause.
+  // Aborting `stop` stops the graph, whatever the cause: it stops every node call under
+  // way (listening once here, not once per call: see CallEnv.destroyed).
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
+  const live = new Map<string, CallHandle>();
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      for (const handle of live.values()) handle.cancel(stop.signal.reason, 'the call was aborted');
+    },
+    { once: true },
+  );
+  const nodeEnv: CallEnv = { ...env, destroyed: undefined };
   const abortWith = (reason: unknown) => {
     if (stop.signal.aborted) return;
     aborted = { reason };
@@ -136,6 +147,7 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
 
   const nodeEnded = (node: PlannedNode, outcome: Outcome) => {
     running--;
+    live.delete(node.name);
     if (
       outcome.status === 'rejected' &&
       config.policy === 'fail-fast' &&
@@ -195,15 +207,21 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     const callConfig: CallConfig = {
       ...config.call,
       policy: 'settle',
-      signal: stop.signal,
+      signal: undefined,
       priority: rank?.get(node.name) ?? 0,
     };
     // The sink runs before the call's thread is released, so the dependents it makes
     // ready compete by rank for that thread with nodes already waiting.
     starting++;
-    const handle = startCall(arraySource([spec]), callConfig, env, (_, outcome) =>
+    const handle = startCall(arraySource([spec]), callConfig, nodeEnv, (_, outcome) =>
       nodeEnded(node, outcome),
     );
+    // (Unless it ended as it started; stopped at once if the graph stopped meanwhile, as
+    // a function of the node may do as it starts.)
+    if (!outcomes.has(node.name)) {
+      live.set(node.name, handle);
+      if (stop.signal.aborted) handle.cancel(stop.signal.reason, 'the call was aborted');
+    }
     calls.push(handle.done);
     starting--;
   };
@@ -233,7 +251,7 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   const finish = () => {
     finished = true;
     config.signal?.removeEventListener('abort', onSignal);
-    env.destroyed.removeEventListener('abort', onDestroyed);
+    env.destroyed?.removeEventListener('abort', onDestroyed);
     void Promise.all(calls).then((records) => {
       const sum = (of: (r: CallRecord) => number) => records.reduce((n, r) => n + of(r), 0);
       const attempts = config.call.keepAttempts
@@ -265,9 +283,9 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     resolveRun = resolve;
   });
   config.signal?.addEventListener('abort', onSignal, { once: true });
-  env.destroyed.addEventListener('abort', onDestroyed, { once: true });
+  env.destroyed?.addEventListener('abort', onDestroyed, { once: true });
   if (config.signal?.aborted) onSignal();
-  else if (env.destroyed.aborted) onDestroyed();
+  else if (env.destroyed?.aborted) onDestroyed();
   else {
     for (const node of nodes.values()) {
       if (node.deps.length === 0) ready.push({ node, rank: rank?.get(node.name) ?? 0, seq: seq++ });
