@@ -103,6 +103,9 @@ export interface IdleTime {
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
 
+/** The thread of main-thread function jobs (and of every attempt on threads: 0). */
+const MAIN_THREAD = 0;
+
 /**
  * Explains a run from its attempts. Main-thread function jobs count with the time they
  * took (for I/O, time waited rather than computed).
@@ -161,9 +164,15 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
   };
 }
 
-/** See IdleTime. Attempts on the main thread or on no known thread do not count. */
+/**
+ * See IdleTime. Attempts on the main thread do not count. Those on no known thread (a
+ * chunk stopped while it ran, a timed-out attempt) ran on a worker all the same: they
+ * count as a thread of their own, not as time the threads were idle.
+ */
 function idleTime(input: ExplainInput, started: number): IdleTime | undefined {
-  const onWorkers = input.attempts.filter((a) => a.thread > 0).sort((a, b) => a.start - b.start);
+  const onWorkers = input.attempts
+    .filter((a) => a.thread !== MAIN_THREAD)
+    .sort((a, b) => a.start - b.start);
   if (onWorkers.length === 0) return undefined;
   // A loop, not Math.max(...ends): a trace can hold more attempts than a call takes arguments.
   let lastEnd = Number.NEGATIVE_INFINITY;
@@ -226,17 +235,23 @@ export function formatExplanation(e: Explanation, title = 'call'): string {
   return lines.join('\n');
 }
 
-/** The largest part of the idle time, named, when there is one. */
-function mostIdle(idle: IdleTime | undefined): string {
+/**
+ * The largest part of the idle time beyond the bound, named, when there is one that the
+ * time lost can hold. Under a critical path, threads wait at the end for it by necessity
+ * (boundMs - workMs / threads each): that part is the bound's, not time lost.
+ */
+function mostIdle(e: Explanation): string {
+  const { idle } = e;
   if (!idle) return '';
+  const bound = Math.max(0, e.boundMs - e.workMs / e.threads);
   const parts: [number, string][] = [
     [idle.beforeMs, 'threads waiting for their first job'],
     [idle.betweenMs, 'threads waiting between jobs (chunks going back and forth)'],
-    [idle.endMs, 'threads idle at the end while others finished their last jobs'],
+    [idle.endMs - bound, 'threads idle at the end while others finished their last jobs'],
     [idle.afterMs, 'handing over the last results'],
   ];
   const [most, what] = parts.reduce((a, b) => (b[0] > a[0] ? b : a));
-  return most > 0 ? `, most of it to ${what} (${ms(most)} a thread)` : '';
+  return most > 0 && most <= e.overheadMs ? `, most of it to ${what} (${ms(most)} a thread)` : '';
 }
 
 function verdict(e: Explanation): string {
@@ -245,10 +260,10 @@ function verdict(e: Explanation): string {
   const bound =
     e.limitedBy === 'span'
       ? `the critical path is ${ms(e.spanMs)} of ${ms(e.workMs)} of work, so no number of threads beats ${times(e.parallelism)}`
-      : `${counted(e.threads, 'thread')} share ${ms(e.workMs)} of work, so ${ms(e.boundMs)} at best`;
+      : `${counted(e.threads, 'thread')} ${e.threads === 1 ? 'shares' : 'share'} ${ms(e.workMs)} of work, so ${ms(e.boundMs)} at best`;
   const lost =
     e.overheadMs > 0
-      ? `; the other ${ms(e.overheadMs)} (${percent(e.overheadMs / e.wallMs)} of the wall time) went to start-up, dispatch, queueing, idle threads and order${mostIdle(e.idle)}`
+      ? `; the other ${ms(e.overheadMs)} (${percent(e.overheadMs / e.wallMs)} of the wall time) went to start-up, dispatch, queueing, idle threads and order${mostIdle(e)}`
       : '';
   // Past a little noise, work that grew in parallel is a cause of its own.
   const grew =

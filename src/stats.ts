@@ -27,7 +27,11 @@ export interface CallStats {
   readonly threads: number;
   /** workMs / wallMs: the speedup over running the same work one task after another. */
   readonly speedup: number;
-  /** speedup / threads: how much of the available parallelism was used (at most 1). */
+  /**
+   * speedup / threads: how much of the available parallelism was used. At most 1 for
+   * work on worker threads; main-thread function jobs count the time they waited (I/O)
+   * as work, and several waiting at once can take it past 1.
+   */
   readonly efficiency: number;
 }
 

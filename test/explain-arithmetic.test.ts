@@ -127,7 +127,8 @@ describe('explain', () => {
   it('idle: where the worker threads waited, a mean over them, adding up to what the bound left', () => {
     // From t = 1000: thread 1 starts at 1001, runs 10 ms, waits 2, runs 10 (ends 1023);
     // thread 2 starts at 1002, runs 5 (ends 1007); thread 3 runs nothing; the call ends 1025.
-    // A retry of no known thread and a main-thread job do not count.
+    // A main-thread job does not count; an attempt of no known thread (stopped while it
+    // ran) ran on a worker all the same: a thread of its own.
     const at = (job: number, thread: number, start: number, end: number): AttemptRecord => ({
       job,
       attempt: 1,
@@ -152,9 +153,21 @@ describe('explain', () => {
     expect(afterMs).toBeCloseTo(2);
     expect(beforeMs + betweenMs + endMs + afterMs).toBeCloseTo(e.wallMs - e.workMs / 3);
 
-    const others = [...list, at(4, -1, 1000, 1024), at(5, 0, 1000, 1001)];
-    const withOthers = explain({ attempts: others, wallMs: 25, threads: 3, started: 1000 });
-    expect(withOthers.idle).toEqual(e.idle);
+    const withMain = [...list, at(5, 0, 1000, 1001)];
+    expect(explain({ attempts: withMain, wallMs: 25, threads: 3, started: 1000 }).idle).toEqual(
+      e.idle,
+    );
+    // Thread 3's time is now that attempt's, which ends at 1024, the last.
+    const stopped = explain({
+      attempts: [...withMain, at(4, -1, 1000, 1024)],
+      wallMs: 25,
+      threads: 3,
+      started: 1000,
+    }).idle!;
+    expect(stopped.beforeMs).toBeCloseTo((1 + 2 + 0) / 3);
+    expect(stopped.betweenMs).toBeCloseTo(2 / 3);
+    expect(stopped.endMs).toBeCloseTo((1 + 17 + 0) / 3);
+    expect(stopped.afterMs).toBeCloseTo(1);
 
     // Unknown without the call's start, or without any attempt on a worker.
     expect(explain({ attempts: list, wallMs: 25, threads: 3 }).idle).toBeUndefined();
@@ -173,9 +186,22 @@ describe('explain', () => {
     expect(summary).toContain(
       'idle        a thread, on average: 1.0 ms before its first job, 0.7 ms between jobs, 13.0 ms at the end while others ran, 2.0 ms after the last',
     );
+    // Of those 13.0 ms, 10 - 25 / 3 = 1.7 the critical path (job 3, 10 ms) imposes: the
+    // bound's, not time lost.
     expect(summary).toContain(
-      'most of it to threads idle at the end while others finished their last jobs (13.0 ms a thread)',
+      'most of it to threads idle at the end while others finished their last jobs (11.3 ms a thread)',
     );
+    // One job of 100 ms on two threads: the other thread's wait at the end is the
+    // bound's; of the 1 ms lost, handing over the result is most.
+    const spanBound = new CallTrace({
+      kind: 'map',
+      started: 1000,
+      ended: 1101,
+      threads: 2,
+      attempts: [at(0, 1, 1000, 1100), at(1, 2, 1000, 1001)],
+    }).summary();
+    expect(spanBound).toContain('49.5 ms at the end while others ran');
+    expect(spanBound).toContain('most of it to handing over the last results (1.0 ms a thread)');
   });
 
   it('idle: a trace of a million attempts explains too', () => {
