@@ -155,6 +155,7 @@ describe('fanout run', () => {
       [['--errors', input, '--policy', 'settle'], '--input and --errors name the same file'],
       [['--trace', input], '--input and --trace name the same file'],
       [['-o', other, '--errors', other], '--output and --errors name the same file'],
+      [['--errors', '-'], '--output and --errors both go to standard output'],
     ];
     for (const [args, message] of cases) {
       const result = await fanout(['run', tasks, '-e', 'double', '-i', input, ...args]);

@@ -52,9 +52,16 @@ export async function taskFromArgs(
 }
 
 /** One record of the input: a parsed value, or a line that could not be parsed. */
-export type InputRecord =
+export type InputRecord = (
   | { readonly ok: true; readonly line: number; readonly value: unknown }
-  | { readonly ok: false; readonly line: number; readonly text: string; readonly error: Error };
+  | { readonly ok: false; readonly line: number; readonly text: string; readonly error: Error }
+) & {
+  /**
+   * About how much of the input the record took (its characters, and the blank lines
+   * before it, with their line ends; none for a JSON array): for a progress bar.
+   */
+  readonly chars?: number;
+};
 
 export interface InputSource {
   readonly stream: Readable;
@@ -111,19 +118,25 @@ export async function* readRecords(stream: Readable, format: Format): AsyncGener
     return;
   }
   let line = 0;
+  let chars = 0;
   for await (const read of linesOf(stream as AsyncIterable<string>)) {
     const text = line === 0 ? withoutBom(read) : read;
     line++;
+    chars += read.length + 1;
     if (format === 'lines') {
-      yield { ok: true, line, value: text };
+      yield { ok: true, line, value: text, chars };
+      chars = 0;
       continue;
     }
     if (text.trim() === '') continue;
+    let record: InputRecord;
     try {
-      yield { ok: true, line, value: JSON.parse(text) };
+      record = { ok: true, line, value: JSON.parse(text), chars };
     } catch (error) {
-      yield { ok: false, line, text, error: error as Error };
+      record = { ok: false, line, text, error: error as Error, chars };
     }
+    chars = 0;
+    yield record;
   }
 }
 

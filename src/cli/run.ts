@@ -172,6 +172,9 @@ function distinctFiles(modulePath: string, flags: RunFlags): void {
     ['--errors', flags.errors],
     ['--trace', flags.trace],
   ].filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '-');
+  if (flags.errors === '-' && flags.output === '-') {
+    throw new UsageError('--output and --errors both go to standard output: give one a file');
+  }
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
       const [first, a] = named[i]!;
@@ -229,7 +232,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   if (errors) errors.onError = stopWriting;
 
   // What the errors file needs of each item in flight: bounded by the window.
-  const pending = new Map<number, { line: number; input: unknown }>();
+  const pending = new Map<number, { line: number; input: unknown; chars: number | undefined }>();
   let failed = 0;
   let firstFailure: string | undefined;
   const recordFailure = async (
@@ -255,8 +258,10 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   // run: the items before it still finish and are written (as --threads 0 writes them),
   // then it is the run's failure, unless one of those failed first.
   let malformedEnd: { readonly error: MalformedInput; readonly text: string } | undefined;
+  let index = 0;
+  /** About how much of the input the items finished took (see InputRecord.chars). */
+  let doneChars = 0;
   async function* items(): AsyncGenerator<unknown> {
-    let index = 0;
     for await (const record of readRecords(input.stream, flags.format)) {
       if (!record.ok) {
         const malformed = new MalformedInput(record.line, record.error);
@@ -264,10 +269,11 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
           malformedEnd = { error: malformed, text: record.text };
           return;
         }
+        doneChars += record.chars ?? 0;
         await recordFailure(record.line, record.text, malformed.code, malformed.message);
         continue;
       }
-      pending.set(index++, { line: record.line, input: record.value });
+      pending.set(index++, { line: record.line, input: record.value, chars: record.chars });
       yield record.value;
     }
   }
@@ -287,7 +293,12 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let peakHeap = process.memoryUsage().heapUsed;
   const onProgress = (progress: Progress) => {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    bar?.update(input.bytesRead(), {
+    // Reading runs up to a window ahead of the work: the bar shows how much of the input
+    // the items finished took (a JSON array, read whole: their share of its items).
+    const finished = progress.done + progress.failed;
+    const size = input.size ?? 0;
+    const part = flags.format === 'json' ? (index > 0 ? (finished / index) * size : 0) : doneChars;
+    bar?.update(Math.min(size, part), {
       done: progress.done,
       failed: failed,
       rate: Math.round(progress.rate),
@@ -327,6 +338,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     });
     for await (const outcome of stream) {
       const item = pending.get(outcome.job as number);
+      doneChars += item?.chars ?? 0;
       pending.delete(outcome.job as number);
       let failure: { readonly code: string; readonly message: string } | undefined;
       if (outcome.status === 'fulfilled') {
