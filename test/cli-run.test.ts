@@ -15,6 +15,25 @@ const file = (name: string, text: string) => {
 };
 const jsonl = (values: readonly unknown[]) => values.map((v) => `${JSON.stringify(v)}\n`).join('');
 
+/** `fanout run` of a fixture task over `input` with --policy settle; its failure records. */
+async function settled(task: string, input: string, errors: string) {
+  const result = await fanout([
+    'run',
+    tasks,
+    '-e',
+    task,
+    '-i',
+    input,
+    '--policy',
+    'settle',
+    '--errors',
+    errors,
+  ]);
+  const text = readFileSync(errors, 'utf8').trim();
+  const failures = text === '' ? [] : text.split('\n').map((l) => JSON.parse(l));
+  return { result, failures };
+}
+
 describe('fanout run', () => {
   it('round-trips a JSONL file: the output equals the sequential result, in order', async () => {
     const inputs = Array.from({ length: 2000 }, (_, i) => i);
@@ -48,25 +67,9 @@ describe('fanout run', () => {
 
   it('with settle, writes failed items to --errors and exits with status 1', async () => {
     const input = file('mixed.jsonl', jsonl([2, 3, 4, 5, 6]));
-    const errors = join(dir, 'errors.jsonl');
-    const result = await fanout([
-      'run',
-      tasks,
-      '-e',
-      'failIfOdd',
-      '-i',
-      input,
-      '--policy',
-      'settle',
-      '--errors',
-      errors,
-    ]);
+    const { result, failures } = await settled('failIfOdd', input, join(dir, 'errors.jsonl'));
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(jsonl([2, 4, 6]));
-    const failures = readFileSync(errors, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
     expect(failures).toEqual([
       {
         line: 2,
@@ -93,42 +96,21 @@ describe('fanout run', () => {
 
   it('turns a malformed line into a failure of that item, naming the line', async () => {
     const input = file('malformed.jsonl', '1\n2\n{not json\n4\n');
-    const errors = join(dir, 'malformed-errors.jsonl');
-    const result = await fanout([
-      'run',
-      tasks,
-      '-e',
+    const { result, failures } = await settled(
       'double',
-      '-i',
       input,
-      '--policy',
-      'settle',
-      '--errors',
-      errors,
-    ]);
+      join(dir, 'malformed-errors.jsonl'),
+    );
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(jsonl([2, 4, 8]));
-    const [failure] = readFileSync(errors, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const [failure] = failures;
     expect(failure).toMatchObject({ line: 3, input: '{not json', code: 'ERR_MALFORMED_INPUT' });
     // fail-fast stops there and names it too, after writing what came before it, on
     // threads as without (it used to lose lines 1-2 on threads).
+    const doubling = ['run', tasks, '-e', 'double', '-i', input];
     for (const threads of ['2', '0']) {
       const failures = join(dir, `malformed-fail-fast-${threads}.jsonl`);
-      const stopped = await fanout([
-        'run',
-        tasks,
-        '-e',
-        'double',
-        '-i',
-        input,
-        '-t',
-        threads,
-        '--errors',
-        failures,
-      ]);
+      const stopped = await fanout([...doubling, '-t', threads, '--errors', failures]);
       expect(stopped.code).toBe(1);
       expect(stopped.stderr).toContain('first failure, line 3: ERR_MALFORMED_INPUT');
       expect(stopped.stdout).toBe(jsonl([2, 4]));
@@ -173,26 +155,10 @@ describe('fanout run', () => {
 
   it('fails an item whose result JSON cannot write, and goes on (settle)', async () => {
     const input = file('bigint.jsonl', jsonl([1, 2]));
-    const errors = join(dir, 'bigint-errors.jsonl');
-    const result = await fanout([
-      'run',
-      tasks,
-      '-e',
-      'toBigInt',
-      '-i',
-      input,
-      '--policy',
-      'settle',
-      '--errors',
-      errors,
-    ]);
+    const { result, failures } = await settled('toBigInt', input, join(dir, 'bigint-errors.jsonl'));
     expect(result.code).toBe(1);
     expect(result.stderr).not.toContain('    at ');
     expect(result.stderr).toContain('2 items, 2 failed');
-    const failures = readFileSync(errors, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
     expect(failures).toMatchObject([
       { line: 1, input: 1, code: 'ERR_OUTPUT_NOT_JSON' },
       { line: 2, input: 2, code: 'ERR_OUTPUT_NOT_JSON' },
@@ -210,24 +176,9 @@ describe('fanout run', () => {
     // A BOM before the first record, and a lone CR (JSON whitespace) inside the second:
     // three records on three lines, the third malformed.
     const input = file('bom-cr.jsonl', '\uFEFF{"a":1}\n{"b":\r2}\nnot json\n');
-    const errors = join(dir, 'bom-cr-errors.jsonl');
-    const result = await fanout([
-      'run',
-      tasks,
-      '-e',
-      'echo',
-      '-i',
-      input,
-      '--policy',
-      'settle',
-      '--errors',
-      errors,
-    ]);
+    const { result, failures } = await settled('echo', input, join(dir, 'bom-cr-errors.jsonl'));
     expect(result.stdout).toBe(jsonl([{ a: 1 }, { b: 2 }]));
-    expect(JSON.parse(readFileSync(errors, 'utf8'))).toMatchObject({
-      line: 3,
-      code: 'ERR_MALFORMED_INPUT',
-    });
+    expect(failures).toMatchObject([{ line: 3, code: 'ERR_MALFORMED_INPUT' }]);
   });
 
   it('refuses a timeout under 1 ms as a usage error, and takes one past what a timer holds', async () => {

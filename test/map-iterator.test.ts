@@ -3,31 +3,20 @@
 // after return() every next() is done. A map also ends when retryOn throws or when it is
 // aborted while its source (a stream) has nothing to read.
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskError } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import { cells, nextTurn, release, started } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
+import { failOnUnhandledRejections } from './helpers/unhandled.js';
 
 const createRunner = trackRunners();
 
 const DONE = { done: true, value: undefined };
 
 // An unhandled rejection during a test (a callback's error lost in the engine) fails it.
-let unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  await nextTurn();
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+failOnUnhandledRejections();
 
 describe.each(executors)('map iterator on $name', ({ options }) => {
   it('answers two calls of next() made before either settles, in order', async () => {

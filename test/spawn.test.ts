@@ -1,28 +1,17 @@
 // spawn() starts work and returns at once. Its failures go to onError, or to the runner's
 // 'error' event, or to a process warning: never to an unhandled rejection. idle() waits.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FanoutError, job, type TaskError } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import { cells, deferred, nextTurn } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
+import { failOnUnhandledRejections } from './helpers/unhandled.js';
 
 const createRunner = trackRunners();
 
 // Every unhandled rejection during a test is a failure of spawn's contract.
-let unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  await nextTurn();
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+const unhandled = failOnUnhandledRejections();
 
 const jobsOf = (errors: TaskError[]) => errors.map((e) => e.job).sort();
 
@@ -35,7 +24,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
     await nextTurn();
     expect(jobsOf(errors)).toEqual([0, 2]);
     for (const e of errors) expect(e).toMatchObject({ code: 'ERR_TASK_FAILED' });
-    expect(unhandled).toEqual([]);
+    expect(unhandled()).toEqual([]);
   });
 
   it('settles by default: every job runs even when one fails', async () => {
@@ -103,7 +92,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
     }
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ code: 'ERR_TASK_FAILED', job: 0 });
-    expect(unhandled).toEqual([]);
+    expect(unhandled()).toEqual([]);
   });
 
   it('a throwing onError does not become an unhandled rejection', async () => {
@@ -124,7 +113,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
       process.off('warning', onWarning);
     }
     expect(warnings).toHaveLength(1);
-    expect(unhandled).toEqual([]);
+    expect(unhandled()).toEqual([]);
   });
 
   it('idle() resolves only once the detached work has ended', async () => {
