@@ -30,8 +30,10 @@ import {
   deserializeError,
   hasDetachedBuffer,
   type ItemFailure,
+  isDetached,
   now,
   type ProgressReceiver,
+  resendable,
   serializeError,
   type TaskRef,
   type TaskRequest,
@@ -548,7 +550,11 @@ export function startCall(
         case 'closed':
           return new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError());
         case 'data-clone':
-          return new DataCloneError(where, failure.cause as Error, cloneHint(item.spec));
+          return new DataCloneError(
+            where,
+            (failure.cause as Error) ?? failure,
+            cloneHint(item.spec),
+          );
         case 'worker-exited':
           return new WorkerExitedError(where, (failure.cause as Error) ?? failure);
       }
@@ -844,7 +850,15 @@ export function startCall(
     const flight = { at: dispatched, size: length };
     flying.add(flight);
     let response: TaskResponse | undefined;
+    // An input whose buffer is already detached cannot be sent (a thread given one in its
+    // transfer list fails to read the message: its worker dies, or a session's message is
+    // lost and the chunk never answers). Found before sending, it fails as cloning does.
+    const unsendable = transfer?.some(isDetached) === true;
     try {
+      if (unsendable) {
+        const message = 'An ArrayBuffer is detached and could not be cloned.';
+        throw new ExecFailure('data-clone', message, new Error(message));
+      }
       const request: TaskRequest = {
         module: task.module,
         export: task.export,
@@ -891,7 +905,8 @@ export function startCall(
         let isolated = 0;
         for (let i = length - 1; i >= 0; i--) {
           const item = itemAt(chunk, i);
-          if (lostInput(item)) {
+          // (Nothing was sent when an input's buffer was found detached: none was lost.)
+          if (!unsendable && lostInput(item)) {
             const error = toTaskError(item, failure, timedOut);
             record(item, dispatched, end, UNKNOWN_THREAD, error);
             rejectLost(item, error);
@@ -998,7 +1013,10 @@ export function startCall(
       }
       const item = itemAt(chunk, i);
       // The input came back with its buffers (the call transfers): a retry sends it.
-      if ('input' in failure) item.spec = { ...item.spec, input: failure.input } as TaskSpec;
+      if ('input' in failure) {
+        const input = resendable((item.spec as TaskSpec).input, failure.input);
+        item.spec = { ...item.spec, input } as TaskSpec;
+      }
       const where = info(item);
       const cause = deserializeError(failure.error);
       const error =

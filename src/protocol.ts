@@ -425,14 +425,42 @@ export function buffersIn(value: unknown, into: Set<ArrayBuffer>): void {
 export function hasDetachedBuffer(value: unknown): boolean {
   const buffers = new Set<ArrayBuffer>();
   buffersIn(value, buffers);
-  for (const buffer of buffers) {
-    try {
-      new Uint8Array(buffer);
-    } catch {
-      return true;
-    }
-  }
+  for (const buffer of buffers) if (isDetached(buffer)) return true;
   return false;
+}
+
+/**
+ * The input to send again after a failed attempt of a call that transfers: `sent` as it
+ * was given (the attempt's changes to it are not kept), with each buffer it moved taken
+ * from `returned`, the input as the worker gave it back, at the same place (the top, or
+ * one level down: where {@link buffersIn} looks). Those are copied, for a value already
+ * handed over may hold them too (an output of a chunk-mate), and sending them again would
+ * detach it.
+ */
+export function resendable(sent: unknown, returned: unknown): unknown {
+  const copy = structuredClone(returned);
+  const moved = (value: unknown) => {
+    const buffers = new Set<ArrayBuffer>();
+    buffersIn(value, buffers);
+    return buffers.size > 0 && [...buffers].every(isDetached);
+  };
+  const take = (mine: unknown, theirs: unknown) => (moved(mine) ? theirs : mine);
+  if (moved(sent) && !Array.isArray(sent) && !isPlainObject(sent)) return copy;
+  if (Array.isArray(sent) && Array.isArray(copy)) return sent.map((v, i) => take(v, copy[i]));
+  if (isPlainObject(sent) && isPlainObject(copy)) {
+    return Object.fromEntries(Object.entries(sent).map(([k, v]) => [k, take(v, copy[k])]));
+  }
+  return sent;
+}
+
+/** Whether a buffer was transferred away (Node 20 has no `detached`: viewing it throws). */
+export function isDetached(buffer: ArrayBuffer): boolean {
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 // Fixed for the life of a thread; reading it goes through a getter into Node every time.

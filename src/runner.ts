@@ -164,9 +164,11 @@ export interface CallOptions extends RunOptions {
    * detached (length 0) after. Without it, buffers are copied both ways: worth it for
    * small ones, since in V8 the first detach in a thread makes its typed-array code
    * slower from then on (~15% measured on a sieve). An item that fails gets its input's
-   * buffers back for its retry; an attempt whose worker never answers (it crashed, timed
-   * out or was stopped) keeps them, so its job, and those in the same chunk, cannot run
-   * again and fail with that attempt's error.
+   * buffers back for its retry (a copy of them, in the input as it was given); an attempt
+   * whose worker never answers (it crashed, timed out or was stopped) keeps them, so its
+   * job, and those in the same chunk, cannot run again and fail with that attempt's error.
+   * An input whose buffer is already detached (views of one buffer in several items: the
+   * first sent moves it) fails with ERR_DATA_CLONE, as cloning it would.
    * @default false
    */
   readonly transfer?: boolean;

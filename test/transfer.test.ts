@@ -16,6 +16,11 @@ const sumOrFail = defineTask<{ data: Float64Array; succeedOn?: number; exit?: bo
   'sumOrFail',
 );
 
+const returnOrRetry = defineTask<
+  { data: Uint8Array; failFirst?: boolean; log?: string[] },
+  unknown
+>(fixtures, 'returnOrRetry');
+
 const createRunner = trackRunners();
 
 describe.each(executors)('transfer on $name', ({ options }) => {
@@ -68,6 +73,44 @@ describe.each(executors)('transfer on $name', ({ options }) => {
       expect(report.results.map((o) => o.attempts)).toEqual(inputs.map((i) => i.succeedOn));
       // Moved, as asked: the caller's views are detached.
       expect(copies.every((c) => c.data.length === 0)).toBe(true);
+    }
+  });
+
+  it('retries with the input as given, its buffers taken back, and detaches no result', async () => {
+    const runner = createRunner(options);
+    // Two items of one chunk share a buffer: the first returns it, the second fails once,
+    // after changing its input. Its retry gets the input as given (not as changed) with
+    // its buffer, which must not be the one the first item's result holds.
+    const shared = Uint8Array.from([7, 8, 9]);
+    const report = await runner.all(
+      returnOrRetry,
+      [{ data: shared }, { data: shared, failFirst: true, log: ['given'] }],
+      { transfer: true, retries: 1, chunkSize: 2, policy: 'settle' },
+    );
+    const [first, second] = report.results;
+    expect(second).toMatchObject({
+      status: 'fulfilled',
+      attempts: 2,
+      value: { log: ['given'], length: 3, first: 7 },
+    });
+    expect(first!.status).toBe('fulfilled');
+    expect(Array.from((first as { value: Uint8Array }).value)).toEqual([7, 8, 9]);
+  });
+
+  it('fails an input whose buffer is already detached with ERR_DATA_CLONE, sending nothing', async () => {
+    const runner = createRunner(options);
+    const gone = Uint8Array.from([1]);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    // Alone (it once hung the call, its message lost), and in a chunk with others.
+    for (const chunkSize of [1, 3]) {
+      const report = await runner.all(
+        byteSum,
+        [Uint8Array.from([1, 2]).buffer, gone.buffer, Uint8Array.from([3]).buffer],
+        { transfer: true, chunkSize, policy: 'settle' },
+      );
+      expect(
+        report.results.map((o) => (o.status === 'fulfilled' ? o.value : o.reason.code)),
+      ).toEqual([3, 'ERR_DATA_CLONE', 3]);
     }
   });
 });
