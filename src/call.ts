@@ -209,6 +209,33 @@ export function arraySource(specs: readonly JobSpec[]): SpecSource {
 }
 
 /**
+ * Why an executor's answer to a chunk of `length` items cannot be settled, if it cannot (an
+ * executor given in RunnerOptions may be anyone's): settling it would throw inside the
+ * scheduler and lose the chunk's items. Undefined for a sound answer.
+ */
+function malformed(response: TaskResponse | undefined, length: number): string | undefined {
+  if (typeof response !== 'object' || response === null) return 'no response object';
+  const { values, times, failures, ran } = response;
+  if (ran !== undefined && !(Number.isInteger(ran) && ran >= 1 && ran <= length)) {
+    return `ran is ${ran}, for a chunk of ${length}`;
+  }
+  const count = ran ?? length;
+  const isList = (v: unknown) => Array.isArray(v) || ArrayBuffer.isView(v);
+  if (!isList(values) || values.length < count) return `values for fewer than ${count} items`;
+  if (!isList(times) || times.length < 2 * count) return `times for fewer than ${count} items`;
+  if (failures !== undefined) {
+    if (!Array.isArray(failures)) return 'failures that are not an array';
+    for (const f of failures) {
+      if (!(Number.isInteger(f?.index) && f.index >= 0 && f.index < count)) {
+        return `a failure of item ${f?.index}, for ${count} items`;
+      }
+      if (typeof f.error?.message !== 'string') return `a failure without an error message`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * How much longer than its timeout an attempt may take before its task starts (a thread
  * starting, its module loading): a module that never finishes loading still times out.
  */
@@ -882,6 +909,11 @@ export function startCall(
             ...(onStart ? { onStart } : {}),
           }));
       received = now();
+      const wrong = malformed(response, length);
+      if (wrong !== undefined) {
+        response = undefined;
+        throw new Error(`the executor answered the chunk with ${wrong}`);
+      }
       // An attempt that answered past its time, before its timer could fire (code on the
       // calling thread, which nothing interrupts; an answer already on its way), timed
       // out all the same: the outcome does not depend on which came first.

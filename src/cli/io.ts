@@ -272,16 +272,20 @@ export class RecordWriter {
    * a failure of the stream, only lets go of it.
    */
   async end(): Promise<void> {
-    if (this.#stream === process.stdout) writersOnStdout--;
     this.#flush();
-    if (this.#error) return;
-    if (this.#format === 'json') this.#stream.write(this.#count === 0 ? '[]\n' : '\n]\n');
-    await new Promise<void>((done) => {
-      if (this.#stream === process.stdout || this.#stream === process.stderr) {
-        this.#stream.write('', () => done());
-      } else {
-        this.#stream.end(done);
-      }
-    });
+    if (!this.#error) {
+      if (this.#format === 'json') this.#stream.write(this.#count === 0 ? '[]\n' : '\n]\n');
+      await new Promise<void>((done) => {
+        if (this.#stream === process.stdout || this.#stream === process.stderr) {
+          this.#stream.write('', () => done());
+        } else {
+          this.#stream.end(done);
+        }
+      });
+    }
+    // A failed write tells its error a turn after its callback (standard output to a
+    // full disk, say): still this writer's to take, and the run's to report.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.#stream === process.stdout) writersOnStdout--;
   }
 }

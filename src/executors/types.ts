@@ -59,7 +59,9 @@ export interface Executor {
   readonly parallelism: number;
   /**
    * Runs one attempt. Resolves with the task's response (including task failures);
-   * rejects only with an ExecFailure.
+   * rejects only with an ExecFailure. A response the scheduler cannot settle (values or
+   * times for fewer items than the chunk's, a failure of an item it does not have) fails
+   * the chunk's items with ERR_TASK_FAILED, saying what was wrong.
    */
   execute(request: TaskRequest, options: ExecuteOptions): Promise<TaskResponse>;
   /**
