@@ -153,16 +153,22 @@ describe('fanout run', () => {
     expect(readFileSync(module, 'utf8')).toBe(readFileSync(tasks, 'utf8'));
   });
 
-  it('fails an item whose result JSON cannot write, and goes on (settle)', async () => {
+  it('fails an item whose result the output format cannot hold, and goes on (settle)', async () => {
     const input = file('bigint.jsonl', jsonl([1, 2]));
     const { result, failures } = await settled('toBigInt', input, join(dir, 'bigint-errors.jsonl'));
     expect(result.code).toBe(1);
     expect(result.stderr).not.toContain('    at ');
     expect(result.stderr).toContain('2 items, 2 failed');
     expect(failures).toMatchObject([
-      { line: 1, input: 1, code: 'ERR_OUTPUT_NOT_JSON' },
-      { line: 2, input: 2, code: 'ERR_OUTPUT_NOT_JSON' },
+      { line: 1, input: 1, code: 'ERR_OUTPUT_FORMAT' },
+      { line: 2, input: 2, code: 'ERR_OUTPUT_FORMAT' },
     ]);
+    // A line break in a result of --format lines, which would split it in two records.
+    const lines = file('two-lines.txt', 'a\nb\n');
+    const split = await fanout(['run', tasks, '-e', 'withLineBreak', '-f', 'lines', '-i', lines]);
+    expect(split.code).toBe(1);
+    expect(split.stdout).toBe('');
+    expect(split.stderr).toContain('ERR_OUTPUT_FORMAT: its result cannot be written as lines');
   });
 
   it('reads what was written: UTF-8 split between reads, a byte order mark, a CR inside a line', async () => {

@@ -223,13 +223,17 @@ export class RecordWriter {
   }
 
   /**
-   * Writes `value`, or throws (writing nothing) when JSON cannot represent it: a BigInt, a
-   * cycle, nesting too deep for JSON.stringify.
+   * Writes `value`, or throws (writing nothing) when the format cannot hold it: JSON
+   * cannot represent a BigInt, a cycle, nesting too deep for JSON.stringify; a line cannot
+   * hold a line break.
    */
   write(value: unknown): Promise<void> | undefined {
     if (this.#error) return undefined;
     let text: string;
     if (this.#format === 'lines') {
+      if (typeof value === 'string' && /[\n\r]/.test(value)) {
+        throw new Error('a string with a line break, where --format lines writes one a line');
+      }
       text = `${typeof value === 'string' ? value : JSON.stringify(value)}\n`;
     } else if (this.#format === 'jsonl') {
       text = `${JSON.stringify(value) ?? 'null'}\n`;

@@ -346,10 +346,11 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
         try {
           drained = output.write(outcome.value);
         } catch (error) {
-          // A result that JSON cannot represent (a BigInt, a cycle) fails its item.
+          // A result the output format cannot hold (a BigInt, a cycle; a line break in
+          // --format lines) fails its item.
           failure = {
-            code: 'ERR_OUTPUT_NOT_JSON',
-            message: `its result cannot be written as JSON: ${(error as Error).message}`,
+            code: 'ERR_OUTPUT_FORMAT',
+            message: `its result cannot be written as ${flags.format}: ${(error as Error).message}`,
           };
         }
         if (failure === undefined) {
