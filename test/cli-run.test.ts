@@ -187,6 +187,27 @@ describe('fanout run', () => {
     expect(failures).toMatchObject([{ line: 3, code: 'ERR_MALFORMED_INPUT' }]);
   });
 
+  it('refuses JSON input that is no array before opening the output', async () => {
+    const input = file('object.json', '{"a":1}');
+    const output = file('kept.json', 'kept\n');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'echo',
+      '-f',
+      'json',
+      '-i',
+      input,
+      '-o',
+      output,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('with --format json the input must be one JSON array');
+    expect(result.stderr).not.toContain('items');
+    expect(readFileSync(output, 'utf8')).toBe('kept\n');
+  });
+
   it('refuses a timeout under 1 ms as a usage error, and takes one past what a timer holds', async () => {
     const input = file('timeouts.jsonl', jsonl([1, 2]));
     const small = await fanout(['run', tasks, '-e', 'double', '-i', input, '--timeout', '0.5']);

@@ -4,6 +4,7 @@
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
 import { statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { counted, describeMachine } from '../machine.js';
@@ -15,6 +16,7 @@ import { chunkArg, integerFrom } from './args.js';
 import {
   FORMATS,
   type Format,
+  type InputRecord,
   openInput,
   RecordWriter,
   readerGone,
@@ -193,6 +195,21 @@ function writable(path: string, what: string): void {
   }
 }
 
+/**
+ * The input's records. A JSON array is read and parsed whole before any output is opened,
+ * so that one that is no array is a usage error with the output file left as it was.
+ * (Line formats are read as they go: standard input stays paused until then.)
+ */
+async function parsedFirst(stream: Readable, format: Format): Promise<AsyncIterable<InputRecord>> {
+  const all = readRecords(stream, format);
+  if (format !== 'json') return all;
+  const first = await all.next();
+  return (async function* () {
+    if (!first.done) yield first.value;
+    yield* all;
+  })();
+}
+
 /** Runs the command; returns the exit status. */
 export async function runTask(modulePath: string, flags: RunFlags): Promise<number> {
   const say = (line: string) => {
@@ -201,12 +218,14 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   const started = performance.now();
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   let input: ReturnType<typeof openInput>;
+  let records: AsyncIterable<InputRecord>;
   let output: RecordWriter;
   let errors: RecordWriter | undefined;
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
     distinctFiles(modulePath, flags);
     input = openInput(flags.input);
+    records = await parsedFirst(input.stream, flags.format);
     output = await RecordWriter.open(flags.output, flags.format, 'the output');
     errors = flags.errors
       ? await RecordWriter.open(flags.errors, 'jsonl', 'failures to')
@@ -262,7 +281,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   /** About how much of the input the items finished took (see InputRecord.chars). */
   let doneChars = 0;
   async function* items(): AsyncGenerator<unknown> {
-    for await (const record of readRecords(input.stream, flags.format)) {
+    for await (const record of records) {
       if (!record.ok) {
         const malformed = new MalformedInput(record.line, record.error);
         if (flags.policy === 'fail-fast') {
