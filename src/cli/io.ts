@@ -232,7 +232,9 @@ export class RecordWriter {
     let text: string;
     if (this.#format === 'lines') {
       if (typeof value === 'string' && /[\n\r]/.test(value)) {
-        throw new Error('a string with a line break, where --format lines writes one result a line');
+        throw new Error(
+          'a string with a line break, where --format lines writes one result a line',
+        );
       }
       text = `${typeof value === 'string' ? value : JSON.stringify(value)}\n`;
     } else if (this.#format === 'jsonl') {
