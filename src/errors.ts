@@ -106,6 +106,13 @@ export class QueueFullError extends TaskError {
   }
 }
 
+/** A map() stream iterated, or collected, a second time: it streams its results once. */
+export class MapConsumedError extends FanoutError {
+  constructor() {
+    super('ERR_MAP_CONSUMED', 'A map() stream can be iterated only once');
+  }
+}
+
 /** The runner was closed or destroyed; it takes no new work. */
 export class RunnerClosedError extends FanoutError {
   constructor(message = 'The runner is closed and takes no new work') {

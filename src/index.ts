@@ -3,6 +3,7 @@
 export type { TaskContext } from '../workers/task-host.js';
 export { builtins } from './builtins.js';
 export type { AttemptRecord, JobTiming } from './call.js';
+export type { Deps } from './dag.js';
 export type { JobInfo, JobKey } from './errors.js';
 export {
   DataCloneError,
@@ -11,6 +12,7 @@ export {
   GraphUnknownDepError,
   InvalidArgTypeError,
   InvalidArgValueError,
+  MapConsumedError,
   QueueFullError,
   RunnerClosedError,
   TaskCancelledError,
@@ -27,6 +29,7 @@ export type {
   ExplainInput,
   ExplainOptions,
   Explanation,
+  IdleTime,
 } from './explain.js';
 export { explain, formatExplanation } from './explain.js';
 export type {

@@ -12,7 +12,7 @@ import type {
   ValueSink,
 } from './call.js';
 import { END, inputsSource, isPlainArray, startCall } from './call.js';
-import { invalidType } from './errors.js';
+import { invalidType, MapConsumedError } from './errors.js';
 import type { Values } from './protocol.js';
 import type { Task } from './task.js';
 
@@ -364,7 +364,7 @@ export class MapStream<T> implements AsyncIterable<T> {
   }
 
   #begin(buffer: OrderedBuffer | ArrivalBuffer | Collection): Consumption {
-    if (this.#started) throw new Error('A map() stream can be iterated only once');
+    if (this.#started) throw new MapConsumedError();
     this.#started = true;
     return new Consumption(this.#start, buffer, this.#settle);
   }

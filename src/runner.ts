@@ -211,6 +211,10 @@ export interface SettledReport<R> {
 
 type Values<J> = { -readonly [K in keyof J]: OutputOf<J[K]> };
 type Outcomes<J> = { -readonly [K in keyof J]: JobOutcome<OutputOf<J[K]>> };
+/** What any() of these jobs resolves with: the output of one of them. */
+type ValueOfAny<J> = J extends readonly unknown[]
+  ? OutputOf<J[number]>
+  : Values<J>[keyof Values<J>];
 type JobsInput = readonly JobLike[] | Readonly<Record<string, JobLike>>;
 
 const RUN_KEYS = [
@@ -407,6 +411,16 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     jobs: J,
     options: SettleOptions,
   ): Promise<SettledReport<Outcomes<J>>>;
+  // Options whose policy is not known until run time (a variable typed CallOptions).
+  all<In, Out>(
+    task: Task<In, Out>,
+    inputs: Iterable<In>,
+    options?: CallOptions,
+  ): Promise<Out[] | SettledReport<JobOutcome<Out>[]>>;
+  all<const J extends JobsInput>(
+    jobs: J,
+    options?: CallOptions,
+  ): Promise<Values<J> | SettledReport<Outcomes<J>>>;
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { list, rest: at } = parseJobs(first, rest[0], 'all');
     const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
@@ -430,10 +444,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
    * AggregateError of every job's TaskError (in input order) only when all fail.
    */
   any<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: AnyOptions): Promise<Out>;
-  any<const J extends JobsInput>(
-    jobs: J,
-    options?: AnyOptions,
-  ): Promise<Values<J>[keyof Values<J>]>;
+  any<const J extends JobsInput>(jobs: J, options?: AnyOptions): Promise<ValueOfAny<J>>;
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { list, rest: at } = parseJobs(first, rest[0], 'any');
     const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
@@ -494,6 +505,12 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     inputs: Iterable<In> | AsyncIterable<In>,
     options: MapOptions & { readonly policy: 'settle' },
   ): MapStream<JobOutcome<Out>>;
+  // Options whose policy is not known until run time (a variable typed MapOptions).
+  map<In, Out>(
+    task: Task<In, Out>,
+    inputs: Iterable<In> | AsyncIterable<In>,
+    options?: MapOptions,
+  ): MapStream<Out | JobOutcome<Out>>;
   map(
     task: Task,
     inputs: Iterable<unknown> | AsyncIterable<unknown>,
@@ -573,6 +590,11 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     nodes: N & CheckedNodes<N>,
     options: GraphOptions & { readonly policy: 'settle' },
   ): Promise<GraphReport<GraphOutcomes<N>>>;
+  // Options whose policy is not known until run time (a variable typed GraphOptions).
+  graph<const N extends GraphNodes>(
+    nodes: N & CheckedNodes<N>,
+    options?: GraphOptions,
+  ): Promise<GraphValues<N> | GraphReport<GraphOutcomes<N>>>;
   async graph(nodes: unknown, options?: GraphOptions): Promise<unknown> {
     const parsed = parseCallOptions(options, GRAPH_KEYS);
     const raw = (options ?? {}) as GraphOptions;

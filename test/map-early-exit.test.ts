@@ -47,5 +47,8 @@ it('can be iterated only once', async () => {
   const runner = createRunner({ threads: 0 });
   const stream = runner.map(double, [1, 2]);
   expect(await stream.toArray()).toEqual([2, 4]);
-  expect(() => stream[Symbol.asyncIterator]()).toThrow();
+  expect(() => stream[Symbol.asyncIterator]()).toThrow(
+    expect.objectContaining({ code: 'ERR_MAP_CONSUMED' }),
+  );
+  await expect(stream.toArray()).rejects.toMatchObject({ code: 'ERR_MAP_CONSUMED' });
 });

@@ -1,0 +1,54 @@
+// The call methods' types: any() of an array of jobs gives one of their outputs; options
+// held in variables of the exported option types are accepted (their policy is known only
+// when the call runs), while literal policies keep their precise result types.
+// Checked by tsc (npm test type-checks the tests); the runtime part is a smoke run.
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  type CallOptions,
+  createRunner,
+  type Deps,
+  type GraphOptions,
+  type IdleTime,
+  type JobOutcome,
+  job,
+  type MapOptions,
+  type SettledReport,
+} from '../src/index.js';
+import { double, label } from './helpers/graph-tasks.js';
+
+describe('call types', () => {
+  it('types any() of an array of jobs as one of their outputs', async () => {
+    await using runner = createRunner({ threads: 0 });
+    const either = await runner.any([job(double, 1), job(label, { name: 'x', from: [] })]);
+    expectTypeOf(either).toEqualTypeOf<number | string>();
+    const numbers = await runner.any([1, 2, 3].map((n) => job(double, n)));
+    expectTypeOf(numbers).toEqualTypeOf<number>();
+    const functions = await runner.any([() => 1, async () => 'two']);
+    expectTypeOf(functions).toEqualTypeOf<number | string>();
+    expect(typeof numbers).toBe('number');
+  });
+
+  it('takes options held in variables of the exported types', async () => {
+    await using runner = createRunner({ threads: 0 });
+    const call: CallOptions = { concurrency: 2 };
+    const all = await runner.all(double, [1, 2], call);
+    expectTypeOf(all).toEqualTypeOf<number[] | SettledReport<JobOutcome<number>[]>>();
+    expect(all).toEqual([2, 4]);
+    const map: MapOptions = { ordered: false };
+    const mapped = await runner.map(double, [1, 2], map).toArray();
+    expectTypeOf(mapped).toEqualTypeOf<(number | JobOutcome<number>)[]>();
+    const graphOptions: GraphOptions = {};
+    const graph = await runner.graph({ n: { task: double, input: 2 } }, graphOptions);
+    expect(graph).toEqual({ n: 4 });
+    // Literal policies keep their precise types.
+    expectTypeOf(await runner.all(double, [1])).toEqualTypeOf<number[]>();
+    expectTypeOf(await runner.all(double, [1], { policy: 'settle' })).toEqualTypeOf<
+      SettledReport<JobOutcome<number>[]>
+    >();
+  });
+
+  it('exports the types that explain() and traces use', () => {
+    expectTypeOf<IdleTime['afterMs']>().toEqualTypeOf<number>();
+    expectTypeOf<Deps>().toEqualTypeOf<ReadonlyMap<string, readonly string[]>>();
+  });
+});
