@@ -7,6 +7,7 @@ export type JobKey = number | string;
 
 /** Base class of every error fanout creates, except invalid arguments (see below). */
 export class FanoutError extends Error {
+  /** Stable: match on it, not on the message (see the README's table). */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -38,8 +39,11 @@ function where(info: JobInfo): string {
 
 /** A failure that belongs to one job of a call. */
 export class TaskError extends FanoutError {
+  /** Index or key of the job in its call's input. */
   readonly job: JobKey;
+  /** The worker task, or undefined for a main-thread function job. */
   readonly task: TaskRef | undefined;
+  /** Attempts made before the job ended (1 = no retry). */
   readonly attempts: number;
   constructor(code: string, info: JobInfo, what: string, options?: { cause?: unknown }) {
     super(code, `${where(info)}: ${what}`, options);
@@ -58,6 +62,7 @@ export class TaskFailedError extends TaskError {
 
 /** An attempt ran longer than `timeout`; CPU-bound code was stopped by terminating its worker. */
 export class TaskTimeoutError extends TaskError {
+  /** The call's `timeout` (ms). */
   readonly timeout: number;
   constructor(info: JobInfo, timeout: number) {
     super('ERR_TASK_TIMEOUT', info, `timed out after ${timeout} ms`);

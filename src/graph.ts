@@ -123,6 +123,7 @@ export type GraphOrder = 'critical-path' | 'fifo';
 
 export const GRAPH_ORDERS: readonly GraphOrder[] = ['critical-path', 'fifo'];
 
+/** Options of `graph()`. */
 export interface GraphOptions extends RunOptions {
   /**
    * `'fail-fast'`: the first failure (after its retries) rejects the call with its
@@ -146,6 +147,7 @@ export interface GraphOptions extends RunOptions {
 export interface GraphReport<R> {
   /** Every node's outcome, by name. */
   readonly results: R;
+  /** Nodes in all, and how many ended each way. */
   readonly counts: {
     readonly total: number;
     readonly fulfilled: number;

@@ -13,6 +13,7 @@ export interface Progress {
   readonly total: number | undefined;
   /** Jobs ended per second so far. */
   readonly rate: number;
+  /** Since the call started (ms). */
   readonly elapsedMs: number;
 }
 

@@ -2,6 +2,7 @@
 import type { TaskError } from './errors.js';
 import { functionOption, integerOption, knownKeys, numberOption, objectOption } from './options.js';
 
+/** Waits between the attempts of a job (`retries.backoff`). */
 export interface BackoffOptions {
   /** Wait before the first retry, in ms. @default 0 */
   readonly initial?: number;
@@ -11,6 +12,7 @@ export interface BackoffOptions {
   readonly max?: number;
 }
 
+/** `retries` as an object: how many, how long to wait, which failures. */
 export interface RetryOptions {
   /** How many times a failed job is tried again (`2` means up to 3 attempts in all). */
   readonly attempts: number;

@@ -58,6 +58,7 @@ import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
 import { type CallKind, CallTrace } from './trace.js';
 
+/** Options of `createRunner()`: the threads, and limits that hold across its calls. */
 export interface RunnerOptions {
   /**
    * Worker threads. `0` runs every task in the calling thread, one at a time, with the
@@ -94,6 +95,7 @@ export interface RunnerOptions {
   readonly onError?: (error: TaskError) => void;
 }
 
+/** Options of `run()`, and of every call. */
 export interface RunOptions {
   /** Retries per job: a count, or `{ attempts, backoff, retryOn }`. @default 0 */
   readonly retries?: number | RetryOptions;
@@ -136,6 +138,7 @@ export interface RunOptions {
   readonly onTrace?: (trace: CallTrace) => void;
 }
 
+/** Options of `all()`, `spawn()` (and, but for `policy`, `any()`). */
 export interface CallOptions extends RunOptions {
   /**
    * `'fail-fast'`: the first failure (after its retries) rejects the call; queued jobs are
@@ -178,6 +181,7 @@ export interface CallOptions extends RunOptions {
   readonly maxChunk?: number;
 }
 
+/** Options of `map()`. */
 export interface MapOptions extends CallOptions {
   /** Results in input order (`true`) or as they complete (`false`). @default true */
   readonly ordered?: boolean;
@@ -190,8 +194,11 @@ export interface MapOptions extends CallOptions {
   readonly window?: number;
 }
 
+/** CallOptions of a settle call: it resolves with a report. */
 export type SettleOptions = CallOptions & { readonly policy: 'settle' };
+/** CallOptions of a fail-fast call (the default): it resolves with the values. */
 export type FailFastOptions = CallOptions & { readonly policy?: 'fail-fast' };
+/** Options of `any()`: its policy is its own. */
 export type AnyOptions = Omit<CallOptions, 'policy'>;
 
 /** One job's end in a settle report, like Promise.allSettled's entries. */
@@ -201,11 +208,13 @@ export type JobOutcome<T = unknown> = Outcome<T>;
 export interface SettledReport<R> {
   /** One outcome per job, keyed like the input (array or record). */
   readonly results: R;
+  /** Jobs in all, and how many ended each way (cancelled ones count as rejected). */
   readonly counts: {
     readonly total: number;
     readonly fulfilled: number;
     readonly rejected: number;
   };
+  /** What the call measured (as `onStats` gets it). */
   readonly stats: CallStats;
 }
 

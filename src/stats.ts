@@ -4,6 +4,7 @@ import type { CallRecord } from './call.js';
 export interface CallStats {
   /** Jobs in the call. */
   readonly jobs: number;
+  /** Jobs that succeeded. */
   readonly fulfilled: number;
   /** Jobs that failed, not counting those cancelled. */
   readonly rejected: number;
