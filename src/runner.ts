@@ -484,8 +484,10 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     const parsed = parseCallOptions(withDefault, CALL_KEYS);
     const work = this.#call(list, parsed, parsed.config.policy, 'spawn').then(
       ({ outcomes }) => {
+        // (A call that stopped early, aborted or failing fast, leaves the jobs it never
+        // read without an outcome.)
         for (const outcome of outcomes) {
-          if (outcome.status === 'rejected' && outcome.reason.code !== 'ERR_TASK_CANCELLED') {
+          if (outcome?.status === 'rejected' && outcome.reason.code !== 'ERR_TASK_CANCELLED') {
             this.#report(outcome.reason);
           }
         }

@@ -2,7 +2,10 @@
 import type { CallRecord } from './call.js';
 
 export interface CallStats {
-  /** Jobs in the call. */
+  /**
+   * Jobs in the call: those it read. A call that stops (fail-fast, abort) reads no more of
+   * its inputs; those it never read are no jobs.
+   */
   readonly jobs: number;
   /** Jobs that succeeded. */
   readonly fulfilled: number;

@@ -46,6 +46,21 @@ describe.each(executors)('spawn on $name', ({ options }) => {
     expect(jobsOf(errors)).toEqual([0, 0]);
   });
 
+  it('stopped before it read every job (aborted, or failing fast on a full queue), reports only real failures', async () => {
+    const errors: TaskError[] = [];
+    const runner = createRunner({ ...options, maxQueue: 1, onError: (e) => errors.push(e) });
+    // An abort before the start: nothing is read, nothing is reported.
+    runner.spawn(tasks.double, [1, 2, 3], { signal: AbortSignal.abort(new Error('no')) });
+    // Fail-fast under maxQueue: the first input past the limit fails and stops the reading.
+    runner.spawn(
+      tasks.double,
+      Array.from({ length: 20 }, (_, i) => i),
+      { policy: 'fail-fast' },
+    );
+    await runner.idle();
+    expect(errors.map((e) => e.code)).toEqual(['ERR_QUEUE_FULL']);
+  });
+
   it('fail-fast spawn reports the failure once, not the jobs it cancelled', async () => {
     const errors: TaskError[] = [];
     const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
