@@ -122,17 +122,15 @@ export class ThreadsExecutor implements Executor {
     request: TaskRequest,
     { signal, transfer, onStart }: ExecuteOptions,
   ): Promise<TaskResponse> {
-    if (!onStart) {
-      return unwire((await this.#run(wire(request), signal, transferList(request, transfer)))!);
-    }
-    // The worker tells, on a port of this attempt's own, when its task starts.
-    const { port1, port2 } = new MessageChannel();
-    port1.once('message', onStart);
-    const sent = { ...request, started: port2 };
+    // The worker tells, on a port of this attempt's own, when its task starts (asked only
+    // by attempts with a timeout).
+    const channel = onStart ? new MessageChannel() : undefined;
+    if (channel && onStart) channel.port1.once('message', onStart);
+    const sent = channel ? { ...request, started: channel.port2 } : request;
     try {
       return unwire((await this.#run(wire(sent), signal, transferList(sent, transfer)))!);
     } finally {
-      port1.close();
+      channel?.port1.close();
     }
   }
 
