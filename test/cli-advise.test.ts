@@ -1,13 +1,14 @@
 // `fanout advise` measures a task on a sample and checks its own prediction.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { fanout } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
-const sample = join(mkdtempSync(join(tmpdir(), 'fanout-advise-')), 'sample.jsonl');
+const dir = scratchDir('advise');
+const sample = join(dir, 'sample.jsonl');
 writeFileSync(sample, Array.from({ length: 100 }, () => '20000\n').join(''));
 
 it('prints measurements, advice with reasons, predictions and the check', async () => {
@@ -28,7 +29,7 @@ it('prints measurements, advice with reasons, predictions and the check', async 
 });
 
 it('recommends settle when sample items fail, and speaks JSON', async () => {
-  const mixed = join(mkdtempSync(join(tmpdir(), 'fanout-advise-')), 'mixed.jsonl');
+  const mixed = join(dir, 'mixed.jsonl');
   writeFileSync(mixed, '1\n2\n3\n4\n');
   const result = await fanout(['advise', tasks, '-e', 'failIfOdd', '--sample', mixed, '--json']);
   expect(result.code).toBe(0);

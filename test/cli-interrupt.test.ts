@@ -1,13 +1,14 @@
 // Ctrl-C stops `fanout run` cleanly: threads stopped, output flushed up to the last
 // complete result, exit status 130.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { collect, start } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+const dir = scratchDir('interrupt');
 
 it('exits with 130 on SIGINT, leaving only complete results', async () => {
   const child = start(['run', tasks, '-e', 'double', '-t', '2']);
@@ -34,7 +35,6 @@ it('exits with 130 on SIGINT, leaving only complete results', async () => {
 });
 
 it('streams results and stops on SIGINT with --threads 0 too, whose tasks run on its own thread', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fanout-interrupt-'));
   const input = join(dir, 'slow.jsonl');
   // 200 items that keep the thread busy 20 ms each: 4 s in all.
   writeFileSync(input, '20\n'.repeat(200));

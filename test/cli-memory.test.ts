@@ -1,16 +1,17 @@
 // `fanout run` streams: a generated input that would not fit in the heap it is allowed
 // goes through (the big version: bench/cli-memory.ts).
-import { createWriteStream, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { fanout } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+const dir = scratchDir('mem');
 
 it('runs an input bigger than its heap limit', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'fanout-mem-')), 'big.jsonl');
+  const path = join(dir, 'big.jsonl');
   const out = createWriteStream(path);
   const pad = 'x'.repeat(100);
   for (let i = 0; i < 300_000; i++) {

@@ -2,15 +2,15 @@
 // before any work; a reader that goes away (`| head`) stops the run quietly with status
 // 141, as for SIGPIPE, its failures file complete; a write that fails stops it, saying why.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { CLI, collect, fanout, start } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'fanout-output-'));
+const dir = scratchDir('output');
 const input = join(dir, 'input.jsonl');
 const inputs = Array.from({ length: 50 }, (_, i) => `${i}\n`).join('');
 

@@ -1,13 +1,13 @@
 // `fanout run` end to end, as a user runs it: a child process over real files.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fanout } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'fanout-cli-'));
+const dir = scratchDir('cli');
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);
