@@ -12,6 +12,7 @@ import { ChunkSizer, type Flight, itemsLeft, type TaskCosts } from './chunking.j
 import type { Dispatcher } from './dispatch.js';
 import {
   DataCloneError,
+  InternalError,
   type JobInfo,
   type JobKey,
   QueueFullError,
@@ -506,6 +507,9 @@ export function startCall(
   let workMs = 0;
   let queueWaitMs = 0;
   let resolveCall: (record: CallRecord) => void = () => {};
+  let rejectCall: (error: unknown) => void = () => {};
+  /** What the scheduler threw where nothing should: the call fails with it. */
+  let internal: { readonly error: InternalError } | undefined;
 
   // Aborting `stop` stops every attempt of this call, whatever the cause. Running
   // attempts (a few per thread) listen to it: more than 10 is not a leak.
@@ -1128,9 +1132,15 @@ export function startCall(
 
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
   const lane = async (): Promise<void> => {
+    let slot: Slot | undefined;
     try {
       while (!stopped && readyCount() > 0 && inFlight < config.concurrency) {
-        const free = await dispatcher.acquire(stop.signal, config.priority);
+        let free: () => void;
+        try {
+          free = await dispatcher.acquire(stop.signal, config.priority);
+        } catch {
+          break; // acquire() rejects only when the call stops: finish() accounts for the rest.
+        }
         dispatcher.claimed();
         const room = config.concurrency - inFlight;
         if (stopped || readyCount() === 0 || room <= 0) {
@@ -1139,7 +1149,7 @@ export function startCall(
         }
         // Attempts that can time out each need a thread they can stop alone.
         const session = config.timeout === undefined ? executor.open?.(stop.signal) : undefined;
-        const slot: Slot = {
+        slot = {
           session,
           release: () => {
             session?.close();
@@ -1155,8 +1165,12 @@ export function startCall(
           running = handed?.next;
         }
       }
-    } catch {
-      // acquire() rejects only when the call stops; the items are accounted for in finish.
+    } catch (error) {
+      // Nothing else throws here but a bug (or an executor that broke its contract): the
+      // chunk's items are lost, so the call could never end. It stops and fails instead.
+      slot?.release();
+      internal ??= { error: new InternalError(error) };
+      halt('fanout hit an internal error');
     } finally {
       lanes--;
       pump();
@@ -1391,6 +1405,10 @@ export function startCall(
     for (let item = fnReady.shift(); item; item = fnReady.shift()) {
       reject(item, cancelled(item, item.attempt - 1), item.attempt - 1, false);
     }
+    if (internal) {
+      rejectCall(internal.error);
+      return;
+    }
     resolveCall({
       started,
       ended: now(),
@@ -1431,14 +1449,16 @@ export function startCall(
     }
     // A stopped call does not wait for a pending read: the source may never answer (an
     // endless stream); what it yields after the stop is not the call's any more.
-    const idle = inFlight === 0 && lanes === 0;
+    // (Items that an internal error lost never settle: the call does not wait for them.)
+    const idle = lanes === 0 && (inFlight === 0 || internal !== undefined);
     if ((exhausted && !pulling && settledCount === pulled && idle) || (stopped && idle)) {
       finish();
     }
   }
 
-  const done = new Promise<CallRecord>((resolve) => {
+  const done = new Promise<CallRecord>((resolve, reject) => {
     resolveCall = resolve;
+    rejectCall = reject;
   });
   config.signal?.addEventListener('abort', onSignal, { once: true });
   env.destroyed?.addEventListener('abort', onDestroyed, { once: true });

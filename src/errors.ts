@@ -118,6 +118,21 @@ export class MapConsumedError extends FanoutError {
   }
 }
 
+/**
+ * fanout's scheduler threw where nothing should (a bug in fanout, or an executor given in
+ * RunnerOptions that broke its contract): the call stopped at once rather than wait
+ * forever for the jobs it lost. `cause` is what was thrown.
+ */
+export class InternalError extends FanoutError {
+  constructor(cause: unknown) {
+    super(
+      'ERR_INTERNAL',
+      `fanout stopped the call after an internal error (please report it): ${cause instanceof Error ? cause.message : describeValue(cause)}`,
+      { cause },
+    );
+  }
+}
+
 /** The runner was closed or destroyed; it takes no new work. */
 export class RunnerClosedError extends FanoutError {
   constructor(message = 'The runner is closed and takes no new work') {

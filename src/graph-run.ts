@@ -97,6 +97,9 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   let failure: TaskError | undefined;
   let aborted: { reason: unknown } | undefined;
   let resolveRun: (run: GraphRun) => void = () => {};
+  let rejectRun: (error: unknown) => void = () => {};
+  /** A node's call failed as a whole (ERR_INTERNAL): the graph stops and fails with it. */
+  let broken = false;
 
   // Aborting `stop` stops the graph, whatever the cause: it stops every node call under
   // way (listening once here, not once per call: see CallEnv.destroyed).
@@ -223,6 +226,11 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       if (stop.signal.aborted) handle.cancel(stop.signal.reason, 'the call was aborted');
     }
     calls.push(handle.done);
+    handle.done.catch(() => {
+      broken = true;
+      stop.abort();
+      pump();
+    });
     starting--;
   };
 
@@ -243,7 +251,9 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       pumping = false;
     }
     // A call that ends while it is being started has not been counted in `calls` yet.
-    if (starting === 0 && running === 0 && (stop.signal.aborted || outcomes.size === nodes.size)) {
+    // (A node whose call failed as a whole never ends: the graph does not wait for it.)
+    const idle = starting === 0 && (running === 0 || broken);
+    if (idle && (stop.signal.aborted || outcomes.size === nodes.size)) {
       finish();
     }
   }
@@ -276,11 +286,12 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
           sourceError: undefined,
         },
       });
-    });
+    }, rejectRun);
   };
 
-  const done = new Promise<GraphRun>((resolve) => {
+  const done = new Promise<GraphRun>((resolve, reject) => {
     resolveRun = resolve;
+    rejectRun = reject;
   });
   config.signal?.addEventListener('abort', onSignal, { once: true });
   env.destroyed?.addEventListener('abort', onDestroyed, { once: true });

@@ -10,6 +10,7 @@ export {
   FanoutError,
   GraphCycleError,
   GraphUnknownDepError,
+  InternalError,
   InvalidArgTypeError,
   InvalidArgValueError,
   MapConsumedError,

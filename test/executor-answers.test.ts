@@ -61,3 +61,57 @@ describe('answers of an executor', () => {
     }
   });
 });
+
+// What the checks above do not catch (here, a value that throws when read) throws inside
+// the scheduler: the call stops and fails with ERR_INTERNAL, whose cause is what was
+// thrown, instead of waiting forever for the items it lost.
+describe('an answer that throws while it is settled', () => {
+  const treacherous = (request: TaskRequest): TaskResponse => {
+    const answer = sound(request);
+    Object.defineProperty(answer.values, 0, {
+      get(): never {
+        throw new Error('read me not');
+      },
+    });
+    return answer;
+  };
+  const internal = { code: 'ERR_INTERNAL', cause: { message: 'read me not' } };
+
+  it.each(['fail-fast', 'settle'] as const)('fails an all() call (%s)', async (policy) => {
+    const runner = createRunner({ executor: answering(treacherous) });
+    await expect(
+      runner.all(tasks.double, [1, 2, 3], { chunkSize: 3, policy }),
+    ).rejects.toMatchObject(internal);
+  });
+
+  it('ends a map stream with it', async () => {
+    const runner = createRunner({ executor: answering(treacherous) });
+    await expect(
+      runner.map(tasks.double, [1, 2, 3, 4], { chunkSize: 2 }).toArray(),
+    ).rejects.toMatchObject(internal);
+  });
+
+  it('fails a graph', async () => {
+    const runner = createRunner({ executor: answering(treacherous) });
+    const graph = runner.graph(
+      {
+        a: { task: tasks.double, input: 1 },
+        b: { task: tasks.double, deps: ['a'], input: (d) => d.a as number },
+      },
+      { policy: 'settle' },
+    );
+    await expect(graph).rejects.toMatchObject(internal);
+  });
+
+  it('leaves the runner usable', async () => {
+    let calls = 0;
+    const runner = createRunner({
+      executor: answering((request) => (calls++ === 0 ? treacherous(request) : sound(request))),
+    });
+    await expect(runner.all(tasks.double, [1, 2, 3], { chunkSize: 3 })).rejects.toMatchObject(
+      internal,
+    );
+    await expect(runner.all(tasks.double, [1, 2, 3], { chunkSize: 3 })).resolves.toEqual([2, 4, 6]);
+    await runner.close();
+  });
+});
