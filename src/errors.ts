@@ -53,7 +53,10 @@ export class TaskError extends FanoutError {
   }
 }
 
-/** The task threw or rejected. `cause` is the original error, rebuilt across the thread boundary. */
+/**
+ * The task threw or rejected, or its module threw while loading. `cause` is the original
+ * error, rebuilt across the thread boundary.
+ */
 export class TaskFailedError extends TaskError {
   constructor(info: JobInfo, cause: Error) {
     super('ERR_TASK_FAILED', info, `failed: ${cause.message}`, { cause });
@@ -97,7 +100,7 @@ export class DataCloneError extends TaskError {
   }
 }
 
-/** The task's module could not be loaded, or it has no such export (or the export is not a function). */
+/** The task's module could not be found, or it has no such export (or the export is not a function). */
 export class TaskNotFoundError extends TaskError {
   constructor(info: JobInfo, cause: Error) {
     super('ERR_TASK_NOT_FOUND', info, cause.message, { cause });
