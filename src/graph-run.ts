@@ -35,8 +35,11 @@ export interface GraphConfig {
   readonly signal: AbortSignal | undefined;
   /** Each node's engine call: retries, timeout, attempt records, task progress. */
   readonly call: CallConfig;
-  /** A node ended (skipped ones too), with the nodes still running. */
-  readonly onNodeEnd: ((fulfilled: boolean, running: number) => void) | undefined;
+  /**
+   * A node ended (skipped ones too), with the nodes still running; at the end, once for
+   * the `count` nodes a stopped graph never started (they end cancelled).
+   */
+  readonly onNodeEnd: ((fulfilled: boolean, running: number, count?: number) => void) | undefined;
 }
 
 /** What a graph did. */
@@ -260,6 +263,8 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
 
   const finish = () => {
     finished = true;
+    const neverStarted = nodes.size - outcomes.size;
+    if (neverStarted > 0) config.onNodeEnd?.(false, 0, neverStarted);
     config.signal?.removeEventListener('abort', onSignal);
     env.destroyed?.removeEventListener('abort', onDestroyed);
     void Promise.all(calls).then((records) => {

@@ -5,7 +5,7 @@ import { now } from './protocol.js';
 export interface Progress {
   /** Jobs that succeeded. */
   readonly done: number;
-  /** Jobs that failed or were cancelled. */
+  /** Jobs that failed or were cancelled (graph nodes: skipped ones too). */
   readonly failed: number;
   /** Jobs started and not yet ended (waiting for a retry included). */
   readonly inFlight: number;

@@ -625,7 +625,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
         concurrency,
         signal,
         call: { ...parsed.config, policy: 'settle' },
-        onNodeEnd: meter && ((fulfilled, running) => meter.tick(fulfilled, running)),
+        onNodeEnd: meter && ((fulfilled, running, count) => meter.tick(fulfilled, running, count)),
       },
       this.#env(),
     ).then((run) => {

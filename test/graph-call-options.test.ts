@@ -88,6 +88,27 @@ describe.each(executors)('graph call options on $name', ({ options }) => {
     expect(progress.at(-1)).toMatchObject({ done: 1, failed: 2, inFlight: 0, total: 3 });
   });
 
+  it('counts the nodes a stopped graph never started as failed in its last progress', async () => {
+    const runner = createRunner(options);
+    const controller = new AbortController();
+    const progress: Progress[] = [];
+    const graph = runner.graph(
+      {
+        a: {
+          run: () => {
+            controller.abort(new Error('enough'));
+            return 1;
+          },
+        },
+        b: { run: () => 2, deps: ['a'] },
+        c: { task: double, input: 3, deps: ['b'] },
+      },
+      { signal: controller.signal, onProgress: (p) => progress.push(p) },
+    );
+    await expect(graph).rejects.toThrow('enough');
+    expect(progress.at(-1)).toMatchObject({ done: 1, failed: 2, inFlight: 0, total: 3 });
+  });
+
   it('fails a node whose input function throws, without an attempt', async () => {
     const runner = createRunner(options);
     const report = await runner.graph(
