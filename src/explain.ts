@@ -25,9 +25,9 @@ export interface ExplainOptions {
    * The same work measured run sequentially (ms), for example with
    * `createRunner({ threads: 0 })` in the same process: adds the measured speedup.
    */
-  readonly sequentialMs?: number;
+  readonly sequentialMs?: number | undefined;
   /** Threads to compute the bound for. @default the threads the call could use */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
 }
 
 /** One job on the critical path, with its run time (ms, every attempt). */

@@ -41,18 +41,18 @@ export const NODE_WHEN: readonly NodeWhen[] = ['all-fulfilled', 'all-done'];
 
 interface NodeCommon {
   /** Names of the nodes whose results this node needs. @default [] */
-  readonly deps?: readonly string[];
+  readonly deps?: readonly string[] | undefined;
   /**
    * What the node costs compared with the others, in any unit (only ratios matter): ready
    * nodes with the most cost still ahead of them on their path get threads first.
    * @default 1
    */
-  readonly cost?: number;
+  readonly cost?: number | undefined;
 }
 
 interface WhenFulfilled {
   /** When the node runs; see {@link NodeWhen}. @default 'all-fulfilled' */
-  readonly when?: 'all-fulfilled';
+  readonly when?: 'all-fulfilled' | undefined;
 }
 
 interface WhenDone {
@@ -132,15 +132,15 @@ export interface GraphOptions extends RunOptions {
    * are skipped.
    * @default 'fail-fast'
    */
-  readonly policy?: Policy;
+  readonly policy?: Policy | undefined;
   /** Most nodes of this graph running at once, main-thread nodes included. @default Infinity */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * Which ready node goes first when more are ready than there are free threads (or
    * room under `concurrency`). Ties go to the node ready first, then declared first.
    * @default 'critical-path'
    */
-  readonly order?: GraphOrder;
+  readonly order?: GraphOrder | undefined;
 }
 
 /** What `graph(..., { policy: 'settle' })` resolves with. */

@@ -5,11 +5,11 @@ import { functionOption, integerOption, knownKeys, numberOption, objectOption } 
 /** Waits between the attempts of a job (`retries.backoff`). */
 export interface BackoffOptions {
   /** Wait before the first retry, in ms. @default 0 */
-  readonly initial?: number;
+  readonly initial?: number | undefined;
   /** Each further retry waits this many times longer. @default 2 */
-  readonly factor?: number;
+  readonly factor?: number | undefined;
   /** The longest wait, in ms. @default 30000 */
-  readonly max?: number;
+  readonly max?: number | undefined;
 }
 
 /** `retries` as an object: how many, how long to wait, which failures. */
@@ -17,7 +17,7 @@ export interface RetryOptions {
   /** How many times a failed job is tried again (`2` means up to 3 attempts in all). */
   readonly attempts: number;
   /** Waits between attempts; none by default, since CPU-bound failures rarely pass with time. */
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: BackoffOptions | undefined;
   /**
    * Whether a failure is worth another attempt. By default every failure is, except
    * ERR_TASK_NOT_FOUND, ERR_DATA_CLONE and ERR_QUEUE_FULL (trying again cannot help).
@@ -25,7 +25,7 @@ export interface RetryOptions {
    * with its failure) and the call fails with what it threw once it ends, as it does when
    * `onProgress` throws.
    */
-  readonly retryOn?: (error: TaskError, attempt: number) => boolean;
+  readonly retryOn?: ((error: TaskError, attempt: number) => boolean) | undefined;
 }
 
 export interface RetryPolicy {

@@ -65,11 +65,11 @@ export interface RunnerOptions {
    * same semantics: the sequential baseline.
    * @default os.availableParallelism()
    */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /**
    * Runs tasks with this executor instead of the built-in ones (`threads` is then ignored).
    */
-  readonly executor?: Executor;
+  readonly executor?: Executor | undefined;
   /**
    * Most attempts that may wait for a thread, across all calls; one more fails with
    * ERR_QUEUE_FULL (load shedding for servers), having made no attempt. A retry that
@@ -78,27 +78,27 @@ export interface RunnerOptions {
    * otherwise.
    * @default Infinity
    */
-  readonly maxQueue?: number;
+  readonly maxQueue?: number | undefined;
   /** V8 heap limits for each worker; a worker that exceeds them fails its job with ERR_WORKER_EXITED. */
-  readonly resourceLimits?: ResourceLimits;
+  readonly resourceLimits?: ResourceLimits | undefined;
   /**
    * Ms an idle worker above the minimum lives. With one worker per core (the default,
    * min = max) workers stay; they never hold the process open while idle.
    * @default piscina's default
    */
-  readonly idleTimeout?: number;
+  readonly idleTimeout?: number | undefined;
   /**
    * Receives each failure of work started with `spawn()`. Without it, failures are
    * emitted as the runner's `'error'` event when it has listeners, or else printed as a
    * process warning: never an unhandled rejection.
    */
-  readonly onError?: (error: TaskError) => void;
+  readonly onError?: ((error: TaskError) => void) | undefined;
 }
 
 /** Options of `run()`, and of every call. */
 export interface RunOptions {
   /** Retries per job: a count, or `{ attempts, backoff, retryOn }`. @default 0 */
-  readonly retries?: number | RetryOptions;
+  readonly retries?: number | RetryOptions | undefined;
   /**
    * Ms one attempt may run, counted from when its task starts on a thread: a thread's
    * start-up and the loading of the task's module do not count (a module still loading a
@@ -107,27 +107,27 @@ export interface RunOptions {
    * nothing could stop it (on `threads: 0`) times out all the same.
    * @default Infinity
    */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Cancels the whole call; it rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Called once with what the call measured, just before it settles. If this callback
    * or one of the three below throws, the call (or the map stream) fails at its end with
    * the first such error; onProgress and onTaskProgress are not called again after one
    * of them threw.
    */
-  readonly onStats?: (stats: CallStats) => void;
+  readonly onStats?: ((stats: CallStats) => void) | undefined;
   /**
    * Called with the call's progress (jobs done, failed, in flight, total, rate) at most
    * every 100 ms while it runs, and once at its end.
    */
-  readonly onProgress?: (progress: Progress) => void;
+  readonly onProgress?: ((progress: Progress) => void) | undefined;
   /**
    * Receives what a task reports from inside a long computation with
    * `ctx.progress(value)`, with the job's index or key, before that job's result. Costs
    * nothing when left out.
    */
-  readonly onTaskProgress?: (job: JobKey, value: unknown) => void;
+  readonly onTaskProgress?: ((job: JobKey, value: unknown) => void) | undefined;
   /**
    * Called once when the call ends with its trace: when each attempt was queued, started
    * and ended, on which thread; `toChromeTrace()` for Perfetto or chrome://tracing,
@@ -135,7 +135,7 @@ export interface RunOptions {
    * keeps one record per attempt for the whole call: over an unbounded `map` stream, that
    * memory grows with the stream.
    */
-  readonly onTrace?: (trace: CallTrace) => void;
+  readonly onTrace?: ((trace: CallTrace) => void) | undefined;
 }
 
 /** Options of `all()`, `spawn()` (and, but for `policy`, `any()`). */
@@ -146,9 +146,9 @@ export interface CallOptions extends RunOptions {
    * resolves with a report.
    * @default 'fail-fast'
    */
-  readonly policy?: Policy;
+  readonly policy?: Policy | undefined;
   /** Most jobs of this call in flight at once. @default Infinity */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * Items of one task sent to a worker in one message. `'auto'` measures what items
    * cost and aims each chunk at about 50 ms of work, smaller at the end of the input so
@@ -159,7 +159,7 @@ export interface CallOptions extends RunOptions {
    * Main-thread function jobs are never chunked.
    * @default 'auto'
    */
-  readonly chunkSize?: 'auto' | number;
+  readonly chunkSize?: 'auto' | number | undefined;
   /**
    * Transfer the ArrayBuffers of inputs (typed arrays, buffers, at the top level of an
    * input or one level down in a plain object or array) to the worker instead of copying
@@ -174,30 +174,30 @@ export interface CallOptions extends RunOptions {
    * first sent moves it) fails with ERR_DATA_CLONE, as cloning it would.
    * @default false
    */
-  readonly transfer?: boolean;
+  readonly transfer?: boolean | undefined;
   /** Smallest automatic chunk. @default 1 */
-  readonly minChunk?: number;
+  readonly minChunk?: number | undefined;
   /** Largest automatic chunk. @default 100000 */
-  readonly maxChunk?: number;
+  readonly maxChunk?: number | undefined;
 }
 
 /** Options of `map()`. */
 export interface MapOptions extends CallOptions {
   /** Results in input order (`true`) or as they complete (`false`). @default true */
-  readonly ordered?: boolean;
+  readonly ordered?: boolean | undefined;
   /**
    * Most inputs between the source and the consumer: read ahead, in flight, and finished
    * but not yet consumed. It bounds memory, and a slow consumer slows the reading.
    * Lower it for large items.
    * @default 16384
    */
-  readonly window?: number;
+  readonly window?: number | undefined;
 }
 
 /** CallOptions of a settle call: it resolves with a report. */
 export type SettleOptions = CallOptions & { readonly policy: 'settle' };
 /** CallOptions of a fail-fast call (the default): it resolves with the values. */
-export type FailFastOptions = CallOptions & { readonly policy?: 'fail-fast' };
+export type FailFastOptions = CallOptions & { readonly policy?: 'fail-fast' | undefined };
 /** Options of `any()`: its policy is its own. */
 export type AnyOptions = Omit<CallOptions, 'policy'>;
 
@@ -509,7 +509,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
   map<In, Out>(
     task: Task<In, Out>,
     inputs: Iterable<In> | AsyncIterable<In>,
-    options?: MapOptions & { readonly policy?: 'fail-fast' },
+    options?: MapOptions & { readonly policy?: 'fail-fast' | undefined },
   ): MapStream<Out>;
   map<In, Out>(
     task: Task<In, Out>,
@@ -595,7 +595,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
    */
   graph<const N extends GraphNodes>(
     nodes: N & CheckedNodes<N>,
-    options?: GraphOptions & { readonly policy?: 'fail-fast' },
+    options?: GraphOptions & { readonly policy?: 'fail-fast' | undefined },
   ): Promise<GraphValues<N>>;
   graph<const N extends GraphNodes>(
     nodes: N & CheckedNodes<N>,

@@ -51,4 +51,20 @@ describe('call types', () => {
     expectTypeOf<IdleTime['afterMs']>().toEqualTypeOf<number>();
     expectTypeOf<Deps>().toEqualTypeOf<ReadonlyMap<string, readonly string[]>>();
   });
+  it('takes options whose values may be undefined (exactOptionalPropertyTypes), as left out', async () => {
+    await using runner = createRunner({ threads: undefined, maxQueue: undefined });
+    const given: { timeout?: number | undefined; chunk?: number | undefined } = {};
+    const options = {
+      timeout: given.timeout,
+      policy: undefined,
+      retries: { attempts: 1, backoff: { initial: given.timeout } },
+    } as const;
+    expectTypeOf(await runner.all([() => 1], options)).toEqualTypeOf<[number]>();
+    const values = await runner
+      .map(double, [1, 2], { chunkSize: given.chunk, window: given.chunk, ordered: undefined })
+      .toArray();
+    expect(values).toEqual([2, 4]);
+    const nodes = { a: { task: double, input: 1, deps: undefined, cost: given.chunk } } as const;
+    expect(await runner.graph(nodes, { order: undefined, policy: undefined })).toEqual({ a: 2 });
+  });
 });
