@@ -97,6 +97,7 @@ it('stops and says why when a write fails (status 1)', async () => {
   const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '-o', '/dev/full']);
   expect(result.code).toBe(1);
   expect(result.stderr).toContain('cannot write the output: ENOSPC');
+  expect(result.stderr).toMatch(/\d+ items? \(the output is incomplete\)/);
   expect(result.stderr).not.toContain('    at ');
   // The same on standard output (`> /dev/full`), which once crashed with a stack trace.
   const full = openSync('/dev/full', 'w');

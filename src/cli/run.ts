@@ -133,11 +133,13 @@ function formatSummary(
   failed: number,
   stats: CallStats | undefined,
   wallMs: number,
+  outputFailed: boolean,
 ): string {
   const seconds = wallMs / 1000;
   const rate = seconds > 0 ? Math.round(items / seconds) : 0;
   const parts = [
-    `${items} items`,
+    // (Results handed to an output that then failed may not have been written.)
+    outputFailed ? `${counted(items, 'item')} (the output is incomplete)` : counted(items, 'item'),
     `${failed} failed`,
     `${seconds.toFixed(2)} s`,
     `${rate} items/s`,
@@ -420,7 +422,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   else if (flags.policy === 'fail-fast' && firstFailure)
     say(`fanout run: stopped at the first failure, ${firstFailure}`);
   say(
-    formatSummary(output.count + failed, failed, stats, wallMs) +
+    formatSummary(output.count + failed, failed, stats, wallMs, output.error !== undefined) +
       (flags.errors && failed > 0 ? ` (failures in ${flags.errors})` : ''),
   );
   if (flags.verbose) say(`fanout run: peak heap ${(peakHeap / 2 ** 20).toFixed(1)} MiB`);
