@@ -24,7 +24,13 @@ type CallResult = {
 import { CallbackGuard } from './callbacks.js';
 import { TaskCosts } from './chunking.js';
 import { Dispatcher } from './dispatch.js';
-import { invalidType, type JobKey, RunnerClosedError, type TaskError } from './errors.js';
+import {
+  invalidType,
+  invalidValue,
+  type JobKey,
+  RunnerClosedError,
+  type TaskError,
+} from './errors.js';
 import { InlineExecutor } from './executors/inline.js';
 import { ThreadsExecutor } from './executors/threads.js';
 import type { Executor } from './executors/types.js';
@@ -40,6 +46,7 @@ import {
 } from './graph.js';
 import { graphResult, runGraph } from './graph-run.js';
 import { type JobList, jobCount, jobSource, parseJobs, shape } from './jobs.js';
+import { mostThreads } from './machine.js';
 import { assertIterable, MapStream, startMap } from './map.js';
 import {
   booleanOption,
@@ -62,7 +69,9 @@ import { type CallKind, CallTrace } from './trace.js';
 export interface RunnerOptions {
   /**
    * Worker threads. `0` runs every task in the calling thread, one at a time, with the
-   * same semantics: the sequential baseline.
+   * same semantics: the sequential baseline. At most one per 8 MiB of the machine's memory
+   * (an idle thread holds about 9 MiB): more is refused rather than left to run the process
+   * out of memory as they start.
    * @default os.availableParallelism()
    */
   readonly threads?: number | undefined;
@@ -338,6 +347,9 @@ function makeExecutor(options: RunnerOptions): Executor {
       ? availableParallelism()
       : integerOption('threads', options.threads, 0);
   if (threads === 0) return new InlineExecutor();
+  const { most, why } = mostThreads();
+  if (threads > most)
+    throw invalidValue('threads', `at most ${most} on this machine (${why})`, threads);
   return new ThreadsExecutor({
     threads,
     ...(options.idleTimeout === undefined

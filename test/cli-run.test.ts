@@ -153,6 +153,13 @@ describe('fanout run', () => {
     expect(readFileSync(module, 'utf8')).toBe(readFileSync(tasks, 'utf8'));
   });
 
+  it('refuses more threads than the memory could hold, as a usage error (status 2)', async () => {
+    const input = file('few.jsonl', '1\n2\n');
+    const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '-t', '100000000']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Expected at most \d+ threads on this machine/);
+  });
+
   it('fails an item whose result the output format cannot hold, and goes on (settle)', async () => {
     const input = file('bigint.jsonl', jsonl([1, 2]));
     const { result, failures } = await settled('toBigInt', input, join(dir, 'bigint-errors.jsonl'));

@@ -1,6 +1,7 @@
 // Options are validated where they enter: TypeError (ERR_INVALID_ARG_TYPE) for a wrong
 // type, RangeError (ERR_INVALID_ARG_VALUE) for a wrong value, naming the option and the
 // value received. Nothing runs when a call's arguments are invalid.
+import { totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   createRunner,
@@ -50,6 +51,16 @@ describe('createRunner options', () => {
       caught(() => createRunner({ threads })),
       'threads',
       shown,
+    );
+  });
+
+  it('refuses more threads than the memory could hold, before starting any', () => {
+    const most = Math.floor(totalmem() / 2 ** 23);
+    expectRangeError(
+      caught(() => createRunner({ threads: most + 1 })),
+      'threads',
+      `at most ${most} on this machine`,
+      String(most + 1),
     );
   });
 

@@ -1,5 +1,6 @@
 // Parsers for numeric flags: a bad value is a usage error that names what was received.
 import { InvalidArgumentError } from 'commander';
+import { mostThreads } from '../machine.js';
 
 export function integerFrom(min: number): (value: string) => number {
   return (value) => {
@@ -13,4 +14,19 @@ export function integerFrom(min: number): (value: string) => number {
 
 export function chunkArg(value: string): 'auto' | number {
   return value === 'auto' ? 'auto' : integerFrom(1)(value);
+}
+
+/** `--threads`: from `min`, and no more than the machine's memory could hold. */
+export function threadsFrom(min: number): (value: string) => number {
+  const integer = integerFrom(min);
+  return (value) => {
+    const n = integer(value);
+    const { most, why } = mostThreads();
+    if (n > most) {
+      throw new InvalidArgumentError(
+        `Expected at most ${most} threads on this machine (${why}), got \`${value}\`.`,
+      );
+    }
+    return n;
+  };
 }

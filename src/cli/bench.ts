@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { threadsFrom } from './args.js';
 import {
   CONTENDER_NAMES,
   type ContenderName,
@@ -27,14 +28,6 @@ export interface BenchFlags {
   readonly chart: boolean;
   readonly out: string;
   readonly json?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new InvalidArgumentError(`Expected an integer from 1 and up, got \`${value}\`.`);
-  }
-  return n;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -170,7 +163,7 @@ export function benchCommand(): Command {
     .option(
       '-t, --threads <n>',
       'threads of every parallel contender, and the top of the scaling sweep (default: the core count)',
-      positiveInteger,
+      threadsFrom(1),
     )
     .option(
       '--time <ms>',

@@ -12,7 +12,7 @@ import type { Progress } from '../progress.js';
 import { createRunner } from '../runner.js';
 import type { CallStats } from '../stats.js';
 import type { CallTrace } from '../trace.js';
-import { chunkArg, integerFrom } from './args.js';
+import { chunkArg, integerFrom, threadsFrom } from './args.js';
 import {
   FORMATS,
   type Format,
@@ -91,7 +91,7 @@ export function runCommand(): Command {
     .option(
       '-t, --threads <n>',
       'worker threads; 0 runs in this thread (default: one per core)',
-      integerFrom(0),
+      threadsFrom(0),
     )
     .addOption(
       new Option(
