@@ -337,9 +337,12 @@ function chunkOptions(options: Record<string, unknown>): ChunkOptions {
 function makeExecutor(options: RunnerOptions): Executor {
   if (options.executor !== undefined) {
     const executor = objectOption('executor', options.executor) as unknown as Executor;
-    if (typeof executor.execute !== 'function') {
-      throw invalidType('executor', 'an Executor (with execute, close and destroy)', executor);
+    for (const method of ['execute', 'close', 'destroy'] as const) {
+      functionOption(`executor.${method}`, executor[method]);
     }
+    if (executor.open !== undefined) functionOption('executor.open', executor.open);
+    // The scheduler gives out this many slots: with none, every call would wait forever.
+    integerOption('executor.parallelism', executor.parallelism, 1);
     return executor;
   }
   const threads =

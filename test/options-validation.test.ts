@@ -64,6 +64,38 @@ describe('createRunner options', () => {
     );
   });
 
+  describe('a custom executor', () => {
+    const sound = {
+      kind: 'mine',
+      parallelism: 2,
+      execute: async () => ({}) as never,
+      close: async () => {},
+      destroy: async () => {},
+    };
+    it.each<[string, object, string]>([
+      ['parallelism', { parallelism: undefined }, 'undefined'],
+      ['parallelism', { parallelism: '2' }, '"2"'],
+      ['close', { close: undefined }, 'undefined'],
+      ['destroy', { destroy: 1 }, '1'],
+      ['open', { open: 'x' }, '"x"'],
+    ])('is refused with a TypeError for a bad %s', (name, change, shown) => {
+      const executor = { ...sound, ...change } as never;
+      expectTypeError(
+        caught(() => createRunner({ executor })),
+        `executor.${name}`,
+        shown,
+      );
+    });
+    it('is refused with a RangeError for no parallelism at all (every call would wait)', () => {
+      const executor = { ...sound, parallelism: 0 };
+      expectRangeError(
+        caught(() => createRunner({ executor })),
+        'executor.parallelism',
+        '0',
+      );
+    });
+  });
+
   it('rejects threads of the wrong type with a TypeError', () => {
     expectTypeError(
       caught(() => createRunner({ threads: 'x' as never })),
