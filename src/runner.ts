@@ -91,9 +91,11 @@ export interface RunnerOptions {
   /** V8 heap limits for each worker; a worker that exceeds them fails its job with ERR_WORKER_EXITED. */
   readonly resourceLimits?: ResourceLimits | undefined;
   /**
-   * Ms an idle worker above the minimum lives. With one worker per core (the default,
-   * min = max) workers stay; they never hold the process open while idle.
-   * @default piscina's default
+   * Ms a thread may stay idle before it ends, giving its memory back (about 9 MiB); threads
+   * then start as work comes, each start costing tens of ms. Left out, the threads start
+   * with the runner and live until `close()` or `destroy()` (idle, they never hold the
+   * process open).
+   * @default threads live until the runner is closed
    */
   readonly idleTimeout?: number | undefined;
   /**

@@ -166,6 +166,20 @@ describe('lifecycle on threads', () => {
   });
 });
 
+describe('threads that end when idle (idleTimeout)', () => {
+  // Threads start as work comes and end when idle: with 0, between nearly every chunk.
+  it('still run every call right, then close', async () => {
+    const runner = createRunner({ threads: 2, idleTimeout: 0 });
+    const inputs = Array.from({ length: 2000 }, (_, i) => i);
+    for (let round = 0; round < 3; round++) {
+      expect(await runner.map(tasks.double, inputs).toArray()).toEqual(inputs.map((x) => 2 * x));
+      expect(await runner.all(tasks.double, [1, 2, 3], { chunkSize: 1 })).toEqual([2, 4, 6]);
+      expect(await runner.run(tasks.double, round)).toBe(2 * round);
+    }
+    await runner.close();
+  });
+});
+
 describe('a script that never closes its runner', () => {
   const script = fileURLToPath(new URL('./fixtures/exits-without-close.mjs', import.meta.url));
   const expected = {

@@ -105,7 +105,9 @@ export class ThreadsExecutor implements Executor {
     this.parallelism = options.threads ?? availableParallelism();
     this.#pool = new Piscina({
       filename: hostFilename(),
-      minThreads: this.parallelism,
+      // With an idle timeout, threads start as work comes and end when idle that long
+      // (Piscina's own default, 0, would end them the moment they are idle).
+      minThreads: options.idleTimeout === undefined ? this.parallelism : 0,
       maxThreads: this.parallelism,
       ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
