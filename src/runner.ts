@@ -154,8 +154,9 @@ export interface CallOptions extends RunOptions {
   /**
    * `'fail-fast'`: the first failure (after its retries) rejects the call; queued jobs are
    * dropped and running ones stopped. `'settle'`: every job runs to its end and the call
-   * resolves with a report.
-   * @default 'fail-fast'
+   * resolves with a report. (`spawn()` settles unless told otherwise: its failures go to
+   * `onError` one by one.)
+   * @default 'fail-fast' ('settle' for spawn)
    */
   readonly policy?: Policy | undefined;
   /** Most jobs of this call in flight at once. @default Infinity */
