@@ -1,6 +1,6 @@
 // Validation where options enter: TypeError for a wrong type, RangeError for a wrong
 // value, each naming the option and the value received.
-import { invalidType, invalidValue } from './errors.js';
+import { InvalidArgValueError, invalidType, invalidValue } from './errors.js';
 
 export function integerOption(
   name: string,
@@ -47,9 +47,13 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
   return value as T;
 }
 
-export function objectOption(name: string, value: unknown): Record<string, unknown> {
+export function objectOption(
+  name: string,
+  value: unknown,
+  expected = 'an object',
+): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidType(name, 'an object', value);
+    throw invalidType(name, expected, value);
   }
   return value as Record<string, unknown>;
 }
@@ -63,7 +67,9 @@ export function signalOption(name: string, value: unknown): AbortSignal {
 export function knownKeys(name: string, value: Record<string, unknown>, known: readonly string[]) {
   for (const key of Object.keys(value)) {
     if (!known.includes(key) && value[key] !== undefined) {
-      throw invalidValue(`${name}`, `an object with only ${known.join(', ')}`, `${key}`);
+      throw new InvalidArgValueError(
+        `Unknown key \`${key}\` in \`${name}\` (the keys it takes: ${known.join(', ')})`,
+      );
     }
   }
 }

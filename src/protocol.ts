@@ -584,9 +584,17 @@ export function deserializeError(data: SerializedError): Error {
 export function describeValue(value: unknown): string {
   if (value === null) return '`null`';
   if (value === undefined) return '`undefined`';
-  let shown: string;
+  let shown: string | undefined;
   try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    // Records and arrays as JSON (`{"a":1}`, `[]`), not `[object Object]` or nothing.
+    const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+    const json =
+      typeof value === 'string' ||
+      Array.isArray(value) ||
+      proto === Object.prototype ||
+      proto === null;
+    shown = json ? JSON.stringify(value) : undefined;
+    shown ??= String(value);
   } catch {
     shown = Object.prototype.toString.call(value);
   }

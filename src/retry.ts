@@ -53,7 +53,11 @@ export function retryPolicy(value: number | RetryOptions | undefined): RetryPoli
   if (typeof value === 'number') {
     return { ...NO_RETRY, retries: integerOption('retries', value, 0) };
   }
-  const options = objectOption('retries', value);
+  const options = objectOption(
+    'retries',
+    value,
+    'an integer from 0 and up, or an object { attempts, backoff, retryOn }',
+  );
   knownKeys('retries', options, ['attempts', 'backoff', 'retryOn']);
   const retries = integerOption('retries.attempts', options.attempts, 0);
   const backoff =

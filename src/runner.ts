@@ -337,6 +337,29 @@ function chunkOptions(options: Record<string, unknown>): ChunkOptions {
   return { fixed, min, max };
 }
 
+/** Node's limits for a worker's heap and stack: each in MB, above 0. */
+const LIMITS = [
+  'maxYoungGenerationSizeMb',
+  'maxOldGenerationSizeMb',
+  'codeRangeSizeMb',
+  'stackSizeMb',
+] as const;
+
+function resourceLimits(value: unknown): ResourceLimits {
+  const limits = objectOption('resourceLimits', value);
+  knownKeys('resourceLimits', limits, LIMITS);
+  for (const key of LIMITS) {
+    const mb = limits[key];
+    const name = `resourceLimits.${key}`;
+    if (mb === undefined) continue;
+    if (typeof mb !== 'number') throw invalidType(name, 'a number of MB above 0', mb);
+    if (!(mb > 0 && mb < Number.POSITIVE_INFINITY)) {
+      throw invalidValue(name, 'a number of MB above 0', mb);
+    }
+  }
+  return limits as ResourceLimits;
+}
+
 function makeExecutor(options: RunnerOptions): Executor {
   if (options.executor !== undefined) {
     const executor = objectOption('executor', options.executor) as unknown as Executor;
@@ -363,9 +386,7 @@ function makeExecutor(options: RunnerOptions): Executor {
       : { idleTimeout: integerOption('idleTimeout', options.idleTimeout, 0) }),
     ...(options.resourceLimits === undefined
       ? {}
-      : {
-          resourceLimits: objectOption('resourceLimits', options.resourceLimits) as ResourceLimits,
-        }),
+      : { resourceLimits: resourceLimits(options.resourceLimits) }),
   });
 }
 
@@ -411,6 +432,9 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
 
   /** Runs one task on one input. Rejects with the job's TaskError. */
   async run<In, Out>(task: Task<In, Out>, input: In, options?: RunOptions): Promise<Out> {
+    if (!isTask(task)) {
+      throw invalidType('run(task, input): task', 'a task made by defineTask()', task);
+    }
     const { list } = parseJobs(task, [input], 'run');
     const parsed = parseCallOptions(options, RUN_KEYS);
     const result = await this.#call(list, parsed, 'fail-fast', 'run');

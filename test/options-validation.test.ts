@@ -64,6 +64,18 @@ describe('createRunner options', () => {
     );
   });
 
+  it.each<[object, 'type' | 'range', string, string]>([
+    [{ maxOldGenerationSizeMb: -1 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', '-1'],
+    [{ stackSizeMb: '4' }, 'type', 'resourceLimits.stackSizeMb', '"4"'],
+    [{ maxOldGenrationSizeMb: 64 }, 'range', 'Unknown key `maxOldGenrationSizeMb`', 'stackSizeMb'],
+  ])('rejects resourceLimits %o', (resourceLimits, kind, ...named) => {
+    const error = caught(() =>
+      createRunner({ threads: 1, resourceLimits: resourceLimits as never }),
+    );
+    if (kind === 'type') expectTypeError(error, ...named);
+    else expectRangeError(error, ...named);
+  });
+
   describe('a custom executor', () => {
     const sound = {
       kind: 'mine',
@@ -125,7 +137,8 @@ describe('createRunner options', () => {
   it('rejects an unknown option key, naming it', () => {
     expectRangeError(
       caught(() => createRunner({ thread: 2 } as never)),
-      'thread',
+      'Unknown key `thread` in `options`',
+      'threads, executor',
     );
   });
 
@@ -203,13 +216,15 @@ describe.each(executors)('call options on $name', ({ options }) => {
     [{ timeout: '10' }, 'type', 'timeout', '"10"'],
     [{ retries: -1 }, 'range', 'retries', '-1'],
     [{ retries: 1.5 }, 'range', 'retries', '1.5'],
-    [{ retries: 'x' }, 'type', 'retries', '"x"'],
+    [{ retries: 'x' }, 'type', 'retries', 'an integer from 0 and up, or an object', '"x"'],
+    [{ retries: [] }, 'type', 'retries', '`[]` (array)'],
     [{ retries: { attempts: -1 } }, 'range', 'retries.attempts', '-1'],
     [{ retries: { attempts: 1, backoff: { initial: -5 } } }, 'range', 'initial', '-5'],
     [{ retries: { attempts: 1, retryOn: true } }, 'type', 'retryOn', 'true'],
     [{ signal: 'x' }, 'type', 'signal', '"x"'],
     [{ onStats: 5 }, 'type', 'onStats', '5'],
-    [{ polciy: 'settle' }, 'range', 'polciy'],
+    [{ polciy: 'settle' }, 'range', 'Unknown key `polciy`'],
+    [{ retries: { attempts: 1, bakcoff: {} } }, 'range', 'Unknown key `bakcoff` in `retries`'],
   ])('all() rejects %o', async (bad, kind, ...named) => {
     const runner = makeRunner(options);
     const { sab, cells: counter } = cells(1);
@@ -222,6 +237,17 @@ describe.each(executors)('call options on $name', ({ options }) => {
     // Nothing ran.
     await expect(runner.run(tasks.double, 1)).resolves.toBe(2);
     expect(Atomics.load(counter, 0)).toBe(0);
+  });
+
+  it('run() takes a task, and nothing else in its place', async () => {
+    const runner = makeRunner(options);
+    for (const bad of [null, [job(tasks.double, 5)], { module: 1 }]) {
+      expectTypeError(
+        await runner.run(bad as never, 1).catch((e: unknown) => e),
+        'run(task, input): task',
+        'a task made by defineTask()',
+      );
+    }
   });
 
   it('run() takes no policy or concurrency; any() takes no policy', async () => {
