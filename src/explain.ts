@@ -3,7 +3,7 @@
 // on P threads, max(work / P, span), and how close the measured wall time came to it.
 import type { AttemptRecord } from './call.js';
 import { type Deps, heaviestPath, topologicalOrder } from './dag.js';
-import type { JobKey } from './errors.js';
+import { invalidType, invalidValue, type JobKey } from './errors.js';
 import { counted } from './machine.js';
 import { integerOption, knownKeys, numberOption, objectOption } from './options.js';
 
@@ -111,12 +111,15 @@ const MAIN_THREAD = 0;
  * took (for I/O, time waited rather than computed).
  */
 export function explain(input: ExplainInput, options: ExplainOptions = {}): Explanation {
+  checkInput(input);
   const opts = objectOption('options', options);
   knownKeys('options', opts, ['sequentialMs', 'threads']);
   const sequentialMs =
     opts.sequentialMs === undefined
       ? undefined
       : numberOption('sequentialMs', opts.sequentialMs, 0);
+  // (A sequential time of 0 would make every ratio to it 0 or infinite.)
+  if (sequentialMs === 0) throw invalidValue('sequentialMs', 'a number of ms above 0', 0);
   const threads =
     opts.threads === undefined ? input.threads : integerOption('threads', opts.threads, 1);
 
@@ -162,6 +165,26 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
     criticalPath,
     idle: input.started === undefined ? undefined : idleTime(input, input.started),
   };
+}
+
+/** An input that is not a trace fails here, naming what is wrong, not deep inside. */
+function checkInput(input: unknown): asserts input is ExplainInput {
+  const trace = objectOption('input', input, 'a CallTrace (or { attempts, wallMs, threads })');
+  if (!Array.isArray(trace.attempts)) {
+    throw invalidType('input.attempts', 'an array of attempt records', trace.attempts);
+  }
+  trace.attempts.forEach((a: unknown, i: number) => {
+    const { start, end } = (a ?? {}) as { start?: unknown; end?: unknown };
+    if (typeof start !== 'number' || typeof end !== 'number') {
+      throw invalidType(`input.attempts[${i}]`, 'an attempt record { job, start, end, ... }', a);
+    }
+  });
+  numberOption('input.wallMs', trace.wallMs, 0);
+  integerOption('input.threads', trace.threads, 1);
+  if (trace.started !== undefined) numberOption('input.started', trace.started, 0);
+  if (trace.deps !== undefined && !(trace.deps instanceof Map)) {
+    throw invalidType('input.deps', 'a Map of each node to its dependencies', trace.deps);
+  }
 }
 
 /**

@@ -231,5 +231,45 @@ describe('explain', () => {
     expect(() => explain(input, { sequentialMs: '5' as never })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
+    expect(() => explain(input, { sequentialMs: 0 })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: expect.stringContaining('sequentialMs'),
+      }),
+    );
+  });
+
+  it.each<[string, unknown, string, string]>([
+    ['no input', undefined, 'ERR_INVALID_ARG_TYPE', '`input`'],
+    ['null', null, 'ERR_INVALID_ARG_TYPE', 'a CallTrace'],
+    ['no attempts', { wallMs: 1, threads: 1 }, 'ERR_INVALID_ARG_TYPE', 'input.attempts'],
+    [
+      'a bad attempt',
+      { attempts: [5], wallMs: 1, threads: 1 },
+      'ERR_INVALID_ARG_TYPE',
+      'input.attempts[0]',
+    ],
+    [
+      'wallMs as a string',
+      { attempts: [], wallMs: '12', threads: 1 },
+      'ERR_INVALID_ARG_TYPE',
+      'input.wallMs',
+    ],
+    [
+      '0 threads',
+      { attempts: [], wallMs: 1, threads: 0 },
+      'ERR_INVALID_ARG_VALUE',
+      'input.threads',
+    ],
+    [
+      'deps as a record',
+      { attempts: [], wallMs: 1, threads: 1, deps: {} },
+      'ERR_INVALID_ARG_TYPE',
+      'input.deps',
+    ],
+  ])('names what is wrong with its input: %s', (_, input, code, named) => {
+    expect(() => explain(input as never)).toThrow(
+      expect.objectContaining({ code, message: expect.stringContaining(named) }),
+    );
   });
 });
