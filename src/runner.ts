@@ -60,6 +60,7 @@ import {
 } from './options.js';
 import { type CallPolicy, POLICIES, type Policy } from './policies.js';
 import { type Progress, ProgressMeter } from './progress.js';
+import { describeValue } from './protocol.js';
 import { NO_RETRY, type RetryOptions, type RetryPolicy, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
@@ -99,11 +100,12 @@ export interface RunnerOptions {
    */
   readonly idleTimeout?: number | undefined;
   /**
-   * Receives each failure of work started with `spawn()`. Without it, failures are
-   * emitted as the runner's `'error'` event when it has listeners, or else printed as a
-   * process warning: never an unhandled rejection.
+   * Receives each failure of work started with `spawn()`: a job's TaskError, or what one of
+   * the call's callbacks (`onStats`, `onProgress`...) threw (an Error made of it if it was
+   * none). Without it, failures are emitted as the runner's `'error'` event when it has
+   * listeners, or else printed as a process warning: never an unhandled rejection.
    */
-  readonly onError?: ((error: TaskError) => void) | undefined;
+  readonly onError?: ((error: TaskError | Error) => void) | undefined;
 }
 
 /** Options of `run()`, and of every call. */
@@ -392,10 +394,10 @@ function makeExecutor(options: RunnerOptions): Executor {
 
 const RUNNER_KEYS = ['threads', 'executor', 'maxQueue', 'resourceLimits', 'idleTimeout', 'onError'];
 
-export class Runner extends EventEmitter<{ error: [TaskError] }> {
+export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   readonly #executor: Executor;
   readonly #dispatcher: Dispatcher;
-  readonly #onError: ((error: TaskError) => void) | undefined;
+  readonly #onError: ((error: TaskError | Error) => void) | undefined;
   readonly #destroyed = new AbortController();
   /** What items of each task cost in earlier calls, so chunks start near the right size. */
   readonly #costs = new TaskCosts();
@@ -534,7 +536,12 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
           }
         }
       },
-      (error: TaskError) => this.#report(error),
+      (error: unknown) =>
+        this.#report(
+          error instanceof Error
+            ? error
+            : new Error(`a callback threw ${describeValue(error)}`, { cause: error }),
+        ),
     );
     this.#detached.add(work);
     void work.finally(() => this.#detached.delete(work));
@@ -789,7 +796,7 @@ export class Runner extends EventEmitter<{ error: [TaskError] }> {
     );
   }
 
-  #report(error: TaskError): void {
+  #report(error: TaskError | Error): void {
     try {
       if (this.#onError) this.#onError(error);
       else if (this.listenerCount('error') > 0) this.emit('error', error);

@@ -134,7 +134,7 @@ describe.each(executors)('exactly one state per job on $name', ({ options }) => 
 
   it('spawn reports each failed job exactly once', async () => {
     const errors: TaskError[] = [];
-    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e as TaskError) });
     runner.spawn(mixedJobs(), { retries: 1 });
     await runner.idle();
     expect(errors.map((e) => e.job).sort((a, b) => Number(a) - Number(b))).toEqual([

@@ -18,7 +18,7 @@ const jobsOf = (errors: TaskError[]) => errors.map((e) => e.job).sort();
 describe.each(executors)('spawn on $name', ({ options }) => {
   it('returns at once and sends each failure to onError', async () => {
     const errors: TaskError[] = [];
-    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e as TaskError) });
     expect(runner.spawn(tasks.failIfOdd, [1, 2, 3, 4])).toBeUndefined();
     await runner.idle();
     await nextTurn();
@@ -29,7 +29,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
 
   it('settles by default: every job runs even when one fails', async () => {
     const errors: TaskError[] = [];
-    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e as TaskError) });
     const { sab, cells: counter } = cells(1);
     runner.spawn([job(tasks.failIfOdd, 1), job(tasks.count, { sab }), job(tasks.count, { sab })], {
       concurrency: 1,
@@ -48,7 +48,11 @@ describe.each(executors)('spawn on $name', ({ options }) => {
 
   it('stopped before it read every job (aborted, or failing fast on a full queue), reports only real failures', async () => {
     const errors: TaskError[] = [];
-    const runner = createRunner({ ...options, maxQueue: 1, onError: (e) => errors.push(e) });
+    const runner = createRunner({
+      ...options,
+      maxQueue: 1,
+      onError: (e) => errors.push(e as TaskError),
+    });
     // An abort before the start: nothing is read, nothing is reported.
     runner.spawn(tasks.double, [1, 2, 3], { signal: AbortSignal.abort(new Error('no')) });
     // Fail-fast under maxQueue: the first input past the limit fails and stops the reading.
@@ -63,7 +67,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
 
   it('fail-fast spawn reports the failure once, not the jobs it cancelled', async () => {
     const errors: TaskError[] = [];
-    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e as TaskError) });
     const running = deferred();
     runner.spawn(
       [
@@ -87,7 +91,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
   it('emits failures as the runner’s error event when there is no onError', async () => {
     const runner = createRunner(options);
     const errors: TaskError[] = [];
-    runner.on('error', (e) => errors.push(e));
+    runner.on('error', (e) => errors.push(e as TaskError));
     runner.spawn({ a: job(tasks.failIfOdd, 1), b: job(tasks.double, 1) });
     await runner.idle();
     expect(errors.map((e) => [e.job, e.code])).toEqual([['a', 'ERR_TASK_FAILED']]);
@@ -107,6 +111,28 @@ describe.each(executors)('spawn on $name', ({ options }) => {
     }
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ code: 'ERR_TASK_FAILED', job: 0 });
+    expect(unhandled()).toEqual([]);
+  });
+
+  it('sends what a callback of the call threw to onError, as an Error', async () => {
+    const errors: Error[] = [];
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    runner.spawn(tasks.double, [1], {
+      onStats: () => {
+        throw new Error('stats bug');
+      },
+    });
+    runner.spawn(tasks.double, [2], {
+      onStats: () => {
+        throw 'not an Error';
+      },
+    });
+    await runner.idle();
+    expect(errors.map((e) => e.message).sort()).toEqual([
+      'a callback threw `"not an Error"` (string)',
+      'stats bug',
+    ]);
+    expect(errors.find((e) => e.message.startsWith('a callback'))?.cause).toBe('not an Error');
     expect(unhandled()).toEqual([]);
   });
 
@@ -206,7 +232,7 @@ describe.each(executors)('spawn on $name', ({ options }) => {
 
   it('reports spawn on a closed runner to onError as ERR_RUNNER_CLOSED', async () => {
     const errors: unknown[] = [];
-    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e as TaskError) });
     await runner.close();
     runner.spawn(tasks.double, [1]);
     await runner.idle();
