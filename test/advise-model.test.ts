@@ -48,6 +48,19 @@ describe('predict', () => {
     expect(predict(skewed, 64).speedup).toBeLessThan(2);
   });
 
+  it('names what costs the most beyond the evenly shared work', () => {
+    const tiny = { ...base, meanMs: 0.001, maxMs: 0.001 };
+    expect(predict({ ...tiny, itemMs: 0.001 }, 2).limit).toBe('per-item');
+    expect(predict({ ...base, efficiency: 0.3 }, 2).limit).toBe('slow-threads');
+    expect(predict({ ...base, items: 20, meanMs: 1, maxMs: 1, messageMs: 5 }, 2).limit).toBe(
+      'messages',
+    );
+    expect(predict({ ...base, items: 101, meanMs: 200 / 101, maxMs: 100 }, 2).limit).toBe(
+      'slowest-item',
+    );
+    expect(predict(base, 1).limit).toBe('none');
+  });
+
   it('predicts no gain on one thread', () => {
     expect(predict(base, 1).speedup).toBe(1);
   });

@@ -63,7 +63,16 @@ export interface Prediction {
   /** The chunk size that automatic chunking settles at. */
   readonly chunk: number;
   readonly speedup: number;
+  /** What costs the most beyond the work shared evenly by the threads: the reason to tell. */
+  readonly limit: Limit;
 }
+
+/**
+ * `slow-threads`: threads keep little of their speed when all run; `per-item`: what fanout
+ * adds to each item; `messages`: the round trips; `slowest-item`: the run waits for its
+ * slowest item; `none`: one thread, or nothing to run.
+ */
+export type Limit = 'slow-threads' | 'per-item' | 'messages' | 'slowest-item' | 'none';
 
 /**
  * The model of a call with automatic chunks: the work is shared by the threads; every item
@@ -73,6 +82,20 @@ export interface Prediction {
  * What fanout adds per item is taken not to shrink with more threads (the main thread's
  * part does not), so predictions for more cores lean low.
  */
+/** Why parallelism does not pay, from the model's largest loss. */
+function whyNot(limit: Limit, m: Measurement, perItem: number): string {
+  switch (limit) {
+    case 'slow-threads':
+      return `Threads here keep only ${(m.efficiency * 100).toFixed(0)}% of their speed when all run at once (shared or throttled cores), which takes back most of what running in parallel saves`;
+    case 'messages':
+      return `A message to a worker and back (${fmtMs(m.messageMs)}) costs more than the items it carries save`;
+    case 'slowest-item':
+      return `The slowest item (${fmtMs(m.maxMs)}) is most of the work: the run waits for it whatever the threads do`;
+    default:
+      return `What fanout adds to an item (${fmtMs(perItem)}) costs about as much as what running it in parallel saves`;
+  }
+}
+
 export function predict(m: Measurement, threads: number): Prediction {
   const work = m.items * m.meanMs;
   const share = Math.ceil(m.items / Math.max(1, threads));
@@ -80,17 +103,24 @@ export function predict(m: Measurement, threads: number): Prediction {
     1,
     Math.min(share, MAX_CHUNK, Math.floor(TARGET_CHUNK_MS / Math.max(m.meanMs, 1e-6))),
   );
-  if (threads <= 1 || m.items === 0)
-    return { threads: Math.max(1, threads), chunk, speedup: threads <= 1 ? 1 : 0 };
+  if (threads <= 1 || m.items === 0) {
+    return { threads: Math.max(1, threads), chunk, speedup: threads <= 1 ? 1 : 0, limit: 'none' };
+  }
   // The chunks at the target size, then about one smaller chunk per thread at the end.
   const messages = Math.ceil(m.items / chunk) + threads;
-  const parallel =
-    work / (threads * m.efficiency) +
-    m.items * (m.itemMs + m.cloneMs) +
-    (messages * m.messageMs) / threads +
-    m.maxMs / 2;
-  const wall = Math.max(parallel, m.maxMs + m.messageMs);
-  return { threads, chunk, speedup: wall > 0 ? work / wall : 1 };
+  const even = work / threads;
+  const losses: [Limit, number][] = [
+    ['slow-threads', work / (threads * m.efficiency) - even],
+    ['per-item', m.items * (m.itemMs + m.cloneMs)],
+    ['messages', (messages * m.messageMs) / threads],
+    ['slowest-item', m.maxMs / 2],
+  ];
+  const parallel = losses.reduce((sum, [, ms]) => sum + ms, even);
+  const alone = m.maxMs + m.messageMs;
+  const wall = Math.max(parallel, alone);
+  const limit: Limit =
+    alone > parallel ? 'slowest-item' : losses.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  return { threads, chunk, speedup: wall > 0 ? work / wall : 1, limit };
 }
 
 function mean(values: readonly number[]): number {
@@ -346,7 +376,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     `parallelism ${pays ? 'pays' : 'does not pay'} here: predicted ${best.speedup.toFixed(2)}x on ${here} cores.`,
     pays
       ? `  Each item costs ${fmtMs(m.meanMs)} of work, shared by ${counted(here, 'thread')}, against ${fmtMs(perItem)} that fanout adds to it.`
-      : `  What fanout adds to an item (${fmtMs(perItem)}) costs about as much as what running it in parallel saves; run it in one thread (--threads 0).`,
+      : `  ${whyNot(best.limit, measurement, perItem)}; run it in one thread (--threads 0).`,
     `chunk size: auto, the default (--chunk auto): about ${best.chunk} items a message here (${fmtMs(best.chunk * m.meanMs)} of work: hides the message cost), and smaller ones at the end of the input so that no thread idles${m.cv > 1 ? '; costs vary a lot, and auto adapts to that' : ''}.`,
     `threads: ${threads === 0 ? '0 (in this thread)' : `${threads}, one per core: CPU-bound work gains nothing from more`}.`,
     `policy: ${policy}: ${policy === 'settle' ? `${m.failures} of ${m.items} sample items failed, so fail-fast would likely stop a full run early; settle runs everything and lists what failed (--errors).` : 'no sample item failed, so a failure in a full run is likely worth stopping for.'}`,
