@@ -254,7 +254,7 @@ const CALL_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'policy', 'concurrency'] as const
 const ANY_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'concurrency'] as const;
 const MAP_KEYS = [...CALL_KEYS, 'ordered', 'window'] as const;
 const GRAPH_KEYS = [...RUN_KEYS, 'policy', 'concurrency', 'order'] as const;
-const DEFAULT_WINDOW = 16_384;
+export const DEFAULT_WINDOW = 16_384;
 
 interface ParsedCall {
   readonly config: Omit<CallConfig, 'policy'> & { readonly policy: Policy };

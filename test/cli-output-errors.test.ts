@@ -114,6 +114,27 @@ it('stops and says why when a write fails (status 1)', async () => {
   }
 });
 
+it('says the failures file could not be written, and does not send the reader there', async () => {
+  writeFileSync(input, inputs);
+  const result = await fanout([
+    'run',
+    tasks,
+    '-e',
+    'failIfOdd',
+    '-i',
+    input,
+    '-o',
+    '/dev/null',
+    '--policy',
+    'settle',
+    '--errors',
+    '/dev/full',
+  ]);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('cannot write the failures file: ENOSPC');
+  expect(result.stderr).not.toContain('(failures in /dev/full)');
+});
+
 it('leaves standard input paused until the records are read', async () => {
   // Opening the output and failures files takes a moment after the input is opened: what
   // flowed from standard input meanwhile, with no reader yet, would be lost.

@@ -52,6 +52,20 @@ describe('RecordWriter', () => {
     expect(out.chunks).toEqual(['first\n', 'second\n']);
   });
 
+  it('writes a result JSON has no text for (undefined) as null in every format', async () => {
+    for (const [format, expected] of [
+      ['lines', 'null\n'],
+      ['jsonl', 'null\n'],
+      ['json', '[\nnull\n]\n'],
+    ] as const) {
+      const out = sink();
+      const writer = new RecordWriter(out.stream, format);
+      writer.write(undefined);
+      await writer.end();
+      expect(out.chunks.join('')).toBe(expected);
+    }
+  });
+
   it('writes at once when 64 KiB are waiting', () => {
     const out = sink();
     const writer = new RecordWriter(out.stream, 'lines');

@@ -236,7 +236,8 @@ export class RecordWriter {
           'a string with a line break, where --format lines writes one result a line',
         );
       }
-      text = `${typeof value === 'string' ? value : JSON.stringify(value)}\n`;
+      // (As in JSONL, a result that JSON has no text for, undefined, is written as null.)
+      text = `${typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null')}\n`;
     } else if (this.#format === 'jsonl') {
       text = `${JSON.stringify(value) ?? 'null'}\n`;
     } else {

@@ -9,7 +9,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { counted, describeMachine } from '../machine.js';
 import type { Progress } from '../progress.js';
-import { createRunner } from '../runner.js';
+import { createRunner, DEFAULT_WINDOW } from '../runner.js';
 import type { CallStats } from '../stats.js';
 import type { CallTrace } from '../trace.js';
 import { chunkArg, integerFrom, threadsFrom } from './args.js';
@@ -104,14 +104,18 @@ export function runCommand(): Command {
     .option('--retries <n>', 'retries per item', integerFrom(0), 0)
     .option(
       '--timeout <ms>',
-      'time limit per attempt, in ms (stops code that never yields, on threads)',
+      'time limit per attempt, in ms (stops code that never yields, on threads) (default: none)',
       integerFrom(1),
     )
-    .option('--concurrency <n>', 'most items in flight at once', integerFrom(1))
+    .option(
+      '--concurrency <n>',
+      'most items in flight at once (default: as many as the threads and --window allow)',
+      integerFrom(1),
+    )
     .option('--chunk <auto|n>', 'items sent to a thread in one message', chunkArg, 'auto')
     .option(
       '--window <n>',
-      'most items read ahead, in flight or waiting to be written',
+      `most items read ahead, in flight or waiting to be written (default: ${DEFAULT_WINDOW})`,
       integerFrom(1),
     )
     .option('--unordered', 'write results as they complete, not in input order')
@@ -423,7 +427,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     say(`fanout run: stopped at the first failure, ${firstFailure}`);
   say(
     formatSummary(output.count + failed, failed, stats, wallMs, output.error !== undefined) +
-      (flags.errors && failed > 0 ? ` (failures in ${flags.errors})` : ''),
+      (flags.errors && failed > 0 && !errors?.error ? ` (failures in ${flags.errors})` : ''),
   );
   if (flags.verbose) say(`fanout run: peak heap ${(peakHeap / 2 ** 20).toFixed(1)} MiB`);
   return status;
