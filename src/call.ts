@@ -1060,7 +1060,7 @@ export function startCall(
           ? new TaskNotFoundError(where, cause)
           : failure.kind === 'data-clone'
             ? new DataCloneError(where, cause)
-            : new TaskFailedError(where, cause);
+            : new TaskFailedError(where, cause, failure.kind === 'load');
       record(item, start, end, thread, error);
       void failed(item, error);
     }

@@ -58,8 +58,10 @@ export class TaskError extends FanoutError {
  * error, rebuilt across the thread boundary.
  */
 export class TaskFailedError extends TaskError {
-  constructor(info: JobInfo, cause: Error) {
-    super('ERR_TASK_FAILED', info, `failed: ${cause.message}`, { cause });
+  /** `loading`: the task's module threw while it loaded, not the task itself. */
+  constructor(info: JobInfo, cause: Error, loading = false) {
+    const what = loading ? `its module threw while loading: ${cause.message}` : cause.message;
+    super('ERR_TASK_FAILED', info, `failed: ${what}`, { cause });
   }
 }
 

@@ -70,8 +70,11 @@ export interface SerializedError {
   readonly thrown?: { readonly value: unknown } | undefined;
 }
 
-/** Why an item failed inside the worker. */
-export type FailureKind = 'task' | 'not-found' | 'data-clone';
+/**
+ * Why an item failed inside the worker: `task`, it threw; `load`, its module threw while
+ * loading; `not-found`, no such module or export; `data-clone`, its output cannot be sent.
+ */
+export type FailureKind = 'task' | 'load' | 'not-found' | 'data-clone';
 
 /** One item's failure. Failures travel as values, never as throws, so nothing is lost. */
 export interface ItemFailure {

@@ -116,6 +116,7 @@ describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
     const broken = defineTask(new URL('./fixtures/throws-on-load.mjs', import.meta.url), 'x');
     const error = await failure(runner.run(broken, 1));
     expect((error.cause as Error).message).toBe('broken at load time');
+    expect(error.message).toContain('failed: its module threw while loading: broken at load time');
   });
 
   it('records the attempts made when retries were used', async () => {

@@ -126,7 +126,7 @@ async function resolveTask(request: TaskRef): Promise<TaskFunction | Unusable> {
       };
     }
     // The module exists but failed while loading (syntax error, a throw at top level).
-    return { kind: 'task', error: serializeError(error) };
+    return { kind: 'load', error: serializeError(error) };
   }
   const fn = module[request.export];
   if (typeof fn === 'function') return fn as TaskFunction;
