@@ -71,7 +71,8 @@ interface TaskPart<D> {
   readonly task: Task;
   /**
    * The task's input, or a function of the dependencies that returns it, called on the
-   * main thread just before the node starts. Left out, the task gets `undefined`.
+   * main thread just before the node starts. Left out, the task gets `undefined` (which
+   * the types allow only for a task that takes it).
    */
   readonly input?: ((deps: D) => unknown) | Value;
 }
@@ -95,10 +96,15 @@ export type GraphNode = TaskNode | FunctionNode;
 /** What `runner.graph()` takes: nodes by name. */
 export type GraphNodes = Readonly<Record<string, GraphNode>>;
 
-/** Checks each task node's input (or what its input function returns) against the task. */
+/**
+ * Checks each task node's input (or what its input function returns) against the task; a
+ * task whose input cannot be undefined needs one.
+ */
 export type CheckedNodes<N> = {
   readonly [K in keyof N]: N[K] extends { readonly task: Task<infer In, unknown> }
-    ? { readonly input?: In | ((deps: never) => In) }
+    ? undefined extends In
+      ? { readonly input?: In | ((deps: never) => In) }
+      : { readonly input: In | ((deps: never) => In) }
     : unknown;
 };
 

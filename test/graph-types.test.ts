@@ -28,6 +28,8 @@ describe('graph types', () => {
       await runner.graph({ n: { task: double, input: 'two' } });
       // @ts-expect-error: nor may its input function return a string
       await runner.graph({ n: { task: double, input: () => 'two' } });
+      // @ts-expect-error: double needs an input: it cannot take undefined
+      await runner.graph({ n: { task: double } });
       // @ts-expect-error: an all-done node gets outcomes, not values
       await runner.graph({ a: { run: (d: Record<string, number>) => d, when: 'all-done' } });
     };
