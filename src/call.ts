@@ -973,18 +973,34 @@ export function startCall(
       // A failure's outcomes were handed over above: the slot is free.
       if (response === undefined) release();
     }
-    const handed = response.failures === undefined ? handOn(slot) : undefined;
-    // A chunk's outcomes come after its progress reports (they travel on another port).
-    if (progress) await progress.closed;
-    // Otherwise the slot is released only after the outcomes reached the sink, so that
-    // work they make ready (a graph's dependents) competes for it, by priority, with work
-    // waiting.
+    let handed: Handed | undefined;
     try {
+      handed = response.failures === undefined ? handOn(slot) : undefined;
+      // A chunk's outcomes come after its progress reports (they travel on another port).
+      if (progress) await progress.closed;
       settleChunk(chunk, response, received - dispatched);
+    } catch (error) {
+      // Outcomes that could not all be handed over: the call stops with ERR_INTERNAL. A
+      // chunk already handed on goes on with the slot (stopped, it ends at once); the
+      // lane waits for it as for any, and its end releases the slot.
+      broke(error);
     } finally {
+      // Otherwise the slot is released only after the outcomes reached the sink, so that
+      // work they make ready (a graph's dependents) competes for it, by priority, with
+      // work waiting.
       if (!handed) release();
     }
     return handed;
+  };
+
+  /**
+   * The scheduler threw where nothing should (a bug, or an executor that broke its
+   * contract): the items it was handling are lost, so the call could never end. It stops,
+   * does not wait for them, and fails with ERR_INTERNAL.
+   */
+  const broke = (error: unknown): void => {
+    internal ??= { error: new InternalError(error) };
+    halt('fanout hit an internal error');
   };
 
   /** A call that a success ends (any) has each chunk end at its first success. */
@@ -1132,10 +1148,13 @@ export function startCall(
 
   /** One lane per thread the call may use: take a thread, take a chunk, run it, repeat. */
   const lane = async (): Promise<void> => {
+    // This turn's thread, while no chunk holds it, and the slot made of it.
+    let free: (() => void) | undefined;
     let slot: Slot | undefined;
     try {
       while (!stopped && readyCount() > 0 && inFlight < config.concurrency) {
-        let free: () => void;
+        free = undefined;
+        slot = undefined;
         try {
           free = await dispatcher.acquire(stop.signal, config.priority);
         } catch {
@@ -1149,11 +1168,12 @@ export function startCall(
         }
         // Attempts that can time out each need a thread they can stop alone.
         const session = config.timeout === undefined ? executor.open?.(stop.signal) : undefined;
+        const taken = free;
         slot = {
           session,
           release: () => {
             session?.close();
-            free();
+            taken();
           },
         };
         const chunk = takeInFlight(room);
@@ -1166,11 +1186,12 @@ export function startCall(
         }
       }
     } catch (error) {
-      // Nothing else throws here but a bug (or an executor that broke its contract): the
-      // chunk's items are lost, so the call could never end. It stops and fails instead.
-      slot?.release();
-      internal ??= { error: new InternalError(error) };
-      halt('fanout hit an internal error');
+      // Nothing else throws here but a bug (or an executor that broke its contract). No
+      // chunk runs on this turn's thread any more: it is free (again, harmlessly, if its
+      // last chunk released it).
+      if (slot) slot.release();
+      else free?.();
+      broke(error);
     } finally {
       lanes--;
       pump();

@@ -7,8 +7,10 @@ import type { Executor, TaskRequest, TaskResponse } from '../src/index.js';
 import { serializeError } from '../src/protocol.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
+import { failOnUnhandledRejections } from './helpers/unhandled.js';
 
 const createRunner = trackRunners();
+const unhandled = failOnUnhandledRejections();
 
 /** An executor that answers every chunk with what `answer` makes of it. */
 function answering(answer: (request: TaskRequest) => unknown): Executor {
@@ -113,5 +115,42 @@ describe('an answer that throws while it is settled', () => {
     );
     await expect(runner.all(tasks.double, [1, 2, 3], { chunkSize: 3 })).resolves.toEqual([2, 4, 6]);
     await runner.close();
+  });
+
+  it('waits for the chunk already handed on to its thread, and leaves nothing unhandled', async () => {
+    // One thread: each chunk's answer comes a turn later, and the next chunk is sent on
+    // the same thread before the first one's outcomes are handed over (and throw).
+    const later = answering(treacherous);
+    const executor: Executor = {
+      ...later,
+      parallelism: 1,
+      execute: (request, options) =>
+        new Promise((resolve) => setImmediate(() => resolve(later.execute(request, options)))),
+    };
+    const runner = createRunner({ executor });
+    const inputs = [1, 2, 3, 4, 5, 6];
+    await expect(runner.all(tasks.double, inputs, { chunkSize: 2 })).rejects.toMatchObject(
+      internal,
+    );
+    await runner.close(); // waits for the chunk handed on: it was answered and settled
+    expect(unhandled()).toEqual([]);
+  });
+
+  it('frees the thread of a session that could not be opened', async () => {
+    let opened = 0;
+    const executor: Executor = {
+      ...answering(sound),
+      parallelism: 1,
+      open: () => {
+        if (opened++ === 0) throw new Error('no session today');
+        return undefined as never; // then attempts go to execute()
+      },
+    };
+    const runner = createRunner({ executor });
+    await expect(runner.all(tasks.double, [1, 2, 3])).rejects.toMatchObject({
+      code: 'ERR_INTERNAL',
+      cause: { message: 'no session today' },
+    });
+    await expect(runner.all(tasks.double, [1, 2, 3])).resolves.toEqual([2, 4, 6]);
   });
 });
