@@ -180,6 +180,22 @@ describe('threads that end when idle (idleTimeout)', () => {
   });
 });
 
+describe('a long-lived runner', () => {
+  // Each attempt with a timeout gives its worker a port of its own (to say when the task
+  // starts): once the attempt is over, the port must go from the worker's heap. They
+  // stayed (~1 KB an attempt, until the worker ran out of memory) while idle workers
+  // waited in Atomics.wait, whose event loop never turned between tasks.
+  it("keeps a worker's heap flat over thousands of attempts with a timeout", async () => {
+    const runner = createRunner({ threads: 1 });
+    const options = { timeout: 60_000 };
+    for (let i = 0; i < 200; i++) await runner.run(tasks.double, i, options);
+    const before = await runner.run(tasks.heapAfterGc, null);
+    for (let i = 0; i < 3000; i++) await runner.run(tasks.double, i, options);
+    const grown = (await runner.run(tasks.heapAfterGc, null)) - before;
+    expect(grown).toBeLessThan(2 ** 20); // it grew 3.5 MiB
+  });
+});
+
 describe('a script that never closes its runner', () => {
   const script = fileURLToPath(new URL('./fixtures/exits-without-close.mjs', import.meta.url));
   const expected = {

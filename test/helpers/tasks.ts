@@ -11,6 +11,7 @@ export interface Latch {
 
 export const tasks = {
   double: task<number, number>('double'),
+  heapAfterGc: task<unknown, number>('heapAfterGc'),
   doubleAsync: task<number, number>('doubleAsync'),
   echo: task<unknown, unknown>('echo'),
   attempt: task<unknown, number>('attempt'),
