@@ -8,6 +8,7 @@ import { types } from 'node:util';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { onAbort } from './abort.js';
 import { ChunkSizer, type Flight, itemsLeft, type TaskCosts } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
@@ -353,14 +354,14 @@ function delay(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
+    // (Many jobs of one call may wait out a backoff at once, all on its signal.)
     const done = (ok: boolean) => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unhear();
       resolve(ok);
     };
-    const onAbort = () => done(false);
     const timer = after(ms, () => done(true));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unhear = onAbort(signal, () => done(false));
   });
 }
 
@@ -1414,8 +1415,7 @@ export function startCall(
   const finish = () => {
     finished = true;
     remember();
-    config.signal?.removeEventListener('abort', onSignal);
-    env.destroyed?.removeEventListener('abort', onDestroyed);
+    for (const unhear of hearing) unhear();
     // Jobs that did not get to run end cancelled, so every job has exactly one outcome.
     let dropped = 0;
     for (let item = nextReady(); item; item = nextReady()) {
@@ -1481,8 +1481,10 @@ export function startCall(
     resolveCall = resolve;
     rejectCall = reject;
   });
-  config.signal?.addEventListener('abort', onSignal, { once: true });
-  env.destroyed?.addEventListener('abort', onDestroyed, { once: true });
+  const hearing = [
+    ...(config.signal ? [onAbort(config.signal, onSignal)] : []),
+    ...(env.destroyed ? [onAbort(env.destroyed, onDestroyed)] : []),
+  ];
   if (config.signal?.aborted) onSignal();
   else if (env.destroyed?.aborted) onDestroyed();
   pump();

@@ -3,6 +3,7 @@
 // most cost still ahead of them go first (critical-path list scheduling). A failed node
 // stops the graph (fail-fast) or skips its dependents (settle).
 import { setMaxListeners } from 'node:events';
+import { onAbort } from './abort.js';
 import {
   arraySource,
   type CallConfig,
@@ -265,8 +266,7 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     finished = true;
     const neverStarted = nodes.size - outcomes.size;
     if (neverStarted > 0) config.onNodeEnd?.(false, 0, neverStarted);
-    config.signal?.removeEventListener('abort', onSignal);
-    env.destroyed?.removeEventListener('abort', onDestroyed);
+    for (const unhear of hearing) unhear();
     void Promise.all(calls).then((records) => {
       const sum = (of: (r: CallRecord) => number) => records.reduce((n, r) => n + of(r), 0);
       const attempts = config.call.keepAttempts
@@ -298,8 +298,10 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     resolveRun = resolve;
     rejectRun = reject;
   });
-  config.signal?.addEventListener('abort', onSignal, { once: true });
-  env.destroyed?.addEventListener('abort', onDestroyed, { once: true });
+  const hearing = [
+    ...(config.signal ? [onAbort(config.signal, onSignal)] : []),
+    ...(env.destroyed ? [onAbort(env.destroyed, onDestroyed)] : []),
+  ];
   if (config.signal?.aborted) onSignal();
   else if (env.destroyed?.aborted) onDestroyed();
   else {

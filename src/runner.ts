@@ -1,6 +1,6 @@
 // The runner: the public face of the scheduler. It owns one executor and one dispatcher
 // and turns each call's per-job outcomes into the result its policy promises.
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
@@ -418,8 +418,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       opts.onError === undefined ? undefined : functionOption('onError', opts.onError);
     this.#executor = makeExecutor(opts);
     this.#dispatcher = new Dispatcher(this.#executor.parallelism, maxQueue);
-    // Each call under way listens to it.
-    setMaxListeners(0, this.#destroyed.signal);
+    // (Calls under way hear of it through one listener: see abort.ts.)
   }
 
   /** Threads that run tasks at once (1 for the inline executor). */

@@ -128,6 +128,31 @@ describe.each(executors)('abort on $name', ({ options }) => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
+  it('listens once to a signal that many calls under way share, and stops them all', async () => {
+    const runner = createRunner(options);
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      // Each call's one job never settles: they end by the abort.
+      const calls = Array.from({ length: 50 }, () =>
+        runner.run(tasks.never, null, { signal: controller.signal }).then(
+          () => 'fulfilled',
+          (e: unknown) => e,
+        ),
+      );
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+      controller.abort(reason);
+      for (const outcome of await Promise.all(calls)) expect(outcome).toBe(reason);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('cancels a retry waiting for its backoff', async () => {
     const runner = createRunner(options);
     const controller = new AbortController();
