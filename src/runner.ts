@@ -702,6 +702,9 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   close(): Promise<void> {
     this.#closed = true;
     this.#closing ??= (async () => {
+      // close() called while a call starts (by a main-thread job, or a source read as the
+      // call starts) comes before the call is tracked: it is, a microtask later.
+      await null;
       while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
       await this.#executor.close();
     })();

@@ -73,6 +73,38 @@ describe.each(executors)('lifecycle on $name', ({ options }) => {
     await expect(call).resolves.toEqual(['ok']);
   });
 
+  it('close() called while a call starts waits for that call', async () => {
+    const runner = createRunner(options);
+    let closed: Promise<void> | undefined;
+    const report = await runner.all(
+      [
+        async () => {
+          closed = runner.close(); // runs as the call starts, before all() has returned
+          return 'closing';
+        },
+        job(tasks.double, 21),
+      ],
+      { policy: 'settle' },
+    );
+    expect(report.results).toMatchObject([
+      { status: 'fulfilled', value: 'closing' },
+      { status: 'fulfilled', value: 42 },
+    ]);
+    await closed;
+    const again = createRunner(options);
+    function* source(): Generator<number> {
+      closed = again.close(); // read as the map starts
+      yield 1;
+      yield 2;
+    }
+    const values = await again.map(tasks.double, source(), { policy: 'settle' }).toArray();
+    expect(values).toMatchObject([
+      { status: 'fulfilled', value: 2 },
+      { status: 'fulfilled', value: 4 },
+    ]);
+    await closed;
+  });
+
   it('close() can be called again and after the runner closed', async () => {
     const runner = createRunner(options);
     await expect(runner.run(tasks.double, 1)).resolves.toBe(2);
