@@ -1,7 +1,7 @@
 // The messages between the scheduler (main thread) and the worker host. Both sides
 // import this module and nothing else of each other, so it must stay free of runtime imports
 // other than Node's own.
-import { types } from 'node:util';
+import { inspect, types } from 'node:util';
 import type { MessagePort } from 'node:worker_threads';
 
 /** Where a task lives: an ES module URL and the name of one of its exports. */
@@ -584,20 +584,30 @@ export function deserializeError(data: SerializedError): Error {
 }
 
 /** A short, safe rendering of any value for error messages: `0` (number), `"x"` (string). */
+const INSPECT_BRIEFLY = {
+  depth: 1,
+  maxArrayLength: 8,
+  maxStringLength: 40,
+  breakLength: Number.POSITIVE_INFINITY,
+  getters: false,
+  customInspect: false,
+  compact: true,
+} as const;
+
 export function describeValue(value: unknown): string {
   if (value === null) return '`null`';
   if (value === undefined) return '`undefined`';
-  let shown: string | undefined;
+  let shown: string;
   try {
-    // Records and arrays as JSON (`{"a":1}`, `[]`), not `[object Object]` or nothing.
-    const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
-    const json =
-      typeof value === 'string' ||
-      Array.isArray(value) ||
-      proto === Object.prototype ||
-      proto === null;
-    shown = json ? JSON.stringify(value) : undefined;
-    shown ??= String(value);
+    if (typeof value === 'string') {
+      shown = JSON.stringify(value.length > 80 ? value.slice(0, 80) : value);
+    } else if (typeof value === 'object' && !(value instanceof Error)) {
+      // Records and arrays as `{ a: 1 }`, `[]`, not `[object Object]` or nothing; only
+      // their start, whatever their size, and no getter run.
+      shown = inspect(value, INSPECT_BRIEFLY);
+    } else {
+      shown = String(value);
+    }
   } catch {
     shown = Object.prototype.toString.call(value);
   }

@@ -248,6 +248,11 @@ describe.each(executors)('call options on $name', ({ options }) => {
         'a task made by defineTask()',
       );
     }
+    // What was received is shown by its start only, however big (arguments swapped).
+    const inputs = new Array(1_000_000).fill(7);
+    const error = await runner.run(inputs as never, tasks.double).catch((e: unknown) => e);
+    expectTypeError(error, '`[ 7, 7, 7, 7, 7, 7, 7, 7, ... 999992 more items ]` (array)');
+    expect((error as Error).message.length).toBeLessThan(200);
   });
 
   it('run() takes no policy or concurrency; any() takes no policy', async () => {
