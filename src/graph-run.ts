@@ -264,7 +264,8 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
 
   const finish = () => {
     finished = true;
-    const neverStarted = nodes.size - outcomes.size;
+    // (Nodes still running, when a node's call failed as a whole, are counted as they end.)
+    const neverStarted = nodes.size - outcomes.size - running;
     if (neverStarted > 0) config.onNodeEnd?.(false, 0, neverStarted);
     for (const unhear of hearing) unhear();
     void Promise.all(calls).then((records) => {

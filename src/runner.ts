@@ -339,7 +339,7 @@ function chunkOptions(options: Record<string, unknown>): ChunkOptions {
   return { fixed, min, max };
 }
 
-/** Node's limits for a worker's heap and stack: each in MB, above 0. */
+/** Node's limits for a worker's heap and stack: each in MB (0: Node's default). */
 const LIMITS = [
   'maxYoungGenerationSizeMb',
   'maxOldGenerationSizeMb',
@@ -354,10 +354,8 @@ function resourceLimits(value: unknown): ResourceLimits {
     const mb = limits[key];
     const name = `resourceLimits.${key}`;
     if (mb === undefined) continue;
-    if (typeof mb !== 'number') throw invalidType(name, 'a number of MB above 0', mb);
-    if (!(mb > 0 && mb < Number.POSITIVE_INFINITY)) {
-      throw invalidValue(name, 'a number of MB above 0', mb);
-    }
+    numberOption(name, mb, 0);
+    if (mb === Number.POSITIVE_INFINITY) throw invalidValue(name, 'a finite number of MB', mb);
   }
   return limits as ResourceLimits;
 }

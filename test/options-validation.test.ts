@@ -66,6 +66,7 @@ describe('createRunner options', () => {
 
   it.each<[object, 'type' | 'range', string, string]>([
     [{ maxOldGenerationSizeMb: -1 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', '-1'],
+    [{ stackSizeMb: Number.POSITIVE_INFINITY }, 'range', 'resourceLimits.stackSizeMb', 'Infinity'],
     [{ stackSizeMb: '4' }, 'type', 'resourceLimits.stackSizeMb', '"4"'],
     [{ maxOldGenrationSizeMb: 64 }, 'range', 'Unknown key `maxOldGenrationSizeMb`', 'stackSizeMb'],
   ])('rejects resourceLimits %o', (resourceLimits, kind, ...named) => {
@@ -74,6 +75,12 @@ describe('createRunner options', () => {
     );
     if (kind === 'type') expectTypeError(error, ...named);
     else expectRangeError(error, ...named);
+  });
+
+  it("takes resourceLimits as a worker reports them (0 for Node's default)", async () => {
+    const limits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 64, codeRangeSizeMb: 0 };
+    const runner = makeRunner({ threads: 1, resourceLimits: limits });
+    await expect(runner.run(tasks.double, 2)).resolves.toBe(4);
   });
 
   describe('a custom executor', () => {

@@ -74,14 +74,6 @@ export interface Prediction {
  */
 export type Limit = 'slow-threads' | 'per-item' | 'messages' | 'slowest-item' | 'none';
 
-/**
- * The model of a call with automatic chunks: the work is shared by the threads; every item
- * adds what the probe measured and what moving its input and output costs beyond the
- * probe's; each message costs a round trip; the last items leave the other threads idle
- * for about half the longest item; each thread keeps the share of its speed measured here.
- * What fanout adds per item is taken not to shrink with more threads (the main thread's
- * part does not), so predictions for more cores lean low.
- */
 /** Why parallelism does not pay, from the model's largest loss. */
 function whyNot(limit: Limit, m: Measurement, perItem: number): string {
   switch (limit) {
@@ -91,11 +83,23 @@ function whyNot(limit: Limit, m: Measurement, perItem: number): string {
       return `A message to a worker and back (${fmtMs(m.messageMs)}) costs more than the items it carries save`;
     case 'slowest-item':
       return `The slowest item (${fmtMs(m.maxMs)}) is most of the work: the run waits for it whatever the threads do`;
+    case 'none':
+      return m.items === 0
+        ? 'The sample has no items to share'
+        : 'This machine has one core: there is no other to share the work with';
     default:
       return `What fanout adds to an item (${fmtMs(perItem)}) costs about as much as what running it in parallel saves`;
   }
 }
 
+/**
+ * The model of a call with automatic chunks: the work is shared by the threads; every item
+ * adds what the probe measured and what moving its input and output costs beyond the
+ * probe's; each message costs a round trip; the last items leave the other threads idle
+ * for about half the longest item; each thread keeps the share of its speed measured here.
+ * What fanout adds per item is taken not to shrink with more threads (the main thread's
+ * part does not), so predictions for more cores lean low.
+ */
 export function predict(m: Measurement, threads: number): Prediction {
   const work = m.items * m.meanMs;
   const share = Math.ceil(m.items / Math.max(1, threads));
