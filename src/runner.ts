@@ -46,7 +46,7 @@ import {
 } from './graph.js';
 import { graphResult, runGraph } from './graph-run.js';
 import { type JobList, jobCount, jobSource, parseJobs, shape } from './jobs.js';
-import { mostThreads } from './machine.js';
+import { tooManyThreads } from './machine.js';
 import { assertIterable, MapStream, startMap } from './map.js';
 import {
   booleanOption,
@@ -70,9 +70,9 @@ import { type CallKind, CallTrace } from './trace.js';
 export interface RunnerOptions {
   /**
    * Worker threads. `0` runs every task in the calling thread, one at a time, with the
-   * same semantics: the sequential baseline. At most one per 8 MiB of the machine's memory
-   * (an idle thread holds about 9 MiB): more is refused rather than left to run the process
-   * out of memory as they start.
+   * same semantics: the sequential baseline. More than the machine's memory (or its
+   * container's limit) could hold idle, at about 9 MiB a thread, is refused rather than
+   * left to run the process out of memory as they start.
    * @default os.availableParallelism()
    */
   readonly threads?: number | undefined;
@@ -376,9 +376,8 @@ function makeExecutor(options: RunnerOptions): Executor {
       ? availableParallelism()
       : integerOption('threads', options.threads, 0);
   if (threads === 0) return new InlineExecutor();
-  const { most, why } = mostThreads();
-  if (threads > most)
-    throw invalidValue('threads', `at most ${most} on this machine (${why})`, threads);
+  const tooMany = tooManyThreads(threads);
+  if (tooMany) throw invalidValue('threads', tooMany, threads);
   return new ThreadsExecutor({
     threads,
     ...(options.idleTimeout === undefined

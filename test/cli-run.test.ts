@@ -157,7 +157,9 @@ describe('fanout run', () => {
     const input = file('few.jsonl', '1\n2\n');
     const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '-t', '100000000']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/Expected at most \d+ threads on this machine/);
+    expect(result.stderr).toMatch(
+      /Expected at most \d+ on this machine \(.* GiB of memory, about 9 MiB a thread\)/,
+    );
   });
 
   it('fails an item whose result the output format cannot hold, and goes on (settle)', async () => {

@@ -1,6 +1,6 @@
 // Parsers for numeric flags: a bad value is a usage error that names what was received.
 import { InvalidArgumentError } from 'commander';
-import { mostThreads } from '../machine.js';
+import { tooManyThreads } from '../machine.js';
 
 export function integerFrom(min: number): (value: string) => number {
   return (value) => {
@@ -21,12 +21,8 @@ export function threadsFrom(min: number): (value: string) => number {
   const integer = integerFrom(min);
   return (value) => {
     const n = integer(value);
-    const { most, why } = mostThreads();
-    if (n > most) {
-      throw new InvalidArgumentError(
-        `Expected at most ${most} threads on this machine (${why}), got \`${value}\`.`,
-      );
-    }
+    const tooMany = tooManyThreads(n);
+    if (tooMany) throw new InvalidArgumentError(`Expected ${tooMany}, got \`${value}\`.`);
     return n;
   };
 }
