@@ -230,18 +230,17 @@ export class RecordWriter {
   write(value: unknown): Promise<void> | undefined {
     if (this.#error) return undefined;
     let text: string;
-    if (this.#format === 'lines') {
-      if (typeof value === 'string' && /[\n\r]/.test(value)) {
+    if (this.#format === 'lines' && typeof value === 'string') {
+      if (/[\n\r]/.test(value)) {
         throw new Error(
           'a string with a line break, where --format lines writes one result a line',
         );
       }
-      // (As in JSONL, a result that JSON has no text for, undefined, is written as null.)
-      text = `${typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null')}\n`;
-    } else if (this.#format === 'jsonl') {
-      text = `${JSON.stringify(value) ?? 'null'}\n`;
+      text = `${value}\n`;
     } else {
-      text = `${this.#count === 0 ? '[\n' : ',\n'}${JSON.stringify(value) ?? 'null'}`;
+      // A result that JSON has no text for (undefined) is written as null.
+      const json = JSON.stringify(value) ?? 'null';
+      text = this.#format === 'json' ? `${this.#count === 0 ? '[\n' : ',\n'}${json}` : `${json}\n`;
     }
     this.#count++;
     this.#waiting += text;
