@@ -199,7 +199,22 @@ describe('lifecycle on threads', () => {
 });
 
 describe('threads that end when idle (idleTimeout)', () => {
-  // Threads start as work comes and end when idle: with 0, between nearly every chunk.
+  // Thread ids count up across the process as threads are made: a runner's threads made
+  // with it have ids below those of a runner made after it.
+  it('start as work comes, not with the runner', async () => {
+    const eager = createRunner({ threads: 1 });
+    const lazy = createRunner({ threads: 1, idleTimeout: 60_000 });
+    const later = createRunner({ threads: 1 });
+    const [first, last] = [
+      await eager.run(tasks.whoAmI, null),
+      await later.run(tasks.whoAmI, null),
+    ];
+    expect(last).toBeGreaterThan(first);
+    // Made only now, for this call: after the runner made after it.
+    expect(await lazy.run(tasks.whoAmI, null)).toBeGreaterThan(last);
+  });
+
+  // With 0, threads end whenever they are idle, and start again for the next call.
   it('still run every call right, then close', async () => {
     const runner = createRunner({ threads: 2, idleTimeout: 0 });
     const inputs = Array.from({ length: 2000 }, (_, i) => i);

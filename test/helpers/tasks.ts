@@ -12,6 +12,7 @@ export interface Latch {
 export const tasks = {
   double: task<number, number>('double'),
   heapAfterGc: task<unknown, number>('heapAfterGc'),
+  whoAmI: task<unknown, number>('whoAmI'),
   doubleAsync: task<number, number>('doubleAsync'),
   echo: task<unknown, unknown>('echo'),
   attempt: task<unknown, number>('attempt'),
