@@ -100,6 +100,8 @@ export class ThreadsExecutor implements Executor {
   #closed = false;
   /** Threads ended so far, for any reason: a task failed with none ending was never sent. */
   #ended = 0;
+  /** Tasks of the pool under way, which close() waits for. */
+  readonly #running = new Set<Promise<unknown>>();
 
   constructor(options: ThreadsExecutorOptions = {}) {
     this.parallelism = options.threads ?? availableParallelism();
@@ -272,11 +274,13 @@ export class ThreadsExecutor implements Executor {
     };
     signal.addEventListener('abort', snapshot, { once: true });
     const ended = this.#ended;
+    const running = this.#pool.run(task, {
+      signal,
+      ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
+    });
+    this.#running.add(running);
     try {
-      return await this.#pool.run(task, {
-        signal,
-        ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
-      });
+      return await running;
     } catch (error) {
       let failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)
@@ -288,6 +292,7 @@ export class ThreadsExecutor implements Executor {
       if (failure.kind === 'aborted' && before) await this.#exited(before);
       throw failure;
     } finally {
+      this.#running.delete(running);
       signal.removeEventListener('abort', snapshot);
     }
   }
@@ -300,9 +305,15 @@ export class ThreadsExecutor implements Executor {
     );
   }
 
+  /**
+   * Waits for the tasks under way, then ends the threads. (Piscina's own close() keeps the
+   * pool alive 30 s after, by a timer it never clears: a server making a runner per request
+   * held every closed one's pool that long.)
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#pool.close();
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    await this.#pool.destroy();
   }
 
   async destroy(): Promise<void> {
