@@ -36,6 +36,26 @@ describe('ERR_WORKER_EXITED on threads', () => {
     await bothThreadsWork(runner);
   });
 
+  it.each(['rejection', 'immediate'] as const)(
+    'blames a task that returns, then crashes its thread (a late %s), not the next job',
+    async (how) => {
+      const runner = createRunner({ threads: 1 });
+      const crash = { how, value: 7 };
+      const alone = await runner.run(tasks.crashAfterReturning, crash).catch((e: unknown) => e);
+      expect(alone).toMatchObject({ code: 'ERR_WORKER_EXITED', job: 0 });
+      expect((alone as Error).message).toContain('late');
+      // The next call, sent at once to the same (replaced) thread, is not hit.
+      await expect(runner.run(tasks.double, 4)).resolves.toBe(8);
+      // In a chunk, only the culprit fails; its chunk-mates run on.
+      const report = await runner.all(
+        [job(tasks.double, 1), job(tasks.crashAfterReturning, crash), job(tasks.double, 3)],
+        { policy: 'settle', chunkSize: 3 },
+      );
+      expect(report.results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(report.results[1]).toMatchObject({ reason: { code: 'ERR_WORKER_EXITED' } });
+    },
+  );
+
   it('reports running out of memory; the rest of a settle call goes on', async () => {
     const runner = createRunner({
       ...threads.options,

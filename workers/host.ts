@@ -33,6 +33,11 @@ async function answer(
         started.close();
       }),
   );
+  // One turn of this thread's event loop before answering: a task that returned, leaving
+  // behind an unhandled rejection or an immediate that throws, crashes the thread now,
+  // failing its own chunk, not the next job sent here (which would never run). A timer
+  // set to fire later still escapes.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   if (!request.transfer) {
     return { response: { ...response, values: toWire(response.values, false) }, buffers: [] };
   }

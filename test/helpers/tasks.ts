@@ -23,6 +23,9 @@ export const tasks = {
   throwNull: task<unknown, never>('throwNull'),
   failWithCause: task<unknown, never>('failWithCause'),
   exitProcess: task<number, never>('exitProcess'),
+  crashAfterReturning: task<{ how: 'rejection' | 'immediate'; value: number }, number>(
+    'crashAfterReturning',
+  ),
   exhaustMemory: task<unknown, never>('exhaustMemory'),
   unclonableOutput: task<unknown, unknown>('unclonableOutput'),
   spinForever: task<Latch, never>('spinForever'),
