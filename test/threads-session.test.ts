@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ThreadsExecutor } from '../src/executors/threads.js';
 import { ExecFailure } from '../src/executors/types.js';
 import type { TaskRequest } from '../src/protocol.js';
+import { reached } from './helpers/latches.js';
 
 const module = new URL('./fixtures/tasks.mjs', import.meta.url).href;
 const request = (exportName: string, inputs: unknown[]): TaskRequest => ({
@@ -170,5 +171,25 @@ describe('threads executor sessions', () => {
     const failed = failureOf(running);
     await threads.destroy();
     expect((await failed).kind).toBe('closed');
+  });
+});
+
+describe('threads executor close()', () => {
+  // An aborted task is over for Piscina at once, but for the executor only once its
+  // thread has exited: close() waited on the first in a loop of microtasks that never let
+  // the exit arrive, at 100% CPU.
+  it('waits for a task stopped just before it, until its thread has exited', async () => {
+    const threads = executor();
+    const counter = new Int32Array(new SharedArrayBuffer(8));
+    const controller = new AbortController();
+    const attempt = threads.execute(request('spinForever', [{ sab: counter.buffer }]), {
+      signal: controller.signal,
+    });
+    await reached(counter, 1); // the task runs, and never ends by itself
+    controller.abort();
+    await null; // the abort is handled first: the task failed, its thread's exit awaited
+    const closed = threads.close();
+    expect((await failureOf(attempt)).kind).toBe('aborted');
+    await closed;
   });
 });

@@ -257,8 +257,25 @@ export class ThreadsExecutor implements Executor {
     };
   }
 
-  /** Runs a task of the pool; rejects only with an ExecFailure. */
-  async #run(
+  /**
+   * Runs a task of the pool; rejects only with an ExecFailure. Counted as running until
+   * it settles, its thread's exit awaited included (close() waits for it: a task left in
+   * the set after it settled made close() wait on it in a loop of microtasks that never
+   * let that exit arrive).
+   */
+  #run(
+    task: WireRequest | OpenSession,
+    signal: AbortSignal,
+    transferList: readonly Transferable[],
+  ): Promise<WireResponse | undefined> {
+    const running = this.#runTask(task, signal, transferList);
+    this.#running.add(running);
+    const settled = () => this.#running.delete(running);
+    running.then(settled, settled);
+    return running;
+  }
+
+  async #runTask(
     task: WireRequest | OpenSession,
     signal: AbortSignal,
     transferList: readonly Transferable[],
@@ -274,13 +291,11 @@ export class ThreadsExecutor implements Executor {
     };
     signal.addEventListener('abort', snapshot, { once: true });
     const ended = this.#ended;
-    const running = this.#pool.run(task, {
-      signal,
-      ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
-    });
-    this.#running.add(running);
     try {
-      return await running;
+      return await this.#pool.run(task, {
+        signal,
+        ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
+      });
     } catch (error) {
       let failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)
@@ -292,7 +307,6 @@ export class ThreadsExecutor implements Executor {
       if (failure.kind === 'aborted' && before) await this.#exited(before);
       throw failure;
     } finally {
-      this.#running.delete(running);
       signal.removeEventListener('abort', snapshot);
     }
   }
