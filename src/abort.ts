@@ -22,7 +22,18 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
     const fns = new Set<() => void>();
     const listener = () => {
       bySignal.delete(signal);
-      for (const hear of [...fns]) hear();
+      for (const hear of [...fns]) {
+        // (One that an earlier one took off, a call that ended meanwhile, hears nothing;
+        // one that throws does not keep the others from hearing, as separate listeners.)
+        if (!fns.has(hear)) continue;
+        try {
+          hear();
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
     };
     hearers = { fns, listener };
     bySignal.set(signal, hearers);
