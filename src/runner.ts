@@ -339,7 +339,7 @@ function chunkOptions(options: Record<string, unknown>): ChunkOptions {
   return { fixed, min, max };
 }
 
-/** Node's limits for a worker's heap and stack: each in MB (0: Node's default). */
+/** Node's limits for a worker's heap and stack, in MB: above 0 (`codeRangeSizeMb` 0: Node's default, as a worker reports it). */
 const LIMITS = [
   'maxYoungGenerationSizeMb',
   'maxOldGenerationSizeMb',
@@ -354,8 +354,11 @@ function resourceLimits(value: unknown): ResourceLimits {
     const mb = limits[key];
     const name = `resourceLimits.${key}`;
     if (mb === undefined) continue;
-    numberOption(name, mb, 0);
-    if (mb === Number.POSITIVE_INFINITY) throw invalidValue(name, 'a finite number of MB', mb);
+    const given = numberOption(name, mb, 0);
+    const least = key === 'codeRangeSizeMb' ? 0 : Number.MIN_VALUE;
+    if (given < least || given === Number.POSITIVE_INFINITY) {
+      throw invalidValue(name, `a finite number of MB${least > 0 ? ' above 0' : ''}`, given);
+    }
   }
   return limits as ResourceLimits;
 }

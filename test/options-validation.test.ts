@@ -67,6 +67,7 @@ describe('createRunner options', () => {
   it.each<[object, 'type' | 'range', string, string]>([
     [{ maxOldGenerationSizeMb: -1 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', '-1'],
     [{ stackSizeMb: Number.POSITIVE_INFINITY }, 'range', 'resourceLimits.stackSizeMb', 'Infinity'],
+    [{ maxOldGenerationSizeMb: 0 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', 'above 0'],
     [{ stackSizeMb: '4' }, 'type', 'resourceLimits.stackSizeMb', '"4"'],
     [{ maxOldGenrationSizeMb: 64 }, 'range', 'Unknown key `maxOldGenrationSizeMb`', 'stackSizeMb'],
   ])('rejects resourceLimits %o', (resourceLimits, kind, ...named) => {
