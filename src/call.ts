@@ -838,16 +838,22 @@ export function startCall(
     // the attempt may take LOAD_GRACE_MS more.
     let startedAt: number | undefined;
     let onStart: (() => void) | undefined;
+    let answered = false;
     const timeout = config.timeout;
     if (timeout !== undefined) {
       const controller = new AbortController();
       own = controller;
       live.add(controller);
       signal = controller.signal;
-      const expire = () => {
-        timedOut = true;
-        controller.abort();
-      };
+      // Timers fire before the messages waiting on ports are read: after the main thread
+      // was busy past the timeout, an answer already here is read first (whether it came
+      // in time is judged by the worker's clock, below).
+      const expire = () =>
+        setImmediate(() => {
+          if (answered) return;
+          timedOut = true;
+          controller.abort();
+        });
       timer = after(timeout + LOAD_GRACE_MS, expire);
       onStart = () => {
         if (startedAt !== undefined || signal.aborted) return;
@@ -914,15 +920,18 @@ export function startCall(
             ...(onStart ? { onStart } : {}),
           }));
       received = now();
+      answered = true;
       const wrong = malformed(response, length);
       if (wrong !== undefined) {
         response = undefined;
         throw new Error(`the executor answered the chunk with ${wrong}`);
       }
-      // An attempt that answered past its time, before its timer could fire (code on the
-      // calling thread, which nothing interrupts; an answer already on its way), timed
-      // out all the same: the outcome does not depend on which came first.
-      if (timeout !== undefined && startedAt !== undefined && received - startedAt > timeout) {
+      // An attempt that ran past its time, by the clock of the thread that ran it, before
+      // its timer could fire (code on the calling thread, which nothing interrupts; an
+      // answer already on its way), timed out all the same: the outcome does not depend on
+      // which came first. (Not the time its answer took to be read here.)
+      const ran = length > 0 ? response.times[2 * length - 1]! - response.times[0]! : 0;
+      if (timeout !== undefined && ran > timeout) {
         timedOut = true;
         response = undefined;
         throw new ExecFailure('aborted', `ran past its timeout of ${timeout} ms`);

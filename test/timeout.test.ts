@@ -1,8 +1,16 @@
 // `timeout` limits each attempt, counted from when its task starts on a thread (after the
 // thread's start-up and the loading of the task's module). On threads it stops CPU-bound
 // code that never yields by terminating the worker, which is then replaced.
-import { describe, expect, it } from 'vitest';
-import { defineTask, job, TaskError, TaskTimeoutError } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  defineTask,
+  ExecFailure,
+  type Executor,
+  job,
+  TaskError,
+  type TaskResponse,
+  TaskTimeoutError,
+} from '../src/index.js';
 import { executors, threads } from './helpers/executors.js';
 import { cells, release, started } from './helpers/latches.js';
 import { expectStoppedAndFree, trackRunners, warm } from './helpers/runners.js';
@@ -145,5 +153,41 @@ describe('timeout on threads: CPU-bound code is stopped', () => {
       runner.run(tasks.spinForever, { sab: spin.sab }, { timeout: 100, retries: 1 }),
     ).rejects.toMatchObject({ code: 'ERR_TASK_TIMEOUT', attempts: 2 });
     expect(Atomics.load(spin.cells, 1)).toBe(2);
+  });
+});
+
+// A main thread busy past an attempt's timeout finds its timer due and, already waiting
+// on a port, the attempt's answer: timers fire first. Whether the attempt came in time is
+// then judged by the clock of the thread that ran it, not by when its answer was read.
+describe('timeout against an answer already waiting', () => {
+  it('takes the answer of an attempt that ran in time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    try {
+      let answer: (response: TaskResponse) => void = () => {};
+      const executor: Executor = {
+        kind: 'held',
+        parallelism: 1,
+        execute: (_request, { onStart, signal }) => {
+          onStart?.();
+          return new Promise((resolve, reject) => {
+            answer = resolve;
+            // Stopped, the attempt fails, as a thread's does when terminated.
+            signal.addEventListener('abort', () => reject(new ExecFailure('aborted', 'stopped')));
+          });
+        },
+        close: async () => {},
+        destroy: async () => {},
+      };
+      const runner = createRunner({ executor });
+      const call = runner.run(tasks.double, 1, { timeout: 100 });
+      await vi.advanceTimersByTimeAsync(0); // the attempt is sent
+      vi.advanceTimersToNextTimer(); // its timer fires, as after 100 ms of a busy thread
+      // Then the answer waiting on its port is read: 5 ms of work, by the worker's clock.
+      answer({ values: [2], failures: undefined, times: Float64Array.of(1000, 1005), thread: 1 });
+      await vi.runAllTimersAsync();
+      await expect(call).resolves.toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
