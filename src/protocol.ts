@@ -583,7 +583,27 @@ export function deserializeError(data: SerializedError): Error {
   return error;
 }
 
-/** A short, safe rendering of any value for error messages: `0` (number), `"x"` (string). */
+/**
+ * A plain record as a copy of its first few keys (the rest noted), for inspect(), which
+ * formats every key however few it shows: 1.1 s for a record of 1e6 keys (0.35 s now, to
+ * list them).
+ */
+function firstKeys(value: object): object {
+  if (Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const copy: Record<string, unknown> = {};
+  let count = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (++count > 8) {
+      copy['...'] = 'more keys';
+      break;
+    }
+    const field = Object.getOwnPropertyDescriptor(value, key);
+    copy[key] = field && 'value' in field ? field.value : '[Getter]';
+  }
+  return copy;
+}
+
 const INSPECT_BRIEFLY = {
   depth: 1,
   maxArrayLength: 8,
@@ -594,6 +614,7 @@ const INSPECT_BRIEFLY = {
   compact: true,
 } as const;
 
+/** A short, safe rendering of any value for error messages: `0` (number), `"x"` (string). */
 export function describeValue(value: unknown): string {
   if (value === null) return '`null`';
   if (value === undefined) return '`undefined`';
@@ -602,9 +623,9 @@ export function describeValue(value: unknown): string {
     if (typeof value === 'string') {
       shown = JSON.stringify(value.length > 80 ? value.slice(0, 80) : value);
     } else if (typeof value === 'object' && !(value instanceof Error)) {
-      // Records and arrays as `{ a: 1 }`, `[]`, not `[object Object]` or nothing; only
-      // their start, whatever their size, and no getter run.
-      shown = inspect(value, INSPECT_BRIEFLY);
+      // Records and arrays as `{ a: 1 }`, `[]`, not `[object Object]` or nothing: their
+      // first items or keys only, and no getter run.
+      shown = inspect(firstKeys(value), INSPECT_BRIEFLY);
     } else {
       shown = String(value);
     }

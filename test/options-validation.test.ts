@@ -261,6 +261,12 @@ describe.each(executors)('call options on $name', ({ options }) => {
     const error = await runner.run(inputs as never, tasks.double).catch((e: unknown) => e);
     expectTypeError(error, '`[ 7, 7, 7, 7, 7, 7, 7, 7, ... 999992 more items ]` (array)');
     expect((error as Error).message.length).toBeLessThan(200);
+    const record = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
+    const named = await runner.run(record as never, 1).catch((e: unknown) => e);
+    expectTypeError(
+      named,
+      "`{ k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, '...': 'more keys' }`",
+    );
   });
 
   it('run() takes no policy or concurrency; any() takes no policy', async () => {
