@@ -47,3 +47,21 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
     signal.removeEventListener('abort', listener);
   };
 }
+
+/**
+ * A call's two stops: its own signal (the caller's) and the runner's destroy, either
+ * left out. Returns what stops hearing both.
+ */
+export function onAborts(
+  signal: AbortSignal | undefined,
+  onSignal: () => void,
+  destroyed: AbortSignal | undefined,
+  onDestroyed: () => void,
+): () => void {
+  const unhearSignal = signal ? onAbort(signal, onSignal) : undefined;
+  const unhearDestroyed = destroyed ? onAbort(destroyed, onDestroyed) : undefined;
+  return () => {
+    unhearSignal?.();
+    unhearDestroyed?.();
+  };
+}

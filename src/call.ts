@@ -8,7 +8,7 @@ import { types } from 'node:util';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { onAbort } from './abort.js';
+import { onAbort, onAborts } from './abort.js';
 import { ChunkSizer, type Flight, itemsLeft, type TaskCosts } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
@@ -1424,7 +1424,7 @@ export function startCall(
   const finish = () => {
     finished = true;
     remember();
-    for (const unhear of hearing) unhear();
+    unhear();
     // Jobs that did not get to run end cancelled, so every job has exactly one outcome.
     let dropped = 0;
     for (let item = nextReady(); item; item = nextReady()) {
@@ -1490,10 +1490,7 @@ export function startCall(
     resolveCall = resolve;
     rejectCall = reject;
   });
-  const hearing = [
-    ...(config.signal ? [onAbort(config.signal, onSignal)] : []),
-    ...(env.destroyed ? [onAbort(env.destroyed, onDestroyed)] : []),
-  ];
+  const unhear = onAborts(config.signal, onSignal, env.destroyed, onDestroyed);
   if (config.signal?.aborted) onSignal();
   else if (env.destroyed?.aborted) onDestroyed();
   pump();

@@ -3,7 +3,7 @@
 // most cost still ahead of them go first (critical-path list scheduling). A failed node
 // stops the graph (fail-fast) or skips its dependents (settle).
 import { setMaxListeners } from 'node:events';
-import { onAbort } from './abort.js';
+import { onAborts } from './abort.js';
 import {
   arraySource,
   type CallConfig,
@@ -267,7 +267,7 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     // (Nodes still running, when a node's call failed as a whole, are counted as they end.)
     const neverStarted = nodes.size - outcomes.size - running;
     if (neverStarted > 0) config.onNodeEnd?.(false, 0, neverStarted);
-    for (const unhear of hearing) unhear();
+    unhear();
     void Promise.all(calls).then((records) => {
       const sum = (of: (r: CallRecord) => number) => records.reduce((n, r) => n + of(r), 0);
       const attempts = config.call.keepAttempts
@@ -299,10 +299,7 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
     resolveRun = resolve;
     rejectRun = reject;
   });
-  const hearing = [
-    ...(config.signal ? [onAbort(config.signal, onSignal)] : []),
-    ...(env.destroyed ? [onAbort(env.destroyed, onDestroyed)] : []),
-  ];
+  const unhear = onAborts(config.signal, onSignal, env.destroyed, onDestroyed);
   if (config.signal?.aborted) onSignal();
   else if (env.destroyed?.aborted) onDestroyed();
   else {
