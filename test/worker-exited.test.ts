@@ -56,6 +56,16 @@ describe('ERR_WORKER_EXITED on threads', () => {
     },
   );
 
+  it('fails the calls after a thread could not even start, instead of leaving them queued', async () => {
+    // A heap too small for Node to boot: each thread dies as it starts, and Piscina then
+    // starts no more of them for the pool.
+    const runner = createRunner({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 1 } });
+    await expect(runner.run(tasks.double, 1)).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
+    const next = await runner.run(tasks.double, 2).catch((e: unknown) => e);
+    expect(next).toMatchObject({ code: 'ERR_WORKER_EXITED' });
+    expect((next as Error).message).toContain('no thread could start');
+  });
+
   it('reports running out of memory; the rest of a settle call goes on', async () => {
     const runner = createRunner({
       ...threads.options,

@@ -12,6 +12,7 @@ import {
   type Worker,
 } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { onAbort } from '../abort.js';
 import {
   fromWire,
   type OpenSession,
@@ -23,6 +24,16 @@ import {
   type WireResponse,
 } from '../protocol.js';
 import { ExecFailure, type ExecuteOptions, type Executor, type Session } from './types.js';
+
+/** Why the executor stops a task itself: no thread is left to run it. */
+const STRANDED = Symbol('stranded');
+
+/** The failure of a task that no thread could be started to run. */
+function stranded(lastError: unknown): ExecFailure {
+  const why = lastError instanceof Error ? lastError.message : 'each died as it started';
+  const cause = new Error(`no thread could start: ${why}`, { cause: lastError });
+  return new ExecFailure('worker-exited', cause.message, cause);
+}
 
 export interface ThreadsExecutorOptions {
   readonly threads?: number;
@@ -102,6 +113,10 @@ export class ThreadsExecutor implements Executor {
   #ended = 0;
   /** Tasks of the pool under way, which close() waits for. */
   readonly #running = new Set<Promise<unknown>>();
+  /** How to stop each task given to the pool and not yet over (see #strandedTasks). */
+  readonly #stoppers = new Set<AbortController>();
+  /** What the last thread that died with no task of its own died of. */
+  #lastError: unknown;
 
   constructor(options: ThreadsExecutorOptions = {}) {
     this.parallelism = options.threads ?? availableParallelism();
@@ -127,10 +142,23 @@ export class ThreadsExecutor implements Executor {
     });
     // Piscina re-emits worker errors on the pool; the affected task already fails with
     // them, so the pool-level event must not crash the process as an unhandled 'error'.
-    this.#pool.on('error', () => {});
+    this.#pool.on('error', (error: unknown) => {
+      this.#lastError = error;
+    });
     this.#pool.on('workerDestroy', () => {
       this.#ended++;
+      setImmediate(() => this.#strandedTasks());
     });
+  }
+
+  /**
+   * A thread that dies while it starts (a heap limit too small for Node to boot) makes
+   * Piscina start no more of them for the pool's minimum: once none is left, the tasks
+   * waiting in its queue would wait forever. They fail instead, as their thread's death.
+   */
+  #strandedTasks(): void {
+    if (this.#closed || this.#pool.threads.length > 0 || this.#pool.queueSize === 0) return;
+    for (const stopper of this.#stoppers) stopper.abort(STRANDED);
   }
 
   async execute(
@@ -283,23 +311,28 @@ export class ThreadsExecutor implements Executor {
     if (this.#closed) throw new ExecFailure('closed', 'executor is closed');
     if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
     // Piscina terminates the worker of an aborted running task but does not wait for
-    // it to exit. Note the threads alive when the abort fires (this listener runs before
-    // Piscina's), so the failure is reported only once the stopped thread is gone.
+    // it to exit. Note the threads alive when the abort comes, before the pool hears of
+    // it, so the failure is reported only once the stopped thread is gone. (The pool
+    // hears of the caller's abort, or of this executor's: see #strandedTasks.)
     let before: Set<Worker> | undefined;
-    const snapshot = () => {
+    const stopper = new AbortController();
+    const unhear = onAbort(signal, () => {
       before = new Set(this.#pool.threads);
-    };
-    signal.addEventListener('abort', snapshot, { once: true });
+      stopper.abort(signal.reason);
+    });
+    this.#stoppers.add(stopper);
     const ended = this.#ended;
     try {
       return await this.#pool.run(task, {
-        signal,
+        signal: stopper.signal,
         ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
       });
     } catch (error) {
       let failure = this.#closed
         ? new ExecFailure('closed', 'executor was destroyed', error)
-        : classify(error);
+        : stopper.signal.reason === STRANDED
+          ? stranded(this.#lastError)
+          : classify(error);
       // Piscina fails a task whose message could not be posted with what posting threw (a
       // getter's error, not only a DataCloneError), and a task whose thread died with what
       // killed it, after ending the thread: no thread ended, so the task was never sent.
@@ -307,7 +340,8 @@ export class ThreadsExecutor implements Executor {
       if (failure.kind === 'aborted' && before) await this.#exited(before);
       throw failure;
     } finally {
-      signal.removeEventListener('abort', snapshot);
+      unhear();
+      this.#stoppers.delete(stopper);
     }
   }
 
