@@ -339,6 +339,8 @@ export interface CallHandle {
   cancel(reason: unknown, why?: string): void;
   /** Jobs started and not yet ended. */
   inFlight(): number;
+  /** Whether the call has stopped (aborted, failed fast, won, the consumer gone...). */
+  stopped(): boolean;
 }
 
 /** The longest wait a timer takes (~24.8 days): Node fires a longer one after 1 ms. */
@@ -1508,5 +1510,6 @@ export function startCall(
       abortWith(reason, why);
     },
     inFlight: () => inFlight,
+    stopped: () => stopped,
   };
 }

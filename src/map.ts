@@ -261,9 +261,11 @@ class Consumption {
             if (stoppedCall) this.#failure = { error: outcome.reason };
             return;
           }
-          // Cancelled outcomes only come once the call has stopped (abort, the consumer
-          // leaving): the stream ends with that cause instead.
-          if (outcome.reason.code === 'ERR_TASK_CANCELLED') return;
+          // Cancelled outcomes come once the call has stopped (abort, the consumer
+          // leaving): the stream ends with that cause instead. (One that comes otherwise,
+          // an executor closed under the call, is the job's outcome.)
+          const stopping = this.handle === undefined || this.handle.stopped();
+          if (outcome.reason.code === 'ERR_TASK_CANCELLED' && stopping) return;
         }
         buffer.put(index, outcome);
         this.#wake();

@@ -3,7 +3,7 @@
 // the chunk's items, naming what was wrong, instead of being lost in the scheduler with
 // the call waiting for them forever.
 import { describe, expect, it } from 'vitest';
-import type { Executor, TaskRequest, TaskResponse } from '../src/index.js';
+import { ExecFailure, type Executor, type TaskRequest, type TaskResponse } from '../src/index.js';
 import { serializeError } from '../src/protocol.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
@@ -152,5 +152,27 @@ describe('an answer that throws while it is settled', () => {
       cause: { message: 'no session today' },
     });
     await expect(runner.all(tasks.double, [1, 2, 3])).resolves.toEqual([2, 4, 6]);
+  });
+});
+
+describe('an executor closed under a call that goes on', () => {
+  it("gives the settle map the job's cancelled outcome, not nothing", async () => {
+    let calls = 0;
+    const closedOnce: Executor = {
+      ...answering(sound),
+      execute: async (request, options) => {
+        if (calls++ === 0) throw new ExecFailure('closed', 'closed by its other owner');
+        return answering(sound).execute(request, options);
+      },
+    };
+    const runner = createRunner({ executor: closedOnce });
+    const outcomes = await runner
+      .map(tasks.double, [1, 2, 3], { policy: 'settle', chunkSize: 1 })
+      .toArray();
+    expect(outcomes).toMatchObject([
+      { status: 'rejected', reason: { code: 'ERR_TASK_CANCELLED' } },
+      { status: 'fulfilled', value: 4 },
+      { status: 'fulfilled', value: 6 },
+    ]);
   });
 });
