@@ -402,6 +402,14 @@ function progressPort(
   return { port: port2, close: () => port1.close(), closed };
 }
 
+/**
+ * A stopped call lets its chunks end by themselves, after the item each runs, when its
+ * items are known to take less than SHORT_ITEM_MS; those that have not answered after
+ * STOP_GRACE_MS (a thread kept off its core) are terminated all the same.
+ */
+const SHORT_ITEM_MS = 5;
+const STOP_GRACE_MS = 100;
+
 /** A call tells the runner what its items cost after its first chunk and every so many. */
 const REMEMBER_EVERY = 64;
 
@@ -518,6 +526,20 @@ export function startCall(
   // attempts (a few per thread) listen to it: more than 10 is not a leak.
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
+  // Chunks under way hear of a stop first through `stopCell`, which their worker reads
+  // between items: a chunk of short items ends after the item running and keeps its
+  // thread. Those still running after STOP_GRACE_MS, or when items are not known to be
+  // short, are stopped by `terminate`, which ends their threads (replaced at 10-77 ms
+  // each on 2 cores: a map left after 1,000 of 4,000 items of 50 µs took 103 ms, nearly
+  // what all 4,000 take, 112 ms; 67 ms now).
+  const terminate = new AbortController();
+  setMaxListeners(0, terminate.signal);
+  let stopCell: Int32Array | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const stopBuffer = (): SharedArrayBuffer => {
+    stopCell ??= new Int32Array(new SharedArrayBuffer(4));
+    return stopCell.buffer as SharedArrayBuffer;
+  };
   const live = new Set<AbortController>();
   let cancelReason = '';
   let stoppedBy: CallRecord['stoppedBy'];
@@ -545,6 +567,13 @@ export function startCall(
     cancelReason = reason;
     stop.abort();
     for (const controller of live) controller.abort();
+    if (stopCell) Atomics.store(stopCell, 0, 1);
+    const itemMs = sizer.perItemMs;
+    if (stopCell && itemMs !== undefined && itemMs < SHORT_ITEM_MS) {
+      graceTimer = setTimeout(() => terminate.abort(), STOP_GRACE_MS);
+    } else {
+      terminate.abort();
+    }
     if (!exhausted) source.close();
   };
   const abortWith = (reason: unknown, why: string) => {
@@ -830,7 +859,7 @@ export function startCall(
     const { release, session } = slot;
     const { task, items } = chunk;
     const length = chunkLength(chunk);
-    let signal = stop.signal;
+    let signal = terminate.signal;
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let own: AbortController | undefined;
@@ -908,6 +937,7 @@ export function startCall(
         progress: progress?.port,
         stride: clockStride(),
         untilFulfilled: untilFulfilled || undefined,
+        stop: length > 1 ? stopBuffer() : undefined, // (a chunk of one: no item to stop before)
       };
       // No chunk is likely to follow this one on its slot: what is left to read and run
       // would not give every other lane a chunk as big.
@@ -1035,7 +1065,8 @@ export function startCall(
     const { items, keys } = chunk;
     const length = response.ran ?? chunkLength(chunk);
     if (response.ran !== undefined) putBack(chunk, response.ran);
-    if (bareValue && !failures && !items && !attempts) {
+    // (A chunk that ended early, by a success or a stop, takes the general path.)
+    if (bareValue && !failures && !items && !attempts && response.ran === undefined) {
       settleValues(chunk, values, times, wallMs);
       return;
     }
@@ -1179,7 +1210,8 @@ export function startCall(
           break;
         }
         // Attempts that can time out each need a thread they can stop alone.
-        const session = config.timeout === undefined ? executor.open?.(stop.signal) : undefined;
+        const session =
+          config.timeout === undefined ? executor.open?.(terminate.signal) : undefined;
         const taken = free;
         slot = {
           session,
@@ -1425,6 +1457,7 @@ export function startCall(
 
   const finish = () => {
     finished = true;
+    clearTimeout(graceTimer);
     remember();
     unhear();
     // Jobs that did not get to run end cancelled, so every job has exactly one outcome.

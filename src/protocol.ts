@@ -42,6 +42,11 @@ export interface TaskRequest {
    * instead of running the items after it; the response says how many ran.
    */
   readonly untilFulfilled?: boolean | undefined;
+  /**
+   * Set (to non-zero, its first Int32) when the call stops: the chunk ends after the item
+   * running, instead of its thread being terminated, and the response says how many ran.
+   */
+  readonly stop?: SharedArrayBuffer | undefined;
   /** Told (an empty message) once the task is loaded and about to run (see onStart). */
   readonly started?: MessagePort | undefined;
 }

@@ -227,6 +227,30 @@ describe('threads that end when idle (idleTimeout)', () => {
   });
 });
 
+describe('a call that stops while its chunks of short items run', () => {
+  // Each stopped chunk ends after the item it runs and answers: its thread is kept (ids
+  // count up as threads are made), where terminating it cost a new thread per stop.
+  it('keeps its threads: a map left early, a fail-fast call', async () => {
+    const runner = createRunner({ threads: 2 });
+    const short = Array.from({ length: 4000 }, () => 5000);
+    await runner.all(tasks.cpu, short); // items known as short from here on
+    const threadIds = async () =>
+      new Set(await runner.all(tasks.whoAmI, [0, 0, 0, 0, 0, 0, 0, 0], { chunkSize: 1 }));
+    const before = await threadIds();
+    let taken = 0;
+    for await (const _ of runner.map(tasks.cpu, short)) if (++taken === 100) break;
+    const failing = [...short.slice(0, 1000), -1, ...short];
+    await expect(
+      runner.all(
+        tasks.cpuOrFail,
+        failing.map((n) => ({ n, fail: n < 0 })),
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_TASK_FAILED' });
+    const after = await threadIds();
+    expect(Math.max(...after)).toBeLessThanOrEqual(Math.max(...before));
+  });
+});
+
 describe('a long-lived runner', () => {
   // Each attempt with a timeout gives its worker a port of its own (to say when the task
   // starts): once the attempt is over, the port must go from the worker's heap. They

@@ -191,6 +191,7 @@ export async function runRequest(
   // more): a group starts when the one before it ends.
   const stride = request.stride ?? 1;
   const untilFulfilled = request.untilFulfilled === true;
+  const stop = request.stop === undefined ? undefined : new Int32Array(request.stop);
   let ran = count;
   let start = now();
   let first = 0;
@@ -217,7 +218,8 @@ export async function runRequest(
     }
     values.push(output);
     // (`failed`: this item failed; a failure ends its clock group.)
-    const enough = untilFulfilled && !failed;
+    const enough =
+      (untilFulfilled && !failed) || (stop !== undefined && Atomics.load(stop, 0) !== 0);
     if (i - first + 1 < stride && i + 1 < count && !failed && !enough) continue;
     const end = now();
     const share = (end - start) / (i - first + 1);
