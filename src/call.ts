@@ -962,8 +962,11 @@ export function startCall(
       // its timer could fire (code on the calling thread, which nothing interrupts; an
       // answer already on its way), timed out all the same: the outcome does not depend on
       // which came first. (Not the time its answer took to be read here.)
-      const ran = length > 0 ? response.times[2 * length - 1]! - response.times[0]! : 0;
-      if (timeout !== undefined && ran > timeout) {
+      // (An answer after the timer fired and stopped the attempt, from an executor that
+      // ignored the stop, timed out; so does one whose times say nothing, by this clock.)
+      const span = length > 0 ? response.times[2 * length - 1]! - response.times[0]! : 0;
+      const ran = Number.isFinite(span) ? span : received - (startedAt ?? dispatched);
+      if (timeout !== undefined && (timedOut || ran > timeout)) {
         timedOut = true;
         response = undefined;
         throw new ExecFailure('aborted', `ran past its timeout of ${timeout} ms`);

@@ -161,7 +161,8 @@ describe('timeout on threads: CPU-bound code is stopped', () => {
 // then judged by the clock of the thread that ran it, not by when its answer was read.
 describe('timeout against an answer already waiting', () => {
   it('takes the answer of an attempt that ran in time', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    // Timers and the clock are faked; immediates are not: an expiry waits for one.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
       let answer: (response: TaskResponse) => void = () => {};
       const executor: Executor = {
@@ -181,11 +182,41 @@ describe('timeout against an answer already waiting', () => {
       const runner = createRunner({ executor });
       const call = runner.run(tasks.double, 1, { timeout: 100 });
       await vi.advanceTimersByTimeAsync(0); // the attempt is sent
-      vi.advanceTimersToNextTimer(); // its timer fires, as after 100 ms of a busy thread
-      // Then the answer waiting on its port is read: 5 ms of work, by the worker's clock.
+      vi.advanceTimersToNextTimer(); // its timer is due, as after 100 ms of a busy thread
+      vi.advanceTimersByTime(10); // and the thread stays busy 10 ms more
+      // Then the answer waiting on its port is read, 110 ms after the attempt started:
+      // 5 ms of work, by the worker's clock.
       answer({ values: [2], failures: undefined, times: Float64Array.of(1000, 1005), thread: 1 });
-      await vi.runAllTimersAsync();
       await expect(call).resolves.toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('times out an attempt answered after its stop, whatever its times say', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      let answer: (response: TaskResponse) => void = () => {};
+      // An executor that does not stop its attempts: one answers after all.
+      const executor: Executor = {
+        kind: 'deaf',
+        parallelism: 1,
+        execute: (_request, { onStart }) => {
+          onStart?.();
+          return new Promise((resolve) => {
+            answer = resolve;
+          });
+        },
+        close: async () => {},
+        destroy: async () => {},
+      };
+      const runner = createRunner({ executor });
+      const call = runner.run(tasks.double, 1, { timeout: 50 }).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(0);
+      vi.advanceTimersToNextTimer(); // the timer is due
+      await new Promise((resolve) => setImmediate(resolve)); // and stops the attempt
+      answer({ values: [2], failures: undefined, times: Float64Array.of(1000, 1005), thread: 1 });
+      expect(await call).toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
     } finally {
       vi.useRealTimers();
     }
