@@ -174,7 +174,7 @@ describe('threads executor sessions', () => {
   });
 });
 
-describe('threads executor close()', () => {
+describe('threads executor: close(), and a pool left with no thread', () => {
   // An aborted task is over for Piscina at once, but for the executor only once its
   // thread has exited: close() waited on the first in a loop of microtasks that never let
   // the exit arrive, at 100% CPU.
@@ -191,5 +191,17 @@ describe('threads executor close()', () => {
     const closed = threads.close();
     expect((await failureOf(attempt)).kind).toBe('aborted');
     await closed;
+  });
+
+  // With an idle timeout the pool keeps no minimum: a crash of its last thread leaves the
+  // task waiting behind it with none, which once failed as "no thread could start".
+  it('runs a task left queued when the last thread died, on a new thread', async () => {
+    const threads = new ThreadsExecutor({ threads: 1, idleTimeout: 60_000 });
+    executors.push(threads);
+    const signal = new AbortController().signal;
+    const crash = threads.execute(request('exitProcess', [3]), { signal });
+    const queued = threads.execute(request('double', [21]), { signal });
+    expect((await failureOf(crash)).kind).toBe('worker-exited');
+    expect((await queued).values).toEqual([42]);
   });
 });

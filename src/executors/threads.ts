@@ -28,6 +28,9 @@ import { ExecFailure, type ExecuteOptions, type Executor, type Session } from '.
 /** Why the executor stops a task itself: no thread is left to run it. */
 const STRANDED = Symbol('stranded');
 
+/** Times in a row a stranded task is sent again before no thread is taken to be able to start. */
+const STRAND_TRIES = 3;
+
 /** The failure of a task that no thread could be started to run. */
 function stranded(lastError: unknown): ExecFailure {
   const why = lastError instanceof Error ? lastError.message : 'each died as it started';
@@ -117,6 +120,9 @@ export class ThreadsExecutor implements Executor {
   readonly #stoppers = new Set<AbortController>();
   /** What the last thread that died with no task of its own died of. */
   #lastError: unknown;
+  /** Times in a row tasks were left queued with no thread, none run since. */
+  #strandings = 0;
+  #destroyed = false;
 
   constructor(options: ThreadsExecutorOptions = {}) {
     this.parallelism = options.threads ?? availableParallelism();
@@ -152,12 +158,15 @@ export class ThreadsExecutor implements Executor {
   }
 
   /**
-   * A thread that dies while it starts (a heap limit too small for Node to boot) makes
-   * Piscina start no more of them for the pool's minimum: once none is left, the tasks
-   * waiting in its queue would wait forever. They fail instead, as their thread's death.
+   * Once no thread is left, tasks waiting in Piscina's queue would wait forever: a thread
+   * that died while it started (a heap limit too small for Node to boot) made Piscina
+   * start no more for the pool's minimum, and with an idle timeout the pool has none. They
+   * are sent again, which starts a thread; after STRAND_TRIES times in a row with no task
+   * run, they fail, as their threads' deaths.
    */
   #strandedTasks(): void {
-    if (this.#closed || this.#pool.threads.length > 0 || this.#pool.queueSize === 0) return;
+    if (this.#destroyed || this.#pool.threads.length > 0 || this.#pool.queueSize === 0) return;
+    this.#strandings++;
     for (const stopper of this.#stoppers) stopper.abort(STRANDED);
   }
 
@@ -309,39 +318,52 @@ export class ThreadsExecutor implements Executor {
     transferList: readonly Transferable[],
   ): Promise<WireResponse | undefined> {
     if (this.#closed) throw new ExecFailure('closed', 'executor is closed');
-    if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
     // Piscina terminates the worker of an aborted running task but does not wait for
     // it to exit. Note the threads alive when the abort comes, before the pool hears of
     // it, so the failure is reported only once the stopped thread is gone. (The pool
     // hears of the caller's abort, or of this executor's: see #strandedTasks.)
     let before: Set<Worker> | undefined;
-    const stopper = new AbortController();
+    let stopper: AbortController | undefined;
     const unhear = onAbort(signal, () => {
       before = new Set(this.#pool.threads);
-      stopper.abort(signal.reason);
+      stopper?.abort(signal.reason);
     });
-    this.#stoppers.add(stopper);
     const ended = this.#ended;
     try {
-      return await this.#pool.run(task, {
-        signal: stopper.signal,
-        ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
-      });
-    } catch (error) {
-      let failure = this.#closed
-        ? new ExecFailure('closed', 'executor was destroyed', error)
-        : stopper.signal.reason === STRANDED
-          ? stranded(this.#lastError)
-          : classify(error);
-      // Piscina fails a task whose message could not be posted with what posting threw (a
-      // getter's error, not only a DataCloneError), and a task whose thread died with what
-      // killed it, after ending the thread: no thread ended, so the task was never sent.
-      if (failure.kind === 'worker-exited' && this.#ended === ended) failure = unsent(error);
-      if (failure.kind === 'aborted' && before) await this.#exited(before);
-      throw failure;
+      for (;;) {
+        if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
+        const current = new AbortController();
+        stopper = current;
+        this.#stoppers.add(current);
+        try {
+          const response = await this.#pool.run(task, {
+            signal: current.signal,
+            ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
+          });
+          this.#strandings = 0; // a thread ran it: threads can start
+          return response;
+        } catch (error) {
+          // Left in the queue with no thread: sent again, it makes Piscina start one,
+          // unless threads died as they started that many times in a row.
+          const strandedHere = current.signal.reason === STRANDED;
+          if (strandedHere && this.#strandings < STRAND_TRIES) continue;
+          let failure = this.#destroyed
+            ? new ExecFailure('closed', 'executor was destroyed', error)
+            : strandedHere
+              ? stranded(this.#lastError)
+              : classify(error);
+          // Piscina fails a task whose message could not be posted with what posting threw
+          // (a getter's error, not only a DataCloneError), and a task whose thread died with
+          // what killed it, after ending the thread: no thread ended, so it was never sent.
+          if (failure.kind === 'worker-exited' && this.#ended === ended) failure = unsent(error);
+          if (failure.kind === 'aborted' && before) await this.#exited(before);
+          throw failure;
+        } finally {
+          this.#stoppers.delete(current);
+        }
+      }
     } finally {
       unhear();
-      this.#stoppers.delete(stopper);
     }
   }
 
@@ -366,6 +388,7 @@ export class ThreadsExecutor implements Executor {
 
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.#destroyed = true;
     await this.#pool.destroy();
   }
 }
