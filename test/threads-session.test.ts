@@ -2,11 +2,13 @@
 // chunks, each sent on the session's own port rather than as a task of the pool. They must
 // end every way a task ends: answered, aborted (the thread stopped), the thread dead, an
 // input that cannot be cloned, the pool destroyed.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThreadsExecutor } from '../src/executors/threads.js';
 import { ExecFailure } from '../src/executors/types.js';
 import type { TaskRequest } from '../src/protocol.js';
-import { reached } from './helpers/latches.js';
 
 const module = new URL('./fixtures/tasks.mjs', import.meta.url).href;
 const request = (exportName: string, inputs: unknown[]): TaskRequest => ({
@@ -14,6 +16,8 @@ const request = (exportName: string, inputs: unknown[]): TaskRequest => ({
   export: exportName,
   inputs,
 });
+
+const run = promisify(execFile);
 
 const executors: ThreadsExecutor[] = [];
 const executor = () => {
@@ -177,20 +181,12 @@ describe('threads executor sessions', () => {
 describe('threads executor: close(), and a pool left with no thread', () => {
   // An aborted task is over for Piscina at once, but for the executor only once its
   // thread has exited: close() waited on the first in a loop of microtasks that never let
-  // the exit arrive, at 100% CPU.
+  // the exit arrive, at 100% CPU (so the script runs in a process of its own, which a
+  // regression would leave to the time limit of execFile).
   it('waits for a task stopped just before it, until its thread has exited', async () => {
-    const threads = executor();
-    const counter = new Int32Array(new SharedArrayBuffer(8));
-    const controller = new AbortController();
-    const attempt = threads.execute(request('spinForever', [{ sab: counter.buffer }]), {
-      signal: controller.signal,
-    });
-    await reached(counter, 1); // the task runs, and never ends by itself
-    controller.abort();
-    await null; // the abort is handled first: the task failed, its thread's exit awaited
-    const closed = threads.close();
-    expect((await failureOf(attempt)).kind).toBe('aborted');
-    await closed;
+    const script = fileURLToPath(new URL('./fixtures/close-after-stop.mjs', import.meta.url));
+    const { stdout } = await run(process.execPath, [script], { timeout: 20_000 });
+    expect(stdout).toBe('aborted\nclosed\n');
   });
 
   // With an idle timeout the pool keeps no minimum: a crash of its last thread leaves the
