@@ -562,7 +562,7 @@ export function startCall(
   // Mirrors stop.signal.aborted, read for every job: a getter into Node costs.
   let stopped = false;
   const halt = (reason: string) => {
-    if (stopped) return;
+    if (stopped || finished) return;
     stopped = true;
     cancelReason = reason;
     stop.abort();
@@ -577,17 +577,21 @@ export function startCall(
     if (!exhausted) source.close();
   };
   const abortWith = (reason: unknown, why: string) => {
-    if (stopped) return;
+    if (stopped || finished) return;
     aborted = { reason };
     halt(why);
     pump();
   };
   const onSignal = () => abortWith(config.signal?.reason, 'the call was aborted');
-  const onDestroyed = () =>
+  const onDestroyed = () => {
     abortWith(
       new RunnerClosedError('The runner was destroyed while the call ran'),
       'the runner was destroyed',
     );
+    // destroy() stops everything now: no grace, even for a call already stopping.
+    clearTimeout(graceTimer);
+    terminate.abort();
+  };
 
   const info = (item: Item, attempt = item.attempt): JobInfo => ({
     job: item.spec.key,

@@ -45,6 +45,9 @@ export interface TaskRequest {
   /**
    * Set (to non-zero, its first Int32) when the call stops: the chunk ends after the item
    * running, instead of its thread being terminated, and the response says how many ran.
+   * Sent with chunks of more than one item. (An executor that sends requests out of the
+   * process, where no memory is shared, may leave it out: its chunks then run to their
+   * end or are stopped by the signal.)
    */
   readonly stop?: SharedArrayBuffer | undefined;
   /** Told (an empty message) once the task is loaded and about to run (see onStart). */
