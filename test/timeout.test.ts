@@ -1,7 +1,7 @@
 // `timeout` limits each attempt, counted from when its task starts on a thread (after the
 // thread's start-up and the loading of the task's module). On threads it stops CPU-bound
 // code that never yields by terminating the worker, which is then replaced.
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   defineTask,
   ExecFailure,
@@ -160,65 +160,61 @@ describe('timeout on threads: CPU-bound code is stopped', () => {
 // on a port, the attempt's answer: timers fire first. Whether the attempt came in time is
 // then judged by the clock of the thread that ran it, not by when its answer was read.
 describe('timeout against an answer already waiting', () => {
-  it('takes the answer of an attempt that ran in time', async () => {
-    // Timers and the clock are faked; immediates are not: an expiry waits for one.
+  // Timers and the clock are faked; immediates are not: an expiry waits for one.
+  beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    try {
-      let answer: (response: TaskResponse) => void = () => {};
-      const executor: Executor = {
-        kind: 'held',
-        parallelism: 1,
-        execute: (_request, { onStart, signal }) => {
-          onStart?.();
-          return new Promise((resolve, reject) => {
-            answer = resolve;
-            // Stopped, the attempt fails, as a thread's does when terminated.
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** An executor whose one attempt the test answers; `stops`: it fails when stopped. */
+  const held = (stops: boolean) => {
+    const attempt = { answer: (_response: TaskResponse) => {} };
+    const executor: Executor = {
+      kind: 'held',
+      parallelism: 1,
+      execute: (_request, { onStart, signal }) => {
+        onStart?.();
+        return new Promise((resolve, reject) => {
+          attempt.answer = resolve;
+          // Stopped, the attempt fails, as a thread's does when terminated.
+          if (stops)
             signal.addEventListener('abort', () => reject(new ExecFailure('aborted', 'stopped')));
-          });
-        },
-        close: async () => {},
-        destroy: async () => {},
-      };
-      const runner = createRunner({ executor });
-      const call = runner.run(tasks.double, 1, { timeout: 100 });
-      await vi.advanceTimersByTimeAsync(0); // the attempt is sent
-      vi.advanceTimersToNextTimer(); // its timer is due, as after 100 ms of a busy thread
-      vi.advanceTimersByTime(10); // and the thread stays busy 10 ms more
-      // Then the answer waiting on its port is read, 110 ms after the attempt started:
-      // 5 ms of work, by the worker's clock.
-      answer({ values: [2], failures: undefined, times: Float64Array.of(1000, 1005), thread: 1 });
-      await expect(call).resolves.toBe(2);
-    } finally {
-      vi.useRealTimers();
-    }
+        });
+      },
+      close: async () => {},
+      destroy: async () => {},
+    };
+    return { runner: createRunner({ executor }), attempt };
+  };
+  // 5 ms of work, by the worker's clock.
+  const answer = {
+    values: [2],
+    failures: undefined,
+    times: Float64Array.of(1000, 1005),
+    thread: 1,
+  };
+
+  it('takes the answer of an attempt that ran in time', async () => {
+    const { runner, attempt } = held(true);
+    const call = runner.run(tasks.double, 1, { timeout: 100 });
+    await vi.advanceTimersByTimeAsync(0); // the attempt is sent
+    vi.advanceTimersToNextTimer(); // its timer is due, as after 100 ms of a busy thread
+    vi.advanceTimersByTime(10); // and the thread stays busy 10 ms more
+    // Then the answer waiting on its port is read, 110 ms after the attempt started.
+    attempt.answer(answer);
+    await expect(call).resolves.toBe(2);
   });
 
   it('times out an attempt answered after its stop, whatever its times say', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    try {
-      let answer: (response: TaskResponse) => void = () => {};
-      // An executor that does not stop its attempts: one answers after all.
-      const executor: Executor = {
-        kind: 'deaf',
-        parallelism: 1,
-        execute: (_request, { onStart }) => {
-          onStart?.();
-          return new Promise((resolve) => {
-            answer = resolve;
-          });
-        },
-        close: async () => {},
-        destroy: async () => {},
-      };
-      const runner = createRunner({ executor });
-      const call = runner.run(tasks.double, 1, { timeout: 50 }).catch((e: unknown) => e);
-      await vi.advanceTimersByTimeAsync(0);
-      vi.advanceTimersToNextTimer(); // the timer is due
-      await new Promise((resolve) => setImmediate(resolve)); // and stops the attempt
-      answer({ values: [2], failures: undefined, times: Float64Array.of(1000, 1005), thread: 1 });
-      expect(await call).toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
-    } finally {
-      vi.useRealTimers();
-    }
+    // An executor that does not stop its attempts: one answers after all.
+    const { runner, attempt } = held(false);
+    const call = runner.run(tasks.double, 1, { timeout: 50 }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(0);
+    vi.advanceTimersToNextTimer(); // the timer is due
+    await new Promise((resolve) => setImmediate(resolve)); // and stops the attempt
+    attempt.answer(answer);
+    expect(await call).toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
   });
 });
