@@ -9,13 +9,12 @@
 // side by side; the table gives the median of the rounds with their range.
 import { readFileSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { Bench } from 'tinybench';
 import { builtins, createRunner } from '../src/index.js';
 import { describeMachine } from '../src/machine.js';
 import type { SpinInput } from '../workers/workloads.js';
 import { compiled } from './paths.js';
 import type { PeerMessage } from './peers/kernel.js';
-import { median, range } from './rounds.js';
+import { median, range, round } from './rounds.js';
 
 const ROUNDS = 7;
 const CALLS = 400;
@@ -57,14 +56,8 @@ try {
   if (JSON.stringify(await contenders['fanout: runner.run, 1 job']!()) !== expected) {
     throw new Error("runner.run's result differs from Piscina's");
   }
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ iterations: CALLS, time: 0, warmupIterations: 50 });
-    for (const [name, call] of Object.entries(contenders)) bench.add(name, call);
-    await bench.run();
-    for (const task of bench.tasks) {
-      if (task.result?.state !== 'completed') throw new Error(`${task.name} failed`);
-      wall.get(task.name)?.push(task.result.latency.p50 * 1000);
-    }
+  for (let r = 0; r < ROUNDS; r++) {
+    await round(contenders, wall, CALLS, 50);
     // The main thread's CPU per call, in a plain loop of the same calls (tinybench's own
     // bookkeeping would count otherwise).
     for (const [name, call] of Object.entries(contenders)) {
@@ -81,7 +74,7 @@ try {
 
 console.table(
   names.map((name) => {
-    const walls = wall.get(name)!;
+    const walls = wall.get(name)!.map((ms) => ms * 1000);
     const cpus = cpu.get(name)!;
     return {
       call: name,

@@ -7,12 +7,11 @@
 // The machine's speed drifts, so the measurement goes in rounds, each timing the contenders
 // side by side; the table gives the median of the rounds with their range.
 import { pathToFileURL } from 'node:url';
-import { Bench } from 'tinybench';
 import { builtins, createRunner, defineTask } from '../src/index.js';
 import { describeMachine } from '../src/machine.js';
 import { calibrate, type SpinInput } from '../workers/workloads.js';
 import { compiled } from './paths.js';
-import { median, range } from './rounds.js';
+import { median, range, round } from './rounds.js';
 
 const ROUNDS = 5;
 const CALLS = 8;
@@ -59,15 +58,7 @@ const contenders: Record<string, () => Promise<unknown>> = {
 
 const names = Object.keys(contenders);
 const wall = new Map(names.map((name) => [name, [] as number[]]));
-for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ iterations: CALLS, time: 0, warmupIterations: 2 });
-  for (const [name, call] of Object.entries(contenders)) bench.add(name, call);
-  await bench.run();
-  for (const task of bench.tasks) {
-    if (task.result?.state !== 'completed') throw new Error(`${task.name} failed`);
-    wall.get(task.name)?.push(task.result.latency.p50);
-  }
-}
+for (let r = 0; r < ROUNDS; r++) await round(contenders, wall, CALLS, 2);
 
 console.table(
   names.map((name) => {
