@@ -293,8 +293,7 @@ export interface CallEnv {
   readonly dispatcher: Dispatcher;
   /**
    * Aborted when the runner is destroyed. Left out for the calls of a graph's nodes: the
-   * graph listens once and stops them (an abort listener per call on one signal makes
-   * adding each cost as many as there are, quadratic in a wide graph).
+   * graph hears of it once and stops them, as it stops them when it is aborted.
    */
   readonly destroyed: AbortSignal | undefined;
   /** What items of each task cost in earlier calls: chunks start from it. */
@@ -522,8 +521,9 @@ export function startCall(
   /** What the scheduler threw where nothing should: the call fails with it. */
   let internal: { readonly error: InternalError } | undefined;
 
-  // Aborting `stop` stops every attempt of this call, whatever the cause. Running
-  // attempts (a few per thread) listen to it: more than 10 is not a leak.
+  // Aborting `stop` stops the call, whatever the cause: waits for a thread, backoffs and
+  // main-thread functions end; chunks under way end through `stopCell` and `terminate`
+  // (below). Many may listen to it: more than 10 is not a leak.
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
   // Chunks under way hear of a stop first through `stopCell`, which their worker reads
