@@ -213,12 +213,19 @@ export function arraySource(specs: readonly JobSpec[]): SpecSource {
 /**
  * Why an executor's answer to a chunk of `length` items cannot be settled, if it cannot (an
  * executor given in RunnerOptions may be anyone's): settling it would throw inside the
- * scheduler and lose the chunk's items. Undefined for a sound answer.
+ * scheduler and lose the chunk's items. Undefined for a sound answer. A chunk may run none of
+ * its items only once its call stopped (`stopped`): otherwise they would be sent again and
+ * again.
  */
-function malformed(response: TaskResponse | undefined, length: number): string | undefined {
+function malformed(
+  response: TaskResponse | undefined,
+  length: number,
+  stopped: boolean,
+): string | undefined {
   if (typeof response !== 'object' || response === null) return 'no response object';
   const { values, times, failures, ran } = response;
-  if (ran !== undefined && !(Number.isInteger(ran) && ran >= 1 && ran <= length)) {
+  const least = stopped ? 0 : 1;
+  if (ran !== undefined && !(Number.isInteger(ran) && ran >= least && ran <= length)) {
     return `ran is ${ran}, for a chunk of ${length}`;
   }
   const count = ran ?? length;
@@ -957,7 +964,7 @@ export function startCall(
           }));
       received = now();
       answered = true;
-      const wrong = malformed(response, length);
+      const wrong = malformed(response, length, stopped);
       if (wrong !== undefined) {
         response = undefined;
         throw new Error(`the executor answered the chunk with ${wrong}`);

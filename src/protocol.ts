@@ -44,7 +44,8 @@ export interface TaskRequest {
   readonly untilFulfilled?: boolean | undefined;
   /**
    * Set (to non-zero, its first Int32) when the call stops: the chunk ends after the item
-   * running, instead of its thread being terminated, and the response says how many ran.
+   * running (a chunk not started yet runs none), instead of its thread being terminated,
+   * and the response says how many ran.
    * Sent with chunks of more than one item. (An executor that sends requests out of the
    * process, where no memory is shared, may leave it out: its chunks then run to their
    * end or are stopped by the signal.)
@@ -113,7 +114,7 @@ export interface TaskResponse {
   readonly times: Float64Array;
   /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;
-  /** How many items ran, when fewer than the chunk's (see `untilFulfilled`). */
+  /** How many items ran, when fewer than the chunk's (see `untilFulfilled` and `stop`). */
   readonly ran?: number | undefined;
 }
 

@@ -51,6 +51,8 @@ describe('answers of an executor', () => {
       }),
     ],
     ['ran is 9, for a chunk of 3', (r: TaskRequest) => ({ ...sound(r), ran: 9 })],
+    // (None ran, though the call goes on: its items would be sent again and again.)
+    ['ran is 0, for a chunk of 3', (r: TaskRequest) => ({ ...sound(r), ran: 0 })],
   ])('fail the chunk for an answer with %s', async (what, answer) => {
     const runner = createRunner({ executor: answering(answer) });
     const report = await runner.all(tasks.double, [1, 2, 3], { chunkSize: 3, policy: 'settle' });

@@ -192,10 +192,11 @@ export async function runRequest(
   const stride = request.stride ?? 1;
   const untilFulfilled = request.untilFulfilled === true;
   const stop = request.stop === undefined ? undefined : new Int32Array(request.stop);
-  let ran = count;
+  // A chunk that waited behind another on this thread may find its call stopped already.
+  let ran = stop !== undefined && Atomics.load(stop, 0) !== 0 ? 0 : count;
   let start = now();
   let first = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < ran; i++) {
     let output: unknown;
     if (typeof task !== 'function') {
       fail(i, task.kind, task.error);
