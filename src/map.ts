@@ -456,6 +456,7 @@ export function startMap(
   env: CallEnv,
   sink: OutcomeSink,
   onValue?: ValueSink,
+  onUnrun?: (jobs: number) => void,
 ): CallHandle {
-  return startCall(iterableSource(task, inputs), config, env, sink, onValue);
+  return startCall(iterableSource(task, inputs), config, env, sink, onValue, onUnrun);
 }

@@ -43,6 +43,12 @@ export interface TaskRequest {
    */
   readonly untilFulfilled?: boolean | undefined;
   /**
+   * End the chunk at its first item that fails on this attempt or a later one, instead of
+   * running the items after it: sent by a call that such a failure stops (fail-fast: its
+   * last attempt), which would stop them anyway. The response says how many ran.
+   */
+  readonly finalAttempt?: number | undefined;
+  /**
    * Set (to non-zero, its first Int32) when the call stops: the chunk ends after the item
    * running (a chunk not started yet runs none), instead of its thread being terminated,
    * and the response says how many ran.
@@ -114,7 +120,10 @@ export interface TaskResponse {
   readonly times: Float64Array;
   /** The thread that ran the chunk (0: the main thread). */
   readonly thread: number;
-  /** How many items ran, when fewer than the chunk's (see `untilFulfilled` and `stop`). */
+  /**
+   * How many items ran, when fewer than the chunk's (see `untilFulfilled`, `finalAttempt`
+   * and `stop`).
+   */
   readonly ran?: number | undefined;
 }
 

@@ -193,6 +193,14 @@ export class FreshQueue {
     return item;
   }
 
+  /** Takes every entry, as nothing; returns how many there were. */
+  clear(): number {
+    const count = this.end - this.head;
+    this.head = this.end;
+    this.compact();
+    return count;
+  }
+
   /** Takes entries up to `end` (exclusive), all of `task`, as a chunk of first attempts. */
   take(end: number, task: TaskRef): Chunk {
     const from = this.#base + this.head;

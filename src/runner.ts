@@ -616,6 +616,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
                 },
               }
             : onValue,
+          // Jobs left unrun by a stop: the stream ends with its cause, never yields them.
+          (jobs) => meter?.tick(false, inFlight(), jobs),
         );
         // The stream ends once these have run: what they throw ends it.
         const finished = handle.done.then((record) => {

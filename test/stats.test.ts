@@ -2,7 +2,7 @@
 // never absolute times): speedup = workMs / wallMs, efficiency = speedup / threads, and the
 // job and attempt counts add up.
 import { describe, expect, it } from 'vitest';
-import { type CallStats, job } from '../src/index.js';
+import { type CallStats, job, type Progress } from '../src/index.js';
 import { executors, threads } from './helpers/executors.js';
 import { cells, deferred, nextTurn, release, started } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
@@ -96,6 +96,7 @@ describe.each(executors)('stats on $name', ({ name, options }) => {
   it('reports a fail-fast call that rejected, with cancelled jobs counted', async () => {
     const runner = createRunner(options);
     let stats: CallStats | undefined;
+    let last: Progress | undefined;
     await expect(
       runner.all(
         [job(tasks.failIfOdd, 1), ...Array.from({ length: 3 }, () => job(tasks.double, 1))],
@@ -104,12 +105,17 @@ describe.each(executors)('stats on $name', ({ name, options }) => {
           onStats: (s) => {
             stats = s;
           },
+          onProgress: (p) => {
+            last = p;
+          },
         },
       ),
     ).rejects.toMatchObject({ code: 'ERR_TASK_FAILED' });
     expect(stats).toBeDefined();
     expectConsistent(stats!, threadCount);
     expect(stats).toMatchObject({ jobs: 4, fulfilled: 0, rejected: 1, cancelled: 3, attempts: 1 });
+    // The jobs it never ran count as failed in its progress too (told all at once).
+    expect(last).toMatchObject({ done: 0, failed: 4, total: 4 });
   });
 
   it('reports an any() call, the losers cancelled', async () => {
@@ -227,7 +233,8 @@ describe('stats on threads: a chunk stopped while it runs', () => {
     const gate = cells(1);
     let stats: CallStats | undefined;
     // Chunks of four: the first thread's items wait for a gate that never opens; the
-    // second thread's first item fails at once, which stops the first thread's chunk.
+    // second thread's first item fails at once, which ends its own chunk there (the rest
+    // of it never runs) and stops the first thread's chunk.
     const inputs = [
       ...Array.from({ length: 4 }, (_, value) => ({ sab: gate.sab, value })),
       { sab: gate.sab, atLeast: 0, fail: 'the first failure' },
@@ -241,7 +248,7 @@ describe('stats on threads: a chunk stopped while it runs', () => {
     });
     await expect(call).rejects.toMatchObject({ code: 'ERR_TASK_FAILED', job: 4 });
     expectConsistent(stats!, runner.threads);
-    expect(stats).toMatchObject({ jobs: 8, rejected: 1, cancelled: 4, fulfilled: 3 });
+    expect(stats).toMatchObject({ jobs: 8, rejected: 1, cancelled: 7, fulfilled: 0 });
     // Two threads cannot have worked more than twice the wall time; counted once per
     // item, the stopped chunk alone made it about four times.
     expect(stats!.workMs).toBeLessThanOrEqual(runner.threads * stats!.wallMs * 1.05);

@@ -162,6 +162,7 @@ export async function runRequest(
   onStart?.();
   const { inputs, attempts } = request;
   const count = inputs.length;
+  const attempt = (i: number) => attempts?.[i] ?? 1;
   // Outputs that are numbers go straight into a typed array, others into an array (see
   // Column).
   const values = new Column(count);
@@ -191,6 +192,7 @@ export async function runRequest(
   // more): a group starts when the one before it ends.
   const stride = request.stride ?? 1;
   const untilFulfilled = request.untilFulfilled === true;
+  const finalAttempt = request.finalAttempt ?? Number.POSITIVE_INFINITY;
   const stop = request.stop === undefined ? undefined : new Int32Array(request.stop);
   // A chunk that waited behind another on this thread may find its call stopped already.
   let ran = stop !== undefined && Atomics.load(stop, 0) !== 0 ? 0 : count;
@@ -203,7 +205,7 @@ export async function runRequest(
     } else {
       try {
         const progress = channel ? (value: unknown) => channel.report(i, value) : ignore;
-        let value = task(inputs[i], { attempt: attempts?.[i] ?? 1, progress });
+        let value = task(inputs[i], { attempt: attempt(i), progress });
         // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
         if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
         if (!checkClone) {
@@ -220,7 +222,9 @@ export async function runRequest(
     values.push(output);
     // (`failed`: this item failed; a failure ends its clock group.)
     const enough =
-      (untilFulfilled && !failed) || (stop !== undefined && Atomics.load(stop, 0) !== 0);
+      (untilFulfilled && !failed) ||
+      (failed && attempt(i) >= finalAttempt) ||
+      (stop !== undefined && Atomics.load(stop, 0) !== 0);
     if (i - first + 1 < stride && i + 1 < count && !failed && !enough) continue;
     const end = now();
     const share = (end - start) / (i - first + 1);

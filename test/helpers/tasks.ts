@@ -33,6 +33,7 @@ export const tasks = {
   holdAsync: task<Latch & { index: number; value?: unknown }, unknown>('holdAsync'),
   barrier: task<Latch & { parties: number }, number>('barrier'),
   count: task<Latch & { index?: number }, number>('count'),
+  countOrFail: task<Latch & { fail?: boolean }, number>('countOrFail'),
   after: task<
     Latch & { index?: number; atLeast?: number; value?: unknown; fail?: string },
     unknown
