@@ -37,6 +37,7 @@ import {
   type ProgressReceiver,
   resendable,
   serializeError,
+  stackless,
   type TaskRef,
   type TaskRequest,
   type TaskResponse,
@@ -618,14 +619,26 @@ export function startCall(
     attempts: attempt,
   });
 
+  /**
+   * A job's error for being stopped, or never started, by the call's stop. It has no stack
+   * (see stackless): capturing one was most of its cost, ~5 of 7 µs, paid by every job of a
+   * stopped call whose outcomes are kept.
+   */
   const cancelled = (item: Item, attempt: number, cause?: unknown): TaskError =>
-    new TaskCancelledError(
-      info(item, attempt),
-      cancelReason || 'aborted',
-      cause ?? aborted?.reason,
+    stackless(
+      () =>
+        new TaskCancelledError(
+          info(item, attempt),
+          cancelReason || 'aborted',
+          cause ?? aborted?.reason,
+        ),
     );
 
-  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
+  /** A failed attempt's error (with no stack of its own, see stackless). */
+  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError =>
+    stackless(() => taskError(item, failure, timedOut));
+
+  const taskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
     const where = info(item);
     if (timedOut) return new TaskTimeoutError(where, config.timeout ?? 0);
     if (stopped) return cancelled(item, item.attempt);
@@ -1164,12 +1177,14 @@ export function startCall(
       }
       const where = info(item);
       const cause = deserializeError(failure.error);
-      const error =
+      // (No stack of its own: it would show only the scheduler; the task's is the cause's.)
+      const error = stackless(() =>
         failure.kind === 'not-found'
           ? new TaskNotFoundError(where, cause)
           : failure.kind === 'data-clone'
             ? new DataCloneError(where, cause)
-            : new TaskFailedError(where, cause, failure.kind === 'load');
+            : new TaskFailedError(where, cause, failure.kind === 'load'),
+      );
       record(item, start, end, thread, error);
       void failed(item, error);
     }
@@ -1403,8 +1418,10 @@ export function startCall(
 
   /** Reads from the source while the window has room and the threads could use more. */
   const wanted = () => {
-    // Keep enough ready for every thread's next chunk, twice over.
-    const perThread = sizer.perItemMs === undefined ? 1 : sizer.next();
+    // Keep enough ready for every thread's next chunk, twice over. (A chunk of automatic
+    // size is one item until the items' cost is known; a fixed size is known at once.)
+    const known = sizer.perItemMs !== undefined || config.chunk.fixed !== undefined;
+    const perThread = known ? sizer.next() : 1;
     return Math.max(2 * threads * perThread, 2 * threads);
   };
   // A call over jobs in memory (window Infinity) admits them all at once: its function
@@ -1523,10 +1540,6 @@ export function startCall(
       if (unrun > 0) onUnrun(unrun);
     }
     // Otherwise each ends cancelled with an outcome, so every job has exactly one.
-    // Their errors carry no stack (it would show only this function): capturing one was
-    // most of their cost, ~5 of 7 µs a job, paid for every job a stopped call never read.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
     let dropped = 0;
     try {
       for (let item = nextReady(); item; item = nextReady()) {
@@ -1537,7 +1550,6 @@ export function startCall(
         reject(item, cancelled(item, item.attempt - 1), item.attempt - 1, false);
       }
     } finally {
-      Error.stackTraceLimit = stackTraceLimit;
       dispatcher.dequeue(dropped);
     }
     if (internal) {

@@ -57,6 +57,9 @@ describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
     expect(cause.details).toEqual({ min: 1, max: 10 });
     expect(cause.stack).toContain('failWith');
     expect(cause.stack).toContain('tasks.mjs');
+    // The error's own stack is its first line only: frames of the scheduler, which is all
+    // it could show, cost a capture per failed job (most of what one cost the main thread).
+    expect(error.stack).toBe(`TaskFailedError: ${error.message}`);
   });
 
   it('keeps a cause chain, with built-in error classes rebuilt as such', async () => {

@@ -33,3 +33,20 @@ describe.each(executors)('map chunks under a window on $name', ({ options }) => 
     expect(Math.max(...sizes)).toBe(share);
   });
 });
+
+describe.each(executors)('map chunks of a fixed size on $name', ({ options }) => {
+  it('hold that many items from the first one on (a stream reads that far ahead at once)', async () => {
+    const runner = createRunner(options);
+    let trace: CallTrace | undefined;
+    const out = await runner
+      .map(double, inputs.slice(0, 200), {
+        chunkSize: 10,
+        onTrace: (t) => {
+          trace = t;
+        },
+      })
+      .toArray();
+    expect(out).toEqual(inputs.slice(0, 200).map((x) => 2 * x));
+    expect(chunkSizes(trace!)).toEqual(Array.from({ length: 20 }, () => 10));
+  });
+});
