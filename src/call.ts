@@ -44,6 +44,7 @@ import {
   type Values,
 } from './protocol.js';
 import {
+  ALONE,
   type Chunk,
   chunkLength,
   FreshQueue,
@@ -416,6 +417,14 @@ function progressPort(
  */
 const SHORT_ITEM_MS = 5;
 const STOP_GRACE_MS = 100;
+
+/**
+ * A chunk that crashed its thread (or could not be cloned) of more items than this is cut in
+ * ISOLATION_PARTS parts, to find the culprit in fewer messages (see runChunk); a smaller
+ * one, or part, has its items sent one by one.
+ */
+const ALONE_UP_TO = 1024;
+const ISOLATION_PARTS = 16;
 
 /** A call tells the runner what its items cost after its first chunk and every so many. */
 const REMEMBER_EVERY = 64;
@@ -843,7 +852,14 @@ export function startCall(
     }
     const first = retryFront.shift()!;
     const items = [first];
-    if (first.isolate) return itemsChunk(items);
+    if (first.isolate === ALONE) return itemsChunk(items);
+    if (first.isolate) {
+      // A part of a chunk that crashed travels with nothing else.
+      while (items.length < size && retryFront[0]?.isolate === first.isolate) {
+        items.push(retryFront.shift()!);
+      }
+      return itemsChunk(items);
+    }
     while (items.length < size) {
       const retry = retryFront[0];
       if (retry ? retry.isolate : ready.size === 0) break;
@@ -1018,8 +1034,14 @@ export function startCall(
         (failure.kind === 'worker-exited' || failure.kind === 'data-clone')
       ) {
         // One item crashed its worker, or could not be cloned: run each alone to find it,
-        // so its chunk-mates are not blamed. No attempt is counted for the lost chunk. An
-        // item whose transferred buffers went with the worker cannot run again: it fails.
+        // so its chunk-mates are not blamed. A big chunk is cut in parts first, each sent
+        // alone, and the part that fails again in smaller parts or item by item: a thread
+        // replaced costs about as much as a thousand messages. No attempt is counted for
+        // the lost chunk. An item whose transferred buffers went with the worker cannot
+        // run again: it fails.
+        const cut = length > ALONE_UP_TO;
+        const partSize = Math.ceil(length / ISOLATION_PARTS);
+        const parts = cut ? Array.from({ length: ISOLATION_PARTS }, () => ({})) : [];
         const isolated: TaskItem[] = [];
         for (let i = length - 1; i >= 0; i--) {
           const item = itemAt(chunk, i);
@@ -1030,7 +1052,7 @@ export function startCall(
             rejectLost(item, error);
             continue;
           }
-          item.isolate = true;
+          item.isolate = cut ? parts[Math.floor(i / partSize)]! : ALONE;
           isolated.push(item);
         }
         toFront(isolated.reverse());

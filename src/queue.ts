@@ -6,6 +6,9 @@ import type { JobSpec } from './call.js';
 import type { JobKey } from './errors.js';
 import type { TaskRef } from './protocol.js';
 
+/** An item that travels alone (see Item.isolate). */
+export const ALONE: unique symbol = Symbol('alone');
+
 /** A job waiting for, or going through, its next attempt. */
 export interface Item {
   readonly index: number;
@@ -15,8 +18,11 @@ export interface Item {
   attempt: number;
   /** When the item became ready for this attempt. */
   readyAt: number;
-  /** Set after its chunk crashed: the item travels alone from then on. */
-  isolate: boolean;
+  /**
+   * Set after its chunk crashed: the item travels alone from then on (ALONE), or, from a
+   * big chunk, only with the other items of its part (an object of each part's own).
+   */
+  isolate: false | typeof ALONE | object;
   firstQueued: number | undefined;
   runMs: number;
   waitMs: number;

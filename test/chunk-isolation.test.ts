@@ -1,7 +1,8 @@
 // Items travel in chunks, but each keeps its own outcome: errors, retries and crashes
 // of one item do not fail its chunk-mates.
 import { describe, expect, it } from 'vitest';
-import { defineTask } from '../src/index.js';
+import { ThreadsExecutor } from '../src/executors/threads.js';
+import { defineTask, type Executor } from '../src/index.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -122,5 +123,40 @@ describe('chunked dispatch on threads: crashes', () => {
     expect(report.results[22]).toMatchObject({ status: 'fulfilled', value: 44, attempts: 1 });
     // The pool recovered: the next call runs on fresh workers.
     expect(await runner.all(failIfOdd, [0, 2, 4])).toEqual([0, 20, 40]);
+  });
+
+  it('a big chunk that crashes is searched in parts, not item by item', async () => {
+    // Counts the messages sent to threads: every chunk, however it travels.
+    const threads = new ThreadsExecutor({ threads: 2 });
+    let messages = 0;
+    const counting: Executor = {
+      kind: 'threads',
+      parallelism: threads.parallelism,
+      execute: (request, options) => {
+        messages++;
+        return threads.execute(request, options);
+      },
+      open: (signal) => {
+        const session = threads.open(signal);
+        return {
+          execute: (request, transfer, last) => {
+            messages++;
+            return session.execute(request, transfer, last);
+          },
+          close: () => session.close(),
+        };
+      },
+      close: () => threads.close(),
+      destroy: () => threads.destroy(),
+    };
+    const runner = createRunner({ executor: counting });
+    const inputs = range(5000).map((value) => ({ value, exit: value === 4321 }));
+    const report = await runner.all(exitOn, inputs, { policy: 'settle', chunkSize: 5000 });
+    expect(report.counts).toEqual({ total: 5000, fulfilled: 4999, rejected: 1 });
+    const crashed = report.results[4321]!;
+    expect(crashed.status === 'rejected' && crashed.reason.code).toBe('ERR_WORKER_EXITED');
+    // The chunk, its 16 parts, and the items of the part that crashed again, one by one
+    // (5000 / 16 of them): not 5000 messages.
+    expect(messages).toBeLessThanOrEqual(1 + 16 + Math.ceil(5000 / 16) + 1);
   });
 });
