@@ -313,7 +313,10 @@ export interface CallEnv {
 export interface CallRecord {
   readonly started: number;
   readonly ended: number;
-  /** Jobs pulled from the source (every one of them reached the sink). */
+  /**
+   * Jobs pulled from the source: every one of them reached the sink, but those a stopped
+   * call never ran where the call was given `onUnrun` (see startCall).
+   */
   readonly jobs: number;
   readonly fulfilled: number;
   /** Failed jobs, cancelled ones not included. */
@@ -643,32 +646,34 @@ export function startCall(
         ),
     );
 
-  /** A failed attempt's error (with no stack of its own, see stackless). */
-  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError =>
-    stackless(() => taskError(item, failure, timedOut));
-
-  const taskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
+  /** A failed attempt's error, with no stack of its own (see stackless). */
+  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
     const where = info(item);
-    if (timedOut) return new TaskTimeoutError(where, config.timeout ?? 0);
+    if (timedOut) return stackless(() => new TaskTimeoutError(where, config.timeout ?? 0));
     if (stopped) return cancelled(item, item.attempt);
     if (failure instanceof ExecFailure) {
       switch (failure.kind) {
         case 'aborted':
           return cancelled(item, item.attempt, failure);
         case 'closed':
-          return new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError());
-        case 'data-clone':
-          return new DataCloneError(
-            where,
-            (failure.cause as Error) ?? failure,
-            cloneHint(item.spec),
+          return stackless(
+            () =>
+              new TaskCancelledError(where, 'the runner was destroyed', new RunnerClosedError()),
           );
+        case 'data-clone': {
+          const hint = cloneHint(item.spec);
+          return stackless(
+            () => new DataCloneError(where, (failure.cause as Error) ?? failure, hint),
+          );
+        }
         case 'worker-exited':
-          return new WorkerExitedError(where, (failure.cause as Error) ?? failure);
+          return stackless(() => new WorkerExitedError(where, (failure.cause as Error) ?? failure));
       }
     }
-    // A main-thread function threw: keep the same shape as a worker task's failure.
-    return new TaskFailedError(where, deserializeError(serializeError(failure)));
+    // A main-thread function threw: keep the same shape as a worker task's failure. (Its
+    // error is read outside stackless: reading it may run the caller's code, a getter.)
+    const cause = deserializeError(serializeError(failure));
+    return stackless(() => new TaskFailedError(where, cause));
   };
 
   /** Counts one attempt of job `key` in the call's totals (and trace); returns its wait. */
@@ -1400,7 +1405,12 @@ export function startCall(
 
   /** A job read when `maxQueue` jobs already wait for a thread: it fails at once. */
   const queueFull = (item: Item) =>
-    reject(item, new QueueFullError(info(item, 0), dispatcher.maxQueue), 0, false);
+    reject(
+      item,
+      stackless(() => new QueueFullError(info(item, 0), dispatcher.maxQueue)),
+      0,
+      false,
+    );
 
   /**
    * Takes in a run of inputs read at once at time `at`, as admit() would one by one: those

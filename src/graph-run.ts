@@ -26,7 +26,7 @@ import type {
 } from './graph.js';
 import { Heap } from './heap.js';
 import type { Policy } from './policies.js';
-import { deserializeError, now, serializeError } from './protocol.js';
+import { deserializeError, now, serializeError, stackless } from './protocol.js';
 import { callStats } from './stats.js';
 
 export interface GraphConfig {
@@ -180,16 +180,18 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       }),
     );
 
-  const inputFailed = (node: PlannedNode, error: unknown): Outcome => ({
-    status: 'rejected',
-    reason: new TaskFailedError(
-      { job: node.name, task: node.task, attempts: 0 },
-      deserializeError(serializeError(error)),
-    ),
-    job: node.name,
-    attempts: 0,
-    timing: { queued: undefined, ended: now(), runMs: 0, waitMs: 0 },
-  });
+  const inputFailed = (node: PlannedNode, error: unknown): Outcome => {
+    // (Read outside stackless: reading the error may run the caller's code, a getter.)
+    const cause = deserializeError(serializeError(error));
+    const where = { job: node.name, task: node.task, attempts: 0 };
+    return {
+      status: 'rejected',
+      reason: stackless(() => new TaskFailedError(where, cause)),
+      job: node.name,
+      attempts: 0,
+      timing: { queued: undefined, ended: now(), runMs: 0, waitMs: 0 },
+    };
+  };
 
   const start = (node: PlannedNode) => {
     running++;

@@ -128,3 +128,47 @@ describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
     expect(error.attempts).toBe(3);
   });
 });
+
+describe('the stack of a job error', () => {
+  const oneLine = (error: Error) => expect(error.stack).toBe(`${error.name}: ${error.message}`);
+
+  it('is its first line for errors of the queue and of a graph input function too', async () => {
+    const runner = createRunner({ threads: 1, maxQueue: 0 });
+    const report = await runner.all(tasks.double, [1, 2, 3], { policy: 'settle' });
+    const full = report.results.find((o) => o.status === 'rejected');
+    expect(full?.status === 'rejected' && full.reason.code).toBe('ERR_QUEUE_FULL');
+    if (full?.status === 'rejected') oneLine(full.reason);
+    const graph = await runner.graph(
+      {
+        a: {
+          task: tasks.double,
+          input: () => {
+            throw new Error('bad input');
+          },
+        },
+      },
+      { policy: 'settle' },
+    );
+    const a = graph.results.a;
+    expect(a.status === 'rejected' && a.reason.code).toBe('ERR_TASK_FAILED');
+    if (a.status === 'rejected') oneLine(a.reason);
+  });
+
+  it("leaves the caller's code that reads a thrown error its own stacks", async () => {
+    const runner = createRunner({ threads: 1 });
+    // A getter of the thrown error runs as the error is read (to rebuild it as the cause).
+    const thrown = Object.defineProperty(new Error('boom'), 'frames', {
+      enumerable: true,
+      get: () => (new Error('probe').stack ?? '').split('\n').length - 1,
+    });
+    const error = await failure(
+      runner.all([
+        async () => {
+          throw thrown;
+        },
+      ]),
+    );
+    expect((error.cause as { frames: number }).frames).toBeGreaterThan(0);
+    expect(Error.stackTraceLimit).toBeGreaterThan(0);
+  });
+});
