@@ -255,6 +255,64 @@ export class FreshQueue {
   }
 }
 
+/**
+ * Items in order, taken from the front. Array#shift costs time in the array's length once
+ * it holds more than ~16k elements (V8 cannot trim a large backing store from the front):
+ * a head index does not, and the taken slots are dropped once they are most of the array.
+ */
+export class Line<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** The first item, left in place. */
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  /** Puts `items` at the front, in their order. */
+  unshift(...items: T[]): void {
+    this.unshiftAll(items);
+  }
+
+  /** Puts `items` at the front, in their order (at once, however many). */
+  unshiftAll(items: readonly T[]): void {
+    if (items.length <= this.#head) {
+      this.#head -= items.length;
+      for (let i = 0; i < items.length; i++) this.#items[this.#head + i] = items[i];
+      return;
+    }
+    this.#items = items.concat(this.#items.slice(this.#head) as T[]);
+    this.#head = 0;
+  }
+
+  /** Takes every item, as nothing; returns how many there were. */
+  clear(): number {
+    const count = this.length;
+    this.#items = [];
+    this.#head = 0;
+    return count;
+  }
+}
+
 /** Jobs of one task sent together: first attempts (inputs and runs), or items (retries...). */
 export interface Chunk {
   readonly task: TaskRef;
