@@ -880,14 +880,15 @@ export function startCall(
    * Sends the next chunk on the thread (the slot) whose chunk just came back, before that
    * chunk's outcomes are handed over: handing them over costs the main thread about 0.2 µs
    * an item (~1 ms for a chunk of 4096), which its thread would otherwise wait for. Only
-   * when nothing in those outcomes can stop the call (the chunk had no failure, and a
-   * fulfilment does not end the call, as it ends any's) and no other call waits for a slot
-   * (which goes to the highest priority first, and to a graph's dependents).
+   * when nothing in those outcomes can stop the call (no failure where one stops it, and
+   * a fulfilment does not end the call, as it ends any's) and no other call waits for a
+   * slot (which goes to the highest priority first, and to a graph's dependents).
    */
-  const handOn = (slot: Slot): Handed | undefined => {
+  const handOn = (slot: Slot, answered: number): Handed | undefined => {
     if (stopped || readyCount() === 0 || dispatcher.contended) return undefined;
     if (stopsCall(config.policy, 'fulfilled')) return undefined;
-    const room = config.concurrency - inFlight;
+    // (The `answered` items of the chunk that came back are still counted in flight.)
+    const room = config.concurrency - inFlight + answered;
     if (room <= 0) return undefined;
     return { next: runChunk(takeInFlight(room), slot) };
   };
@@ -1002,7 +1003,11 @@ export function startCall(
       // would not give every other lane a chunk as big.
       const more = exhausted ? 0 : source.remaining();
       const others = Math.min(threads, config.concurrency) - 1;
-      const last = more !== undefined && readyCount() + more <= others * length;
+      // Nor while the consumer has yet to make room in a full window: the chunk goes as a
+      // plain task, with no port opened for chunks that would not come.
+      const last =
+        (more !== undefined && readyCount() + more <= others * length) ||
+        (windowFull && readyCount() === 0);
       response = await (session
         ? session.execute(request, transfer, last)
         : executor.execute(request, {
@@ -1083,7 +1088,8 @@ export function startCall(
     }
     let handed: Handed | undefined;
     try {
-      handed = response.failures === undefined ? handOn(slot) : undefined;
+      const canStop = response.failures !== undefined && stopsCall(config.policy, 'rejected');
+      handed = canStop ? undefined : handOn(slot, length);
       // A chunk's outcomes come after its progress reports (they travel on another port).
       if (progress) await progress.closed;
       settleChunk(chunk, response, received - dispatched);

@@ -148,3 +148,89 @@ describe('the next chunk goes out before the last one is handed over', () => {
     expect(held.sent.map((s) => s.inputs)).toEqual([[1, 2], [100], [3, 4]]);
   });
 });
+
+describe('the next chunk goes out before the last one is handed over, also', () => {
+  it('under settle, after a chunk with failures (none can stop the call)', async () => {
+    const outputs: unknown[] = [];
+    const held = recordingExecutor(() => outputs.length);
+    const runner = createRunner({ executor: held.executor });
+    const done = (async () => {
+      const stream = runner.map(tasks.double, [1, -1, 3, 4, -5, 6], {
+        chunkSize: 2,
+        policy: 'settle',
+      });
+      for await (const outcome of stream) outputs.push(outcome);
+    })();
+    for (let chunk = 0; chunk < 3; chunk++) {
+      await held.next();
+      await readAhead();
+      held.answer();
+    }
+    await done;
+    expect(outputs).toHaveLength(6);
+    held.sent.forEach((s, k) => {
+      expect(s.seen).toBeLessThanOrEqual(2 * Math.max(0, k - 1));
+    });
+  });
+
+  it('under a concurrency cap as big as a chunk (the chunk back leaves room)', async () => {
+    const outputs: number[] = [];
+    const held = recordingExecutor(() => outputs.length);
+    const runner = createRunner({ executor: held.executor });
+    const done = (async () => {
+      const stream = runner.map(tasks.double, [1, 2, 3, 4, 5, 6], {
+        chunkSize: 2,
+        concurrency: 2,
+      });
+      for await (const output of stream) outputs.push(output);
+    })();
+    for (let chunk = 0; chunk < 3; chunk++) {
+      await held.next();
+      await readAhead();
+      held.answer();
+    }
+    await done;
+    expect(outputs).toEqual([2, 4, 6, 8, 10, 12]);
+    held.sent.forEach((s, k) => {
+      expect(s.seen).toBeLessThanOrEqual(2 * Math.max(0, k - 1));
+    });
+  });
+});
+
+describe('a chunk sent while the window is full and nothing else is ready', () => {
+  it('goes as the last of its session: no port is opened for chunks that would not come', async () => {
+    // Sessions that answer at once and record whether each chunk was sent as the last.
+    const lasts: boolean[] = [];
+    const answer = (request: TaskRequest): Promise<TaskResponse> =>
+      Promise.resolve({
+        values: (request.inputs as number[]).map((x) => 2 * x),
+        failures: undefined,
+        times: new Float64Array(2 * request.inputs.length),
+        thread: 1,
+      });
+    const executor: Executor = {
+      kind: 'sessions',
+      parallelism: 1,
+      execute: answer,
+      open: () => ({
+        execute: (request, _transfer, last) => {
+          lasts.push(last);
+          return answer(request);
+        },
+        close: () => {},
+      }),
+      close: async () => {},
+      destroy: async () => {},
+    };
+    const runner = createRunner({ executor });
+    const inputs = Array.from({ length: 40 }, (_, i) => i);
+    const outputs: number[] = [];
+    // A window of 2 on one thread: chunks of one item, and the window is full each time.
+    for await (const output of runner.map(tasks.double, inputs, { window: 2 })) {
+      outputs.push(output);
+    }
+    expect(outputs).toEqual(inputs.map((x) => 2 * x));
+    expect(lasts).toHaveLength(40);
+    expect(lasts.filter((last) => !last).length).toBeLessThanOrEqual(2);
+  });
+});
