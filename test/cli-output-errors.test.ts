@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { writeTrace } from '../src/cli/run.js';
 import { CLI, collect, fanout, start } from './helpers/cli.js';
 import { scratchDir } from './helpers/scratch.js';
 
@@ -151,4 +152,39 @@ it('leaves standard input paused until the records are read', async () => {
   const lines = Array.from({ length: 20_000 }, (_, i) => `${i}\n`).join('');
   const { stdout } = await collect(child, lines);
   expect(stdout.trim()).toBe(`null 20000 ${lines.length}`);
+});
+
+it('says the trace could not be written, with status 1, the results all written', async () => {
+  writeFileSync(input, inputs);
+  const result = await fanout([
+    'run',
+    tasks,
+    '-e',
+    'double',
+    '-i',
+    input,
+    '--trace',
+    '/dev/full',
+    '-q',
+  ]);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('cannot write the trace: ENOSPC');
+  expect(result.stderr).not.toContain('    at ');
+  expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(50);
+});
+
+it('writes a trace of more events than one string could hold in batches, as one JSON', () => {
+  // (Tens of thousands here; the batches are what lets millions of them through.)
+  const traceEvents = Array.from({ length: 25_001 }, (_, i) => ({
+    name: 'double',
+    ph: 'X' as const,
+    ts: i,
+    dur: 1,
+    pid: 1,
+    tid: i % 3,
+  }));
+  const chrome = { traceEvents, displayTimeUnit: 'ms' as const, otherData: { threads: 3 } };
+  const path = join(dir, 'big-trace.json');
+  writeTrace(path, { toChromeTrace: () => chrome });
+  expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(chrome);
 });

@@ -1,5 +1,6 @@
 // What `fanout run` and `fanout advise` share: naming the task from the command line,
 // reading inputs in each format as a stream, and writing results with backpressure.
+import { constants } from 'node:buffer';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -97,12 +98,23 @@ export function openInput(path: string): InputSource {
  * record per line; blank lines of JSONL are skipped). `json` is one array, read whole.
  * A line that is not valid JSON is a record of its own, never a crash.
  */
-export async function* readRecords(stream: Readable, format: Format): AsyncGenerator<InputRecord> {
+export async function* readRecords(
+  stream: Readable,
+  format: Format,
+  longest = constants.MAX_STRING_LENGTH,
+): AsyncGenerator<InputRecord> {
   // Decoded as a stream, so that a character split between two reads stays whole.
   stream.setEncoding('utf8');
   if (format === 'json') {
     let text = '';
-    for await (const chunk of stream) text += chunk;
+    for await (const chunk of stream) {
+      if (text.length + chunk.length > longest) {
+        throw new UsageError(
+          `with --format json the input is read whole, and it is longer than the longest string (${longest} characters): use --format jsonl`,
+        );
+      }
+      text += chunk;
+    }
     text = withoutBom(text);
     let parsed: unknown;
     try {
@@ -119,9 +131,16 @@ export async function* readRecords(stream: Readable, format: Format): AsyncGener
   }
   let line = 0;
   let chars = 0;
-  for await (const read of linesOf(stream as AsyncIterable<string>)) {
-    const text = line === 0 ? withoutBom(read) : read;
+  for await (const read of linesOf(stream as AsyncIterable<string>, longest)) {
     line++;
+    if (typeof read !== 'string') {
+      // A line longer than a string can be: skipped, a failure of its own item.
+      const error = new Error(`it is longer than the longest string (${read.skipped} characters)`);
+      yield { ok: false, line, text: '', error, chars: chars + read.skipped + 1 };
+      chars = 0;
+      continue;
+    }
+    const text = line === 1 ? withoutBom(read) : read;
     chars += read.length + 1;
     if (format === 'lines') {
       yield { ok: true, line, value: text, chars };
@@ -143,16 +162,35 @@ export async function* readRecords(stream: Readable, format: Format): AsyncGener
 /** A text without the byte order mark that some editors put at its start. */
 const withoutBom = (text: string): string => (text.startsWith('\uFEFF') ? text.slice(1) : text);
 
+/** A line longer than `longest` characters: how many it had (see linesOf). */
+interface LongLine {
+  readonly skipped: number;
+}
+
 /**
  * The lines of a text read in pieces: ended by LF or CRLF, as JSONL defines them. (A lone
  * CR is no line break: it is whitespace inside a JSON value, which readline would split.)
- * The pieces of a long line are joined once, when it ends.
+ * The pieces of a long line are joined once, when it ends. A line longer than `longest`
+ * characters (which no string could hold) is read to its end and dropped: its length
+ * comes instead.
  */
-async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+async function* linesOf(
+  chunks: AsyncIterable<string>,
+  longest: number,
+): AsyncGenerator<string | LongLine> {
   let parts: string[] = [];
-  const line = (last: string) => {
-    const text = parts.length === 0 ? last : parts.join('') + last;
+  // Characters of the line so far (in `parts`, or skipped once it is too long).
+  let length = 0;
+  let skipping = false;
+  const line = (last: string): string | LongLine => {
+    const total = length + last.length;
+    const whole = parts;
+    const skipped = skipping;
     parts = [];
+    length = 0;
+    skipping = false;
+    if (skipped || total > longest) return { skipped: total };
+    const text = whole.length === 0 ? last : whole.join('') + last;
     return text.endsWith('\r') ? text.slice(0, -1) : text;
   };
   for await (const chunk of chunks) {
@@ -161,9 +199,16 @@ async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
       yield line(chunk.slice(at, end));
       at = end + 1;
     }
-    if (at < chunk.length) parts.push(chunk.slice(at));
+    if (at < chunk.length) {
+      length += chunk.length - at;
+      if (!skipping && length > longest) {
+        skipping = true;
+        parts = [];
+      }
+      if (!skipping) parts.push(chunk.slice(at));
+    }
   }
-  if (parts.length > 0) yield line('');
+  if (length > 0 || skipping) yield line('');
 }
 
 /**
