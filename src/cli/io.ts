@@ -222,6 +222,7 @@ export class RecordWriter {
   readonly #stream: Writable;
   readonly #format: Format;
   #count = 0;
+  #chars = 0;
   #waiting = '';
   #scheduled = false;
   #drained: (() => void) | undefined;
@@ -262,6 +263,11 @@ export class RecordWriter {
     return this.#count;
   }
 
+  /** Characters of the records written so far (their text, separators included). */
+  get chars(): number {
+    return this.#chars;
+  }
+
   /** Why the stream failed, if it did. */
   get error(): NodeJS.ErrnoException | undefined {
     return this.#error;
@@ -288,6 +294,7 @@ export class RecordWriter {
       text = this.#format === 'json' ? `${this.#count === 0 ? '[\n' : ',\n'}${json}` : `${json}\n`;
     }
     this.#count++;
+    this.#chars += text.length;
     this.#waiting += text;
     if (this.#waiting.length >= FLUSH_AT) this.#flush();
     else if (!this.#scheduled) {

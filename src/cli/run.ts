@@ -218,6 +218,9 @@ async function parsedFirst(stream: Readable, format: Format): Promise<AsyncItera
   })();
 }
 
+/** Characters of results that may be read for and not yet written (see runTask). */
+const RESULTS_BUDGET = 64 * 2 ** 20;
+
 /** Events written at a time: the trace as one string passes V8's longest (~2.8M items). */
 const TRACE_BATCH = 10_000;
 
@@ -308,8 +311,24 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let index = 0;
   /** About how much of the input the items finished took (see InputRecord.chars). */
   let doneChars = 0;
+  // The window bounds items, not bytes: results of a megabyte each would fill the heap
+  // (16,384 of them). What was read and is not yet written is also kept under
+  // RESULTS_BUDGET characters, by the size of the results written so far.
+  const averageResult = () => (output.count > 0 ? output.chars / output.count : 0);
+  const overBudget = () => pending.size > 0 && pending.size * averageResult() > RESULTS_BUDGET;
+  let roomForResults: (() => void) | undefined;
+  const wakeReader = () => {
+    const wake = roomForResults;
+    roomForResults = undefined;
+    wake?.();
+  };
   async function* items(): AsyncGenerator<unknown> {
     for await (const record of records) {
+      while (overBudget()) {
+        await new Promise<void>((resolve) => {
+          roomForResults = resolve;
+        });
+      }
       if (!record.ok) {
         // (No stack: it would show only this loop, and cost ~4 µs a malformed line.)
         const malformed = stackless(() => new MalformedInput(record.line, record.error));
@@ -390,6 +409,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       const item = pending.get(outcome.job as number);
       doneChars += item?.chars ?? 0;
       pending.delete(outcome.job as number);
+      if (roomForResults && !overBudget()) wakeReader();
       let failure: { readonly code: string; readonly message: string } | undefined;
       if (outcome.status === 'fulfilled') {
         let drained: Promise<void> | undefined;
@@ -430,6 +450,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       throw error;
     }
   } finally {
+    wakeReader(); // (a reader waiting for room ends: nothing takes its items any more)
     process.off('SIGINT', onSigint);
     bar?.stop();
     await output.end();
