@@ -191,7 +191,11 @@ export interface CallOptions extends RunOptions {
   readonly transfer?: boolean | undefined;
   /** Smallest automatic chunk. @default 1 */
   readonly minChunk?: number | undefined;
-  /** Largest automatic chunk. @default 100000 */
+  /**
+   * Largest automatic chunk. With `transfer`, 1024 unless given: Node takes time in the
+   * length of a message's transfer list for each buffer in it.
+   * @default 100000
+   */
   readonly maxChunk?: number | undefined;
 }
 

@@ -2,7 +2,8 @@
 // `transfer: true`: inputs (the caller's views are detached) and outputs (the worker's
 // are). Otherwise both are copied.
 import { describe, expect, it } from 'vitest';
-import { defineTask } from '../src/index.js';
+import { type CallTrace, defineTask } from '../src/index.js';
+import { chunkSizes } from './helpers/chunks.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 
@@ -162,5 +163,32 @@ describe('outputs of a worker', () => {
     const [out] = await runner.all(keepOutput, [4], { transfer: true });
     expect(Array.from(out!)).toEqual([1, 1, 1, 1]);
     expect(await runner.run(lastOutputBytes, undefined)).toBe(0);
+  });
+});
+
+describe('chunks of a call that transfers', () => {
+  it('hold at most 1024 items unless maxChunk says otherwise (one transfer list each)', async () => {
+    const runner = createRunner({ threads: 2 });
+    const buffers = () =>
+      Array.from({ length: 12_000 }, (_, i) => new Uint8Array([i % 256]).buffer);
+    let trace: CallTrace | undefined;
+    const sums = await runner.all(byteSum, buffers(), {
+      transfer: true,
+      onTrace: (t) => {
+        trace = t;
+      },
+    });
+    expect(sums).toEqual(Array.from({ length: 12_000 }, (_, i) => i % 256));
+    const sizes = chunkSizes(trace!);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1024);
+    // Given a bigger maxChunk, the same call takes bigger chunks.
+    await runner.all(byteSum, buffers(), {
+      transfer: true,
+      maxChunk: 100_000,
+      onTrace: (t) => {
+        trace = t;
+      },
+    });
+    expect(Math.max(...chunkSizes(trace!))).toBeGreaterThan(1024);
   });
 });
