@@ -26,6 +26,11 @@ export class Heap<T> {
     items[at] = item;
   }
 
+  /** The first entry, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.#items[0];
+  }
+
   /** Takes the first entry out, or undefined when empty. */
   pop(): T | undefined {
     const items = this.#items;
