@@ -126,7 +126,14 @@ export async function* readRecords(
     if (!Array.isArray(parsed)) {
       throw new UsageError('with --format json the input must be one JSON array');
     }
-    for (let i = 0; i < parsed.length; i++) yield { ok: true, line: i + 1, value: parsed[i] };
+    // What was read goes as soon as it is parsed, each element once it was taken: the
+    // whole input and every record need not stay in memory to the end of the run.
+    text = '';
+    for (let i = 0; i < parsed.length; i++) {
+      const value = parsed[i];
+      parsed[i] = undefined;
+      yield { ok: true, line: i + 1, value };
+    }
     return;
   }
   let line = 0;
