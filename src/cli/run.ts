@@ -358,18 +358,16 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       : undefined;
   bar?.start(input.size ?? 0, 0, { done: 0, failed: 0, rate: 0 });
   let peakHeap = process.memoryUsage().heapUsed;
-  const onProgress = (progress: Progress) => {
-    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    // Reading runs up to a window ahead of the work: the bar shows how much of the input
-    // the items finished took (a JSON array, read whole: their share of its items).
-    const finished = progress.done + progress.failed;
+  // Reading runs up to a window ahead of the work: the bar shows how much of the input the
+  // items finished took (a JSON array, read whole: their share of its items).
+  const drawBar = (done: number, finished: number, rate: number) => {
     const size = input.size ?? 0;
     const part = flags.format === 'json' ? (index > 0 ? (finished / index) * size : 0) : doneChars;
-    bar?.update(Math.min(size, part), {
-      done: progress.done,
-      failed: failed,
-      rate: Math.round(progress.rate),
-    });
+    bar?.update(Math.min(size, part), { done, failed, rate: Math.round(rate) });
+  };
+  const onProgress = (progress: Progress) => {
+    if (flags.verbose) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    drawBar(progress.done, progress.done + progress.failed, progress.rate);
   };
 
   let stats: CallStats | undefined;
@@ -452,6 +450,9 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   } finally {
     wakeReader(); // (a reader waiting for room ends: nothing takes its items any more)
     process.off('SIGINT', onSigint);
+    // (The last progress report comes before the loop above took the last results.)
+    const rate = (output.count + failed) / ((performance.now() - started) / 1000);
+    drawBar(output.count, output.count + failed, rate);
     bar?.stop();
     await output.end();
     await errors?.end();
