@@ -379,13 +379,6 @@ function delay(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-/**
- * The reason a stopping call aborts its signals with (one for every call): aborting with
- * none makes a DOMException each time, whose stack capture cost ~5 µs, several times per
- * stopped call and once per job running on the main thread.
- */
-const STOPPED = Object.freeze(new DOMException('This operation was aborted', 'AbortError'));
-
 /** What a job under way can be stopped by: its timeout's controller, a function job's. */
 interface Stoppable {
   abort(reason?: unknown): void;
@@ -605,18 +598,24 @@ export function startCall(
 
   // Mirrors stop.signal.aborted, read for every job: a getter into Node costs.
   let stopped = false;
+  let stopError: DOMException | undefined;
   const halt = (reason: string) => {
     if (stopped || finished) return;
     stopped = true;
     cancelReason = reason;
-    stop.abort(STOPPED);
-    for (const controller of live) controller.abort(STOPPED);
+    // One reason for every signal the stop aborts: aborting with none makes a DOMException
+    // each time, whose stack capture cost ~5 µs, several times per stopped call and once per
+    // job running on the main thread (whose signals share it, as signals that follow
+    // another's do).
+    stopError = new DOMException('This operation was aborted', 'AbortError');
+    stop.abort(stopError);
+    for (const controller of live) controller.abort(stopError);
     if (stopCell) Atomics.store(stopCell, 0, 1);
     const itemMs = sizer.perItemMs;
     if (stopCell && itemMs !== undefined && itemMs < SHORT_ITEM_MS) {
-      graceTimer = setTimeout(() => terminate.abort(STOPPED), STOP_GRACE_MS);
+      graceTimer = setTimeout(() => terminate.abort(stopError), STOP_GRACE_MS);
     } else {
-      terminate.abort(STOPPED);
+      terminate.abort(stopError);
     }
     if (!exhausted) source.close();
   };
@@ -634,7 +633,7 @@ export function startCall(
     );
     // destroy() stops everything now: no grace, even for a call already stopping.
     clearTimeout(graceTimer);
-    terminate.abort(STOPPED);
+    terminate.abort(stopError);
   };
 
   const info = (item: Item, attempt = item.attempt): JobInfo => ({
@@ -898,7 +897,15 @@ export function startCall(
   const handOn = (slot: Slot, answered: number): Handed | undefined => {
     if (stopped || readyCount() === 0 || dispatcher.contended) return undefined;
     if (stopsCall(config.policy, 'fulfilled')) return undefined;
-    // (The `answered` items of the chunk that came back are still counted in flight.)
+    // Under a cap, jobs start in input order: a function job waiting before the next task
+    // item goes first (pump starts it).
+    const capped = config.concurrency !== Number.POSITIVE_INFINITY;
+    const fn = fnReady.peek();
+    if (capped && fn && fn.index < (nextReadyIndex() ?? Number.POSITIVE_INFINITY)) {
+      return undefined;
+    }
+    // (The `answered` items of the chunk that came back, which succeeded, are still counted
+    // in flight; failed ones stay there, until their retry if any.)
     const room = config.concurrency - inFlight + answered;
     if (room <= 0) return undefined;
     return { next: runChunk(takeInFlight(room), slot) };
@@ -1100,7 +1107,7 @@ export function startCall(
     let handed: Handed | undefined;
     try {
       const canStop = response.failures !== undefined && stopsCall(config.policy, 'rejected');
-      handed = canStop ? undefined : handOn(slot, length);
+      handed = canStop ? undefined : handOn(slot, length - (response.failures?.length ?? 0));
       // A chunk's outcomes come after its progress reports (they travel on another port).
       if (progress) await progress.closed;
       settleChunk(chunk, response, received - dispatched);

@@ -29,7 +29,7 @@ describe('a line longer than the longest string', () => {
     ] as const) {
       expect(summary(await read([...pieces], 'jsonl'))).toEqual([
         { line: 1, value: 1 },
-        { line: 2, error: `it is longer than the longest string (${length} characters)` },
+        { line: 2, error: `it has ${length} characters, more than a string can hold` },
         { line: 3, value: 2 },
       ]);
     }
@@ -38,13 +38,13 @@ describe('a line longer than the longest string', () => {
   it('counts a line at the limit as a line, and one past it, at the end, as too long', async () => {
     expect(summary(await read(['"12345678"\n', '"123456789"'], 'lines'))).toEqual([
       { line: 1, value: '"12345678"' },
-      { line: 2, error: 'it is longer than the longest string (11 characters)' },
+      { line: 2, error: 'it has 11 characters, more than a string can hold' },
     ]);
   });
 
   it('is a usage error for a JSON array, which is read whole', async () => {
     await expect(read(['[1, 2, ', '3, 4, 5, 6]'], 'json')).rejects.toThrow(
-      /longer than the longest string \(10 characters\): use --format jsonl/,
+      /more characters than a string can hold \(10\): use --format jsonl/,
     );
   });
 });

@@ -132,3 +132,70 @@ describe('concurrency on threads', () => {
     expect(new Set(ids).size).toBe(2);
   });
 });
+
+describe.each(executors)('a cap of one on $name, chunk after chunk', ({ options }) => {
+  it('keeps input order between worker tasks and function jobs', async () => {
+    const runner = createRunner(options);
+    const { sab } = cells(1);
+    // Even jobs run on the main thread and read how many worker tasks ran before them.
+    const seen: number[] = [];
+    const jobs = Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 1
+        ? job(tasks.countOrFail, { sab })
+        : async () => {
+            seen.push(Atomics.load(new Int32Array(sab), 0));
+            return i;
+          },
+    );
+    await runner.all(jobs, { concurrency: 1 });
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, k) => k));
+  });
+
+  it('runs a retry before the jobs after it', async () => {
+    const runner = createRunner(options);
+    const sab = new SharedArrayBuffer(4 * 64);
+    const inputs = Array.from({ length: 8 }, (_, id) => ({
+      sab,
+      id,
+      failFirst: id === 1 || id === 4,
+    }));
+    const report = await runner.all(tasks.logAttempt, inputs, {
+      concurrency: 1,
+      retries: 1,
+      policy: 'settle',
+    });
+    expect(report.counts).toEqual({ total: 8, fulfilled: 8, rejected: 0 });
+    const log = new Int32Array(sab);
+    expect(Array.from(log.subarray(1, 1 + log[0]!))).toEqual([
+      1, 11, 12, 21, 31, 41, 42, 51, 61, 71,
+    ]);
+  });
+});
+
+describe('the reason a stopped call gives its jobs', () => {
+  it('is a fresh AbortError for each call, one its jobs can add to', async () => {
+    const runner = createRunner({ threads: 0 });
+    const reasons: unknown[] = [];
+    const stoppedJob: FunctionJob<never> = ({ signal }) =>
+      new Promise((_, reject) => {
+        signal.addEventListener('abort', () => {
+          reasons.push(signal.reason);
+          Object.assign(signal.reason as object, { seenBy: 'the job' });
+          reject(signal.reason);
+        });
+      });
+    const fail: FunctionJob<never> = async () => {
+      throw new Error('first failure');
+    };
+    for (let call = 0; call < 2; call++) {
+      await expect(runner.all([stoppedJob, fail])).rejects.toMatchObject({
+        code: 'ERR_TASK_FAILED',
+      });
+    }
+    expect(reasons).toHaveLength(2);
+    for (const reason of reasons) {
+      expect(reason).toMatchObject({ name: 'AbortError', seenBy: 'the job' });
+    }
+    expect(reasons[0]).not.toBe(reasons[1]);
+  });
+});

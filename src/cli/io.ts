@@ -110,7 +110,7 @@ export async function* readRecords(
     for await (const chunk of stream) {
       if (text.length + chunk.length > longest) {
         throw new UsageError(
-          `with --format json the input is read whole, and it is longer than the longest string (${longest} characters): use --format jsonl`,
+          `with --format json the input is read whole, and it has more characters than a string can hold (${longest}): use --format jsonl`,
         );
       }
       text += chunk;
@@ -142,7 +142,7 @@ export async function* readRecords(
     line++;
     if (typeof read !== 'string') {
       // A line longer than a string can be: skipped, a failure of its own item.
-      const error = new Error(`it is longer than the longest string (${read.skipped} characters)`);
+      const error = new Error(`it has ${read.skipped} characters, more than a string can hold`);
       yield { ok: false, line, text: '', error, chars: chars + read.skipped + 1 };
       chars = 0;
       continue;

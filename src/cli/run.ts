@@ -317,6 +317,8 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   const averageResult = () => (output.count > 0 ? output.chars / output.count : 0);
   const overBudget = () => pending.size > 0 && pending.size * averageResult() > RESULTS_BUDGET;
   let roomForResults: (() => void) | undefined;
+  // The run is over: a reader waiting for room ends (and closes the input).
+  let over = false;
   const wakeReader = () => {
     const wake = roomForResults;
     roomForResults = undefined;
@@ -324,11 +326,12 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   };
   async function* items(): AsyncGenerator<unknown> {
     for await (const record of records) {
-      while (overBudget()) {
+      while (!over && overBudget()) {
         await new Promise<void>((resolve) => {
           roomForResults = resolve;
         });
       }
+      if (over) return;
       if (!record.ok) {
         // (No stack: it would show only this loop, and cost ~4 µs a malformed line.)
         const malformed = stackless(() => new MalformedInput(record.line, record.error));
@@ -448,6 +451,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
       throw error;
     }
   } finally {
+    over = true;
     wakeReader(); // (a reader waiting for room ends: nothing takes its items any more)
     process.off('SIGINT', onSigint);
     // (The last progress report comes before the loop above took the last results.)

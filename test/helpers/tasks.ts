@@ -34,6 +34,7 @@ export const tasks = {
   barrier: task<Latch & { parties: number }, number>('barrier'),
   count: task<Latch & { index?: number }, number>('count'),
   countOrFail: task<Latch & { fail?: boolean }, number>('countOrFail'),
+  logAttempt: task<Latch & { id: number; failFirst?: boolean }, number>('logAttempt'),
   after: task<
     Latch & { index?: number; atLeast?: number; value?: unknown; fail?: string },
     unknown
