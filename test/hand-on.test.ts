@@ -3,7 +3,7 @@
 // only when nothing in them can stop the call and no other call waits for the thread. An
 // executor with one slot that records every chunk makes the order certain.
 import { describe, expect, it } from 'vitest';
-import type { Executor, TaskRequest, TaskResponse } from '../src/index.js';
+import type { Executor, MapOptions, TaskRequest, TaskResponse } from '../src/index.js';
 import { serializeError } from '../src/protocol.js';
 import { deferred } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
@@ -73,6 +73,34 @@ function recordingExecutor(seen: () => number) {
  */
 const readAhead = () => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * A map of chunks of two over `inputs` on a recording executor, each chunk answered once
+ * the stream has read ahead: what it yielded, and the chunks sent.
+ */
+async function heldMap(inputs: number[], options: MapOptions = {}) {
+  const outputs: unknown[] = [];
+  const held = recordingExecutor(() => outputs.length);
+  const runner = createRunner({ executor: held.executor });
+  const stream = runner.map(tasks.double, inputs, { chunkSize: 2, ...options });
+  const done = (async () => {
+    for await (const output of stream as AsyncIterable<unknown>) outputs.push(output);
+  })();
+  for (let chunk = 0; chunk < inputs.length / 2; chunk++) {
+    await held.next();
+    await readAhead();
+    held.answer();
+  }
+  await done;
+  return { outputs, sent: held.sent };
+}
+
+/** Chunk k + 1 left while the consumer had at most the outputs of chunks before k. */
+function expectHandedOn(sent: readonly Sent[]): void {
+  sent.forEach((s, k) => {
+    expect(s.seen).toBeLessThanOrEqual(2 * Math.max(0, k - 1));
+  });
+}
+
 /** Settles if another chunk is sent (answering it, so the call can end): the test then fails. */
 async function sentAgain(held: ReturnType<typeof recordingExecutor>): Promise<string> {
   await held.next();
@@ -82,30 +110,14 @@ async function sentAgain(held: ReturnType<typeof recordingExecutor>): Promise<st
 
 describe('the next chunk goes out before the last one is handed over', () => {
   it('sends each chunk before the outputs of the one before reach the consumer', async () => {
-    const outputs: number[] = [];
-    const held = recordingExecutor(() => outputs.length);
-    const runner = createRunner({ executor: held.executor });
-    const done = (async () => {
-      for await (const output of runner.map(tasks.double, [1, 2, 3, 4, 5, 6], { chunkSize: 2 })) {
-        outputs.push(output);
-      }
-    })();
-    for (let chunk = 0; chunk < 3; chunk++) {
-      await held.next();
-      await readAhead();
-      held.answer();
-    }
-    await done;
+    const { outputs, sent } = await heldMap([1, 2, 3, 4, 5, 6]);
     expect(outputs).toEqual([2, 4, 6, 8, 10, 12]);
-    expect(held.sent.map((s) => s.inputs)).toEqual([
+    expect(sent.map((s) => s.inputs)).toEqual([
       [1, 2],
       [3, 4],
       [5, 6],
     ]);
-    // Chunk k + 1 left while the consumer had at most the outputs of chunks before k.
-    held.sent.forEach((s, k) => {
-      expect(s.seen).toBeLessThanOrEqual(2 * Math.max(0, k - 1));
-    });
+    expectHandedOn(sent);
   });
 
   it('waits for a chunk with a failure to be handed over (fail-fast stops there)', async () => {
@@ -151,49 +163,15 @@ describe('the next chunk goes out before the last one is handed over', () => {
 
 describe('the next chunk goes out before the last one is handed over, also', () => {
   it('under settle, after a chunk with failures (none can stop the call)', async () => {
-    const outputs: unknown[] = [];
-    const held = recordingExecutor(() => outputs.length);
-    const runner = createRunner({ executor: held.executor });
-    const done = (async () => {
-      const stream = runner.map(tasks.double, [1, -1, 3, 4, -5, 6], {
-        chunkSize: 2,
-        policy: 'settle',
-      });
-      for await (const outcome of stream) outputs.push(outcome);
-    })();
-    for (let chunk = 0; chunk < 3; chunk++) {
-      await held.next();
-      await readAhead();
-      held.answer();
-    }
-    await done;
+    const { outputs, sent } = await heldMap([1, -1, 3, 4, -5, 6], { policy: 'settle' });
     expect(outputs).toHaveLength(6);
-    held.sent.forEach((s, k) => {
-      expect(s.seen).toBeLessThanOrEqual(2 * Math.max(0, k - 1));
-    });
+    expectHandedOn(sent);
   });
 
   it('under a concurrency cap as big as a chunk (the chunk back leaves room)', async () => {
-    const outputs: number[] = [];
-    const held = recordingExecutor(() => outputs.length);
-    const runner = createRunner({ executor: held.executor });
-    const done = (async () => {
-      const stream = runner.map(tasks.double, [1, 2, 3, 4, 5, 6], {
-        chunkSize: 2,
-        concurrency: 2,
-      });
-      for await (const output of stream) outputs.push(output);
-    })();
-    for (let chunk = 0; chunk < 3; chunk++) {
-      await held.next();
-      await readAhead();
-      held.answer();
-    }
-    await done;
+    const { outputs, sent } = await heldMap([1, 2, 3, 4, 5, 6], { concurrency: 2 });
     expect(outputs).toEqual([2, 4, 6, 8, 10, 12]);
-    held.sent.forEach((s, k) => {
-      expect(s.seen).toBeLessThanOrEqual(2 * Math.max(0, k - 1));
-    });
+    expectHandedOn(sent);
   });
 });
 
