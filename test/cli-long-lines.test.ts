@@ -1,16 +1,28 @@
-// A line longer than any string can be (V8's longest: ~512M characters) cannot be read
-// whole: `fanout run` skips it to its end and fails its item alone (ERR_MALFORMED_INPUT),
-// the lines after it read as usual; a JSON array that long is a usage error. A small
-// `longest` stands for the real limit here.
+// Reading input records. A line longer than any string can be (V8's longest: ~512M
+// characters) cannot be read whole: `fanout run` skips it to its end and fails its item
+// alone (ERR_MALFORMED_INPUT), the lines after it read as usual; a JSON array that long is a
+// usage error. A small `longest` stands for the real limit here. A JSON input that does not
+// parse names the line where the parser stopped.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { type InputRecord, readRecords } from '../src/cli/io.js';
 
-/** The records of `pieces` (read one after the other) in `format`, lines longer than 10 cut. */
-async function read(pieces: string[], format: 'jsonl' | 'lines' | 'json'): Promise<InputRecord[]> {
+/** The records of `pieces` (read one after the other) in `format`, up to `longest` a line. */
+async function readAll(
+  pieces: string[],
+  format: 'jsonl' | 'lines' | 'json',
+  longest?: number,
+): Promise<InputRecord[]> {
   const records: InputRecord[] = [];
-  for await (const record of readRecords(Readable.from(pieces), format, 10)) records.push(record);
+  for await (const record of readRecords(Readable.from(pieces), format, longest)) {
+    records.push(record);
+  }
   return records;
+}
+
+/** The same, lines longer than 10 characters cut. */
+async function read(pieces: string[], format: 'jsonl' | 'lines' | 'json'): Promise<InputRecord[]> {
+  return readAll(pieces, format, 10);
 }
 
 const summary = (records: InputRecord[]) =>
@@ -46,5 +58,17 @@ describe('a line longer than the longest string', () => {
     await expect(read(['[1, 2, ', '3, 4, 5, 6]'], 'json')).rejects.toThrow(
       /more characters than a string can hold \(10\): use --format jsonl/,
     );
+  });
+});
+
+describe('a JSON input that does not parse', () => {
+  it('fails on the line where the parser stopped, with the text around it', async () => {
+    const items = Array.from({ length: 500 }, (_, i) => `{"x": ${i}}`);
+    items[400] = '{bad}';
+    const records = await readAll([`[\n${items.join(',\n')}\n]`], 'json');
+    expect(records).toHaveLength(1);
+    const [record] = records;
+    expect(record).toMatchObject({ ok: false, line: 402 });
+    expect(record!.ok === false && record!.text).toContain('{bad}');
   });
 });

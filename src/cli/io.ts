@@ -120,7 +120,16 @@ export async function* readRecords(
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      yield { ok: false, line: 1, text: text.slice(0, 200), error: error as Error };
+      // Where the parser stopped, when its message says (V8's does: "at position N"): the
+      // line it is on, and the text around it; else the input's start.
+      const at = /at position (\d+)/.exec((error as Error).message);
+      const position = at ? Number(at[1]) : 0;
+      let line = 1;
+      for (let i = text.indexOf('\n'); i !== -1 && i < position; i = text.indexOf('\n', i + 1)) {
+        line++;
+      }
+      const excerpt = text.slice(Math.max(0, position - 100), position + 100);
+      yield { ok: false, line, text: excerpt, error: error as Error };
       return;
     }
     if (!Array.isArray(parsed)) {
