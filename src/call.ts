@@ -560,9 +560,8 @@ export function startCall(
 
   // Aborting `stop` stops the call, whatever the cause: waits for a thread, backoffs and
   // main-thread functions end; chunks under way end through `stopCell` and `terminate`
-  // (below). Many may listen to it: more than 10 is not a leak.
+  // (below). Its hearers share a listener or two (see abort.ts, and the dispatcher's).
   const stop = new AbortController();
-  setMaxListeners(0, stop.signal);
   // Chunks under way hear of a stop first through `stopCell`, which their worker reads
   // between items: a chunk of short items ends after the item running and keeps its
   // thread. Those still running after STOP_GRACE_MS, or when items are not known to be
@@ -570,7 +569,10 @@ export function startCall(
   // each on 2 cores: a map left after 1,000 of 4,000 items of 50 µs took 103 ms, nearly
   // what all 4,000 take, 112 ms; 67 ms now).
   const terminate = new AbortController();
-  setMaxListeners(0, terminate.signal);
+  // Each thread the call uses may listen to it twice (its session, and its pool task): more
+  // than 10 is no leak. (Said only where there can be: telling Node costs ~3 µs a signal,
+  // a fair part of a call of one job.)
+  if (threads > 4) setMaxListeners(0, terminate.signal);
   let stopCell: Int32Array | undefined;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const stopBuffer = (): SharedArrayBuffer => {
