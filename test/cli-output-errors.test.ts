@@ -156,17 +156,8 @@ it('leaves standard input paused until the records are read', async () => {
 
 it('says the trace could not be written, with status 1, the results all written', async () => {
   writeFileSync(input, inputs);
-  const result = await fanout([
-    'run',
-    tasks,
-    '-e',
-    'double',
-    '-i',
-    input,
-    '--trace',
-    '/dev/full',
-    '-q',
-  ]);
+  const toFullDisk = ['--trace', '/dev/full', '-q'];
+  const result = await fanout(['run', tasks, '-e', 'double', '-i', input, ...toFullDisk]);
   expect(result.code).toBe(1);
   expect(result.stderr).toContain('cannot write the trace: ENOSPC');
   expect(result.stderr).not.toContain('    at ');
