@@ -856,6 +856,16 @@ export function startCall(
   const nextReadyIndex = (): number | undefined =>
     retryFront.peek()?.index ?? (ready.size > 0 ? ready.headIndex : undefined);
 
+  /**
+   * Under a concurrency cap, jobs start in input order: whether a main-thread function job
+   * comes before the next job for a thread. (Without a cap, function jobs all start at once.)
+   */
+  const capped = config.concurrency !== Number.POSITIVE_INFINITY;
+  const functionFirst = (): boolean => {
+    const fn = fnReady.peek();
+    return fn !== undefined && fn.index < (nextReadyIndex() ?? Number.POSITIVE_INFINITY);
+  };
+
   /** Takes up to `size` ready jobs of the same task as the first one. */
   const takeChunk = (size: number): Chunk => {
     if (retryFront.length === 0) {
@@ -899,13 +909,8 @@ export function startCall(
   const handOn = (slot: Slot, answered: number): Handed | undefined => {
     if (stopped || readyCount() === 0 || dispatcher.contended) return undefined;
     if (stopsCall(config.policy, 'fulfilled')) return undefined;
-    // Under a cap, jobs start in input order: a function job waiting before the next task
-    // item goes first (pump starts it).
-    const capped = config.concurrency !== Number.POSITIVE_INFINITY;
-    const fn = fnReady.peek();
-    if (capped && fn && fn.index < (nextReadyIndex() ?? Number.POSITIVE_INFINITY)) {
-      return undefined;
-    }
+    // (A function job waiting before the next task item goes first: pump starts it.)
+    if (capped && functionFirst()) return undefined;
     // (The `answered` items of the chunk that came back, which succeeded, are still counted
     // in flight; failed ones stay there, until their retry if any.)
     const room = config.concurrency - inFlight + answered;
@@ -1645,14 +1650,8 @@ export function startCall(
     if (finished) return;
     if (!pulling && canPull()) void fill().then(pump);
     if (!stopped) {
-      // Under a concurrency cap, jobs start in input order: a function job does not
-      // overtake a worker task that comes before it.
-      const capped = config.concurrency !== Number.POSITIVE_INFINITY;
-      while (
-        fnReady.length > 0 &&
-        inFlight < config.concurrency &&
-        !(capped && (nextReadyIndex() ?? Number.POSITIVE_INFINITY) < fnReady.peek()!.index)
-      ) {
+      // (Under a cap, a function job does not overtake a worker task that comes before it.)
+      while (fnReady.length > 0 && inFlight < config.concurrency && (!capped || functionFirst())) {
         inFlight++;
         void runFunction(fnReady.shift()!);
       }

@@ -14,6 +14,7 @@ import type {
 import { END, inputsSource, isPlainArray, startCall } from './call.js';
 import { invalidType, MapConsumedError } from './errors.js';
 import type { Values } from './protocol.js';
+import { Line } from './queue.js';
 import type { Task } from './task.js';
 
 /** Adapts an iterable of inputs into the engine's source of one task's inputs. */
@@ -137,16 +138,14 @@ class OrderedBuffer {
 
 /** Finished results in completion order: an array with a moving head. */
 class ArrivalBuffer {
-  #items: unknown[] = [];
-  #head = 0;
+  readonly #line = new Line<unknown>();
 
   put(_index: number, result: unknown): void {
-    this.#items.push(result);
+    this.#line.push(result);
   }
 
   putRun(_first: number, values: Values, from: number, to: number): void {
-    const items = this.#items;
-    for (let i = from; i < to; i++) items.push(values[i]);
+    for (let i = from; i < to; i++) this.#line.push(values[i]);
   }
 
   takeInto(out: unknown[]): number {
@@ -159,13 +158,8 @@ class ArrivalBuffer {
   }
 
   take(): unknown {
-    if (this.#head >= this.#items.length) return EMPTY;
-    const result = this.#items[this.#head++];
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return result;
+    // (A result may be undefined: the line's length says whether there is one.)
+    return this.#line.length === 0 ? EMPTY : this.#line.shift();
   }
 }
 

@@ -194,7 +194,8 @@ export async function runRequest(
   const untilFulfilled = request.untilFulfilled === true;
   const finalAttempt = request.finalAttempt ?? Number.POSITIVE_INFINITY;
   const stop = request.stop === undefined ? undefined : new Int32Array(request.stop);
-  // A chunk that waited behind another on this thread may find its call stopped already.
+  // A chunk that reaches its thread after its call stopped (queued in the pool, or sent just
+  // before the stop) runs none of its items.
   let ran = stop !== undefined && Atomics.load(stop, 0) !== 0 ? 0 : count;
   let start = now();
   let first = 0;
