@@ -67,8 +67,16 @@ describe('createRunner options', () => {
   it.each<[object, 'type' | 'range', string, string]>([
     [{ maxOldGenerationSizeMb: -1 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', '-1'],
     [{ stackSizeMb: Number.POSITIVE_INFINITY }, 'range', 'resourceLimits.stackSizeMb', 'Infinity'],
-    [{ maxOldGenerationSizeMb: 0 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', 'above 0'],
+    [
+      { maxYoungGenerationSizeMb: 0 },
+      'range',
+      'resourceLimits.maxYoungGenerationSizeMb',
+      'above 0',
+    ],
     [{ stackSizeMb: '4' }, 'type', 'resourceLimits.stackSizeMb', '"4"'],
+    // Smaller ones kill the process as a thread starts (Node 22: an old generation of 2 MB).
+    [{ maxOldGenerationSizeMb: 2 }, 'range', 'resourceLimits.maxOldGenerationSizeMb', 'from 4 up'],
+    [{ stackSizeMb: 0.2 }, 'range', 'resourceLimits.stackSizeMb', 'from 0.5 up'],
     [{ maxOldGenrationSizeMb: 64 }, 'range', 'Unknown key `maxOldGenrationSizeMb`', 'stackSizeMb'],
   ])('rejects resourceLimits %o', (resourceLimits, kind, ...named) => {
     const error = caught(() =>

@@ -57,9 +57,10 @@ describe('ERR_WORKER_EXITED on threads', () => {
   );
 
   it('fails the calls after a thread could not even start, instead of leaving them queued', async () => {
-    // A heap too small for Node to boot: each thread dies as it starts, and Piscina then
-    // starts no more of them for the pool.
-    const runner = createRunner({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 1 } });
+    // A heap too small for a thread to start (it needs 6-8 MB): each thread dies as it
+    // starts, and Piscina then starts no more of them for the pool. (The least fanout takes:
+    // smaller ones kill the whole process on Node 22 and later.)
+    const runner = createRunner({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 4 } });
     await expect(runner.run(tasks.double, 1)).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
     const next = await runner.run(tasks.double, 2).catch((e: unknown) => e);
     expect(next).toMatchObject({ code: 'ERR_WORKER_EXITED' });
