@@ -52,3 +52,45 @@ describe('TypeScript task module outside the test runner', () => {
     expect(JSON.parse(stdout)).toEqual([5, 13]);
   });
 });
+
+describe('which loader a TypeScript task module gets', () => {
+  const script = fileURLToPath(new URL('./fixtures/run-typed-task.mjs', import.meta.url));
+  const run = async (preload: string, threads: string): Promise<unknown> => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      fileURLToPath(new URL(`./fixtures/${preload}`, import.meta.url)),
+      script,
+      threads,
+      'full-typescript-task.ts',
+      'weighted',
+    ]);
+    return JSON.parse(stdout);
+  };
+  const threadCounts = [
+    ['threads', '2'],
+    ['inline', '0'],
+  ];
+
+  it.each(threadCounts)(
+    'is tsx where it is installed, even on a Node that strips types: an enum and an import without its extension load (%s)',
+    async (_name, threads) => {
+      expect(await run('strips-types.mjs', threads)).toEqual([43, 125]);
+    },
+  );
+
+  it.each(threadCounts)(
+    "without tsx, is Node's own type stripping where it has one, else none; either way the error says to install tsx (%s)",
+    async (_name, threads) => {
+      const outcome = (await run('hide-tsx.mjs', threads)) as { code: string; message: string };
+      expect(outcome.message).toContain('npm install tsx');
+      if ((process.features as { typescript?: unknown }).typescript) {
+        // Node 22.18 and later: it strips types, and refuses the enum.
+        expect(outcome.code).toBe('ERR_TASK_FAILED');
+        expect(outcome.message).toContain('enum');
+      } else {
+        expect(outcome.code).toBe('ERR_TASK_NOT_FOUND');
+        expect(outcome.message).toContain('cannot run TypeScript by itself');
+      }
+    },
+  );
+});

@@ -54,23 +54,53 @@ const modules = new Map<string, Promise<TaskModule>>();
 
 const TS_EXTENSION = /\.(?:ts|mts|cts|tsx)$/;
 
+type Tsx = { tsImport: (specifier: string, parent: string) => Promise<TaskModule> };
+let tsxLoading: Promise<Tsx | Error> | undefined;
+
+/** tsx, where it is installed; else why not. Once per thread. */
+function tsx(): Promise<Tsx | Error> {
+  tsxLoading ??= import('tsx/esm/api').then(
+    (api) => api as Tsx,
+    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+  );
+  return tsxLoading;
+}
+
+/** What Node's own type stripping refuses that tsx takes: a load failing so gets a hint. */
+const STRIP_ONLY_CODES = new Set([
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_UNKNOWN_FILE_EXTENSION',
+]);
+
 async function importModule(url: string): Promise<TaskModule> {
   if (!TS_EXTENSION.test(new URL(url).pathname)) return import(url);
-  // Node >= 22.18 strips types by itself; older Node needs tsx (an optional peer dependency).
-  if ((process.features as { typescript?: unknown }).typescript) return import(url);
-  let tsx: { tsImport: (specifier: string, parent: string) => Promise<TaskModule> };
-  try {
-    tsx = (await import('tsx/esm/api')) as typeof tsx;
-  } catch (error) {
+  // tsx where it is installed (an optional peer dependency), on every Node: it takes the
+  // whole language and imports written without their extension, so a module that loads on
+  // one Node loads on the next. Else Node's own type stripping (22.18 and later), which
+  // takes erasable syntax only.
+  const loader = await tsx();
+  if (!(loader instanceof Error)) return loader.tsImport(url, import.meta.url);
+  if (!(process.features as { typescript?: unknown }).typescript) {
     throw Object.assign(
       new Error(
         `Cannot load TypeScript task module ${url}: this Node.js (${process.version}) cannot run TypeScript by itself; install tsx (npm install tsx) or compile the module to JavaScript`,
-        { cause: error },
+        { cause: loader },
       ),
       { code: 'ERR_TS_LOADER_MISSING' },
     );
   }
-  return tsx.tsImport(url, import.meta.url);
+  try {
+    return await import(url);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !STRIP_ONLY_CODES.has(code)) throw error;
+    const hint =
+      'Node.js loaded this TypeScript module by stripping its types, which takes erasable syntax only (no enum, namespace or parameter property, no .tsx) and imports written with their extension; with tsx installed (npm install tsx), fanout loads it through tsx';
+    throw Object.assign(new Error(`${(error as Error).message} (${hint})`, { cause: error }), {
+      code,
+    });
+  }
 }
 
 function load(url: string): Promise<TaskModule> {
