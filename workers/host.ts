@@ -38,6 +38,11 @@ async function answer(
   // failing its own chunk, not the next job sent here (which would never run). A timer
   // set to fire later still escapes.
   await new Promise<void>((resolve) => setImmediate(resolve));
+  // What the chunk's tasks wrote (console.log) reaches the main thread's streams before the
+  // answer does, as Piscina makes sure for a task's result: else a caller that exits once
+  // it has its results loses it, and one that prints them prints them first.
+  await flushed(process.stdout);
+  await flushed(process.stderr);
   if (!request.transfer) {
     return { response: { ...response, values: toWire(response.values, false) }, buffers: [] };
   }
@@ -45,6 +50,32 @@ async function answer(
   for (const value of response.values) buffersIn(value, buffers);
   for (const failure of response.failures ?? []) buffersIn(failure.input, buffers);
   return { response, buffers: [...buffers] };
+}
+
+/**
+ * How long an answer waits at most for what its tasks wrote to reach the main thread. The
+ * main thread takes it when its event loop turns, so only a main thread that stopped
+ * taking it (its standard output broke, as under `| head`, and the error was handled)
+ * makes the wait this long: after one such wait, this thread waits no more until what it
+ * wrote is taken again.
+ */
+const FLUSH_WAIT_MS = 250;
+let untaken = false;
+
+/** Once what was written to a stream of this thread has reached the main thread (a write calls back when the main thread has taken it); at once when nothing waits. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> | undefined {
+  if (untaken || stream.writableLength === 0) return undefined;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      untaken = true;
+      resolve();
+    }, FLUSH_WAIT_MS);
+    stream.write('', () => {
+      clearTimeout(timer);
+      untaken = false;
+      resolve();
+    });
+  });
 }
 
 /** One chunk as a pool task: its answer is the task's result. */
