@@ -9,7 +9,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { onAbort, onAborts } from './abort.js';
-import { ChunkSizer, type Flight, itemsLeft, type TaskCosts } from './chunking.js';
+import { ChunkSizer, type Flight, itemsLeft, type TaskCosts, toCut } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
   DataCloneError,
@@ -245,6 +245,12 @@ function malformed(
     }
   }
   return undefined;
+}
+
+/** A chunk in flight, and the Int32 of its call's stop buffer that cuts it short. */
+interface Flying extends Flight {
+  readonly cell: number | undefined;
+  cutAsked: boolean;
 }
 
 /**
@@ -575,10 +581,17 @@ export function startCall(
   if (threads > 4) setMaxListeners(0, terminate.signal);
   let stopCell: Int32Array | undefined;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  // Its first Int32 stops every chunk; one more per thread cuts one chunk short (see
+  // rebalance), each chunk in flight holding one of them.
   const stopBuffer = (): SharedArrayBuffer => {
-    stopCell ??= new Int32Array(new SharedArrayBuffer(4));
+    stopCell ??= new Int32Array(new SharedArrayBuffer(4 * (1 + threads)));
     return stopCell.buffer as SharedArrayBuffer;
   };
+  // Not for chunks of a size the caller chose (fixed, or at least `minChunk`), nor when
+  // inputs are transferred: the items a chunk did not run have their buffers in its thread.
+  const cuts = config.chunk.fixed === undefined && (config.chunk.min ?? 1) <= 1 && !config.transfer;
+  const freeCells = cuts ? Array.from({ length: threads }, (_, i) => threads - i) : [];
+  let lookAgain: ReturnType<typeof setTimeout> | undefined;
   const live = new Set<Stoppable>();
   let cancelReason = '';
   let stoppedBy: CallRecord['stoppedBy'];
@@ -1000,7 +1013,11 @@ export function startCall(
     const progress = config.onTaskProgress && progressPort(chunk, config.onTaskProgress);
     const dispatched = now();
     let received = dispatched;
-    const flight = { at: dispatched, size: length };
+    // (A chunk of one: no item to stop before, nor to give to another thread.)
+    const stopAt = length > 1 ? stopBuffer() : undefined;
+    const cell = stopAt && freeCells.pop();
+    if (cell) Atomics.store(stopCell!, cell, 0);
+    const flight: Flying = { at: dispatched, size: length, cell, cutAsked: false };
     flying.add(flight);
     let response: TaskResponse | undefined;
     // An input whose buffer is already detached cannot be sent (a thread given one in its
@@ -1022,7 +1039,8 @@ export function startCall(
         stride: clockStride(),
         untilFulfilled: untilFulfilled || undefined,
         finalAttempt,
-        stop: length > 1 ? stopBuffer() : undefined, // (a chunk of one: no item to stop before)
+        stop: stopAt,
+        cut: cell,
       };
       // No chunk is likely to follow this one on its slot: what is left to read and run
       // would not give every other lane a chunk as big.
@@ -1106,6 +1124,7 @@ export function startCall(
       return;
     } finally {
       flying.delete(flight);
+      if (cell) freeCells.push(cell);
       clearTimeout(timer);
       if (own) live.delete(own);
       // A failure's outcomes were handed over above: the slot is free.
@@ -1307,8 +1326,30 @@ export function startCall(
     return Math.min(room, size, windowShare);
   };
 
-  /** Chunks sent and not answered: when, and how many items. */
-  const flying = new Set<Flight>();
+  /** Chunks sent and not answered: when, how many items, and where to cut them short. */
+  const flying = new Set<Flying>();
+
+  /**
+   * A thread is idle with nothing left to send it: the chunks in flight that have work
+   * left to give, or that run late (their items cost more than measured), end after the
+   * item they run, and the items they did not run go back to the front of the queue for
+   * every thread (see toCut). Not while another call waits for the thread. Looks again
+   * when a chunk would start to run late.
+   */
+  const rebalance = (): void => {
+    clearTimeout(lookAgain);
+    lookAgain = undefined;
+    if (stopped || flying.size === 0 || readyCount() > 0) return;
+    if (!exhausted && source.remaining() !== 0) return;
+    if (lanes >= Math.min(threads, config.concurrency) || dispatcher.contended) return;
+    const open = [...flying].filter((flight) => flight.cell && !flight.cutAsked);
+    const { cut, lookAgainAt } = toCut(open, now(), sizer.perItemMs, sizer.roundTripMs);
+    for (const flight of cut) {
+      flight.cutAsked = true;
+      Atomics.store(stopCell!, flight.cell!, 1);
+    }
+    if (lookAgainAt !== undefined) lookAgain = after(lookAgainAt - now(), pump).unref();
+  };
 
   /** About how many items the chunks in flight have still to run. */
   const pendingItems = (): number =>
@@ -1601,6 +1642,7 @@ export function startCall(
   const finish = () => {
     finished = true;
     clearTimeout(graceTimer);
+    clearTimeout(lookAgain);
     remember();
     unhear();
     if (onUnrun) {
@@ -1660,6 +1702,7 @@ export function startCall(
         lanes++;
         void lane();
       }
+      rebalance();
     }
     // A stopped call does not wait for a pending read: the source may never answer (an
     // endless stream); what it yields after the stop is not the call's any more.

@@ -271,6 +271,39 @@ export function itemsLeft(
   return left;
 }
 
+/**
+ * A chunk in flight may be cut short once it has this many round trips of work left, by
+ * what its items were measured to cost, or once its answer is this many round trips late.
+ */
+const CUT_ROUND_TRIPS = 2;
+
+/**
+ * Which chunks in flight to cut short, now that a thread is idle with nothing left to send
+ * (their items not yet run then go to it), and when to look again (undefined: never). A
+ * chunk is cut when, by what its items were measured to cost, it has more work left than
+ * a few round trips (another thread can take part of it), or when it should have answered
+ * that long ago: its items cost more than those measured (a cheap start of an input and a
+ * costly end, which a split by count alone puts on one thread). Chunks of one item have
+ * nothing to give.
+ */
+export function toCut<F extends Flight>(
+  flights: Iterable<F>,
+  now: number,
+  perItemMs: number | undefined,
+  roundTripMs: number,
+): { readonly cut: F[]; readonly lookAgainAt: number | undefined } {
+  const margin = CUT_ROUND_TRIPS * roundTripMs;
+  const cut: F[] = [];
+  let lookAgainAt: number | undefined;
+  for (const flight of flights) {
+    if (flight.size < 2) continue;
+    const due = flight.at + roundTripMs + flight.size * (perItemMs ?? 0);
+    if (due - now > margin || now - due > margin) cut.push(flight);
+    else lookAgainAt = Math.min(lookAgainAt ?? Number.POSITIVE_INFINITY, due + margin);
+  }
+  return { cut, lookAgainAt };
+}
+
 /** How many tasks a runner remembers the cost of; the least recently used go first. */
 const REMEMBERED_TASKS = 256;
 

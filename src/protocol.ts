@@ -57,6 +57,12 @@ export interface TaskRequest {
    * end or are stopped by the signal.)
    */
   readonly stop?: SharedArrayBuffer | undefined;
+  /**
+   * An Int32 of `stop` (by index) that is set when the chunk should end early, after the
+   * item running and at least one item, so that the items it has not run go to a thread
+   * that is idle (see the scheduler's `rebalance`); the response says how many ran.
+   */
+  readonly cut?: number | undefined;
   /** Told (an empty message) once the task is loaded and about to run (see onStart). */
   readonly started?: MessagePort | undefined;
 }

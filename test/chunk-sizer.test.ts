@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkSizer, itemsLeft, TaskCosts } from '../src/chunking.js';
+import { ChunkSizer, itemsLeft, TaskCosts, toCut } from '../src/chunking.js';
 
 /** Feeds the sizer chunks of items costing `costMs` each, as a worker would report. */
 function drive(sizer: ChunkSizer, costMs: number, steps: number, remaining?: number): number[] {
@@ -252,5 +252,39 @@ describe('TaskCosts', () => {
     expect(costs.get(task('t0'))).toBeUndefined();
     expect(costs.get(task('t1'))?.perItemMs).toBe(1);
     expect(costs.get(task('t256'))?.perItemMs).toBe(256);
+  });
+});
+
+describe('toCut (simulated timings)', () => {
+  const rtt = 0.5;
+  const chunk = (at: number, size: number) => ({ at, size });
+
+  it('cuts a chunk with more than two round trips of work left, by what its items cost', () => {
+    // 1,000 items of 0.01 ms sent at 0: due at 10.5 ms; at 2 ms, 8.5 ms of work are left.
+    const big = chunk(0, 1000);
+    expect(toCut([big], 2, 0.01, rtt)).toEqual({ cut: [big], lookAgainAt: undefined });
+  });
+
+  it('leaves one about to answer, and looks again when it would be two round trips late', () => {
+    const nearly = chunk(0, 1000); // due at 10.5 ms
+    expect(toCut([nearly], 10, 0.01, rtt)).toEqual({ cut: [], lookAgainAt: 11.5 });
+    // Still running then: its items cost more than measured (a cheap start, a costly end).
+    expect(toCut([nearly], 11.6, 0.01, rtt)).toEqual({ cut: [nearly], lookAgainAt: undefined });
+  });
+
+  it('never cuts a chunk of one item, and looks again at the earliest of the others', () => {
+    const one = chunk(0, 1);
+    const a = chunk(0, 100); // due at 1.5 ms
+    const b = chunk(0.2, 100); // due at 1.7 ms
+    const { cut, lookAgainAt } = toCut([one, b, a], 1, 0.01, rtt);
+    expect(cut).toEqual([]);
+    expect(lookAgainAt).toBeCloseTo(2.5);
+    expect(toCut([one], 100, 0.01, rtt)).toEqual({ cut: [], lookAgainAt: undefined });
+  });
+
+  it('takes items of no measured cost as costing nothing: late once two round trips pass', () => {
+    const unmeasured = chunk(0, 50);
+    expect(toCut([unmeasured], 1, undefined, rtt).cut).toEqual([]);
+    expect(toCut([unmeasured], 1.6, undefined, rtt).cut).toEqual([unmeasured]);
   });
 });

@@ -224,6 +224,7 @@ export async function runRequest(
   const untilFulfilled = request.untilFulfilled === true;
   const finalAttempt = request.finalAttempt ?? Number.POSITIVE_INFINITY;
   const stop = request.stop === undefined ? undefined : new Int32Array(request.stop);
+  const cut = stop === undefined ? undefined : request.cut;
   // A chunk that reaches its thread after its call stopped (queued in the pool, or sent just
   // before the stop) runs none of its items.
   let ran = stop !== undefined && Atomics.load(stop, 0) !== 0 ? 0 : count;
@@ -255,7 +256,8 @@ export async function runRequest(
     const enough =
       (untilFulfilled && !failed) ||
       (failed && attempt(i) >= finalAttempt) ||
-      (stop !== undefined && Atomics.load(stop, 0) !== 0);
+      (stop !== undefined &&
+        (Atomics.load(stop, 0) !== 0 || (cut !== undefined && Atomics.load(stop, cut) !== 0)));
     if (i - first + 1 < stride && i + 1 < count && !failed && !enough) continue;
     const end = now();
     const share = (end - start) / (i - first + 1);
