@@ -134,6 +134,13 @@ export interface TaskResponse {
 }
 
 /**
+ * Set to `stderr` in the environment a worker thread starts with, it writes its standard
+ * output to standard error: `fanout run` does so when its results go to standard output,
+ * where a task's console.log would land among the records.
+ */
+export const TASK_STDOUT_ENV = 'FANOUT_TASK_STDOUT';
+
+/**
  * Values packed by column: plain objects that all have the same keys, in the same order, and
  * only primitive values, sent as their keys once and one array per key. V8 clones a plain
  * object by writing each of its keys, and reads it back one property at a time: ~0.2 µs to

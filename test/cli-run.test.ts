@@ -310,4 +310,15 @@ describe('fanout run', () => {
     expect(top.stdout).toContain('run');
     expect(top.stdout).toContain('advise');
   });
+
+  it.each(['2', '0'])(
+    "keeps standard output for the results: a task's console.log goes to standard error (%s threads)",
+    async (threads) => {
+      const inputs = Array.from({ length: 30 }, (_, id) => ({ id, n: 2 }));
+      const result = await fanout(['run', tasks, '-e', 'logLines', '-t', threads], jsonl(inputs));
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(jsonl(inputs.map(({ id }) => id)));
+      for (const { id } of inputs) expect(result.stderr).toContain(`${id}:1\n`);
+    },
+  );
 });

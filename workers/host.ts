@@ -14,11 +14,16 @@ import {
   buffersIn,
   fromWire,
   type SessionMessage,
+  TASK_STDOUT_ENV,
   toWire,
   type WireRequest,
   type WireResponse,
 } from '../src/protocol.js';
 import { runRequest } from './task-host.js';
+
+if (process.env[TASK_STDOUT_ENV] === 'stderr') {
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+}
 
 /** A chunk's answer, and the buffers to move with it (none unless the call transfers). */
 async function answer(
