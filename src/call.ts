@@ -673,9 +673,13 @@ export function startCall(
     );
 
   /** A failed attempt's error, with no stack of its own (see stackless). */
-  const toTaskError = (item: Item, failure: unknown, timedOut: boolean): TaskError => {
+  /** `timedOut`: true, or how long the attempt waited for its task to start if it never did. */
+  const toTaskError = (item: Item, failure: unknown, timedOut: boolean | number): TaskError => {
     const where = info(item);
-    if (timedOut) return stackless(() => new TaskTimeoutError(where, config.timeout ?? 0));
+    if (timedOut !== false) {
+      const waited = timedOut === true ? undefined : timedOut;
+      return stackless(() => new TaskTimeoutError(where, config.timeout ?? 0, waited));
+    }
     if (stopped) return cancelled(item, item.attempt);
     if (failure instanceof ExecFailure) {
       switch (failure.kind) {
@@ -957,7 +961,8 @@ export function startCall(
     const { task, items } = chunk;
     const length = chunkLength(chunk);
     let signal = terminate.signal;
-    let timedOut = false;
+    // True, or (its task never started) how long the attempt waited.
+    let timedOut: boolean | number = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let own: AbortController | undefined;
     // A timeout counts from when the task starts (onStart): a thread's start-up and the
@@ -979,7 +984,7 @@ export function startCall(
       const expire = () =>
         setImmediate(() => {
           if (answered) return;
-          timedOut = true;
+          timedOut = startedAt === undefined ? now() - dispatched : true;
           controller.abort();
         });
       timer = after(timeout + LOAD_GRACE_MS, expire);

@@ -69,8 +69,18 @@ export class TaskFailedError extends TaskError {
 export class TaskTimeoutError extends TaskError {
   /** The call's `timeout` (ms). */
   readonly timeout: number;
-  constructor(info: JobInfo, timeout: number) {
-    super('ERR_TASK_TIMEOUT', info, `timed out after ${timeout} ms`);
+  /**
+   * `waitedMs`: given when the task had not started when time ran out (its thread starting
+   * and its module loading have a minute more than the timeout): how long it waited.
+   */
+  constructor(info: JobInfo, timeout: number, waitedMs?: number) {
+    super(
+      'ERR_TASK_TIMEOUT',
+      info,
+      waitedMs === undefined
+        ? `timed out after ${timeout} ms`
+        : `timed out before its task started: its thread was still starting or its module still loading after ${Math.round(waitedMs)} ms (the timeout, ${timeout} ms, counts from the task's start; this gets a minute more)`,
+    );
     this.timeout = timeout;
   }
 }

@@ -25,6 +25,14 @@ const where = { job: 'k', task: { module: 'file:///m.mjs', export: 'f' }, attemp
 const cause = new Error('cause');
 
 describe('error classes', () => {
+  it('a timeout says when the task never started: its thread or its module was not ready', () => {
+    expect(new TaskTimeoutError(where, 500).message).toContain('timed out after 500 ms');
+    const loading = new TaskTimeoutError(where, 500, 60_512.3);
+    expect(loading.timeout).toBe(500);
+    expect(loading.message).toContain('before its task started');
+    expect(loading.message).toContain('still loading after 60512 ms');
+  });
+
   it.each([
     ['TaskFailedError', new TaskFailedError(where, cause), 'ERR_TASK_FAILED'],
     ['TaskTimeoutError', new TaskTimeoutError(where, 10), 'ERR_TASK_TIMEOUT'],
