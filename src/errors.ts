@@ -1,6 +1,6 @@
 // Every failure fanout reports has a class and a stable `code`, so callers (and tests)
 // match on codes, never on wording. Job-level errors say which job and which task.
-import { describeValue, type TaskRef } from './protocol.js';
+import { describeValue, isError, type TaskRef } from './protocol.js';
 
 /** The index (array input) or key (record input) that identifies a job in its call. */
 export type JobKey = number | string;
@@ -142,7 +142,7 @@ export class InternalError extends FanoutError {
   constructor(cause: unknown) {
     super(
       'ERR_INTERNAL',
-      `fanout stopped the call after an internal error (please report it): ${cause instanceof Error ? cause.message : describeValue(cause)}`,
+      `fanout stopped the call after an internal error (please report it): ${isError(cause) ? cause.message : describeValue(cause)}`,
       { cause },
     );
   }

@@ -507,6 +507,14 @@ export function now(): number {
 
 const MAX_CAUSE_DEPTH = 8;
 
+/**
+ * Whether a value is an Error, of this realm or of another: one thrown in a `vm` context
+ * is no `instanceof Error` here, but still an Error, with its name, message and stack.
+ */
+export function isError(value: unknown): value is Error {
+  return types.isNativeError(value) || value instanceof Error;
+}
+
 function cloneable(value: unknown): boolean {
   try {
     structuredClone(value);
@@ -536,14 +544,14 @@ export function serializeError(thrown: unknown, depth = 0): SerializedError {
 function readable(value: unknown): string {
   if (types.isProxy(value)) return 'a proxy';
   try {
-    return value instanceof Error ? value.message : String(value);
+    return isError(value) ? value.message : String(value);
   } catch {
     return 'unreadable';
   }
 }
 
 function flatten(thrown: unknown, depth: number): SerializedError {
-  if (types.isProxy(thrown) || !(thrown instanceof Error)) {
+  if (types.isProxy(thrown) || !isError(thrown)) {
     const value = cloneable(thrown) ? thrown : readable(thrown);
     return {
       name: 'NonErrorThrown',
@@ -674,7 +682,7 @@ export function describeValue(value: unknown): string {
   try {
     if (typeof value === 'string') {
       shown = JSON.stringify(value.length > 80 ? value.slice(0, 80) : value);
-    } else if (typeof value === 'object' && !(value instanceof Error)) {
+    } else if (typeof value === 'object' && !isError(value)) {
       // Records and arrays as `{ a: 1 }`, `[]`, not `[object Object]` or nothing: their
       // first items or keys only, and no getter run.
       shown = inspect(firstKeys(value), INSPECT_BRIEFLY);

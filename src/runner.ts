@@ -60,7 +60,7 @@ import {
 } from './options.js';
 import { type CallPolicy, POLICIES, type Policy } from './policies.js';
 import { type Progress, ProgressMeter } from './progress.js';
-import { describeValue } from './protocol.js';
+import { describeValue, isError } from './protocol.js';
 import { NO_RETRY, type RetryOptions, type RetryPolicy, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
@@ -559,7 +559,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       },
       (error: unknown) =>
         this.#report(
-          error instanceof Error
+          isError(error)
             ? error
             : new Error(`a callback threw ${describeValue(error)}`, { cause: error }),
         ),

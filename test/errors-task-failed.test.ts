@@ -1,6 +1,7 @@
 // ERR_TASK_FAILED: the task threw or rejected. Its `cause` is the original error rebuilt
 // across the thread boundary: name, message, stack, code and own enumerable properties,
 // and its own cause chain.
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { defineTask, FanoutError, job, TaskError, TaskFailedError } from '../src/index.js';
 import { executors } from './helpers/executors.js';
@@ -71,6 +72,25 @@ describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
     expect(inner).toBeInstanceOf(TypeError);
     expect(inner.message).toBe('inner');
     expect(inner.code).toBe('E_INNER');
+  });
+
+  it('rebuilds an error of another realm (a vm context) as an Error, not a non-Error value', async () => {
+    const runner = createRunner(options);
+    const [inWorker, inFunction] = await Promise.all([
+      failure(runner.run(tasks.throwFromVm, null)),
+      failure(runner.all([() => vm.runInNewContext('null.x')])),
+    ]);
+    for (const error of [inWorker, inFunction]) {
+      const cause = error.cause as TypeError & { thrown?: unknown };
+      expect(cause).toBeInstanceOf(TypeError);
+      expect(cause.name).toBe('TypeError');
+      expect(cause.message).toBe("Cannot read properties of null (reading 'x')");
+      // (Its own stack, as vm decorates it: the line of the script first.)
+      expect(cause.stack).toContain("TypeError: Cannot read properties of null (reading 'x')\n");
+      expect('thrown' in cause).toBe(false);
+      expect(error.message).toContain("failed: Cannot read properties of null (reading 'x')");
+    }
+    expect(inWorker.cause).toHaveProperty('stack', expect.stringContaining('throwFromVm'));
   });
 
   it('reports a thrown string as ERR_TASK_FAILED with the value available', async () => {

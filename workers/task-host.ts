@@ -6,6 +6,7 @@ import {
   type FailureKind,
   hasDetachedBuffer,
   type ItemFailure,
+  isError,
   now,
   type ProgressReceiver,
   type SerializedError,
@@ -61,7 +62,7 @@ let tsxLoading: Promise<Tsx | Error> | undefined;
 function tsx(): Promise<Tsx | Error> {
   tsxLoading ??= import('tsx/esm/api').then(
     (api) => api as Tsx,
-    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    (error: unknown) => (isError(error) ? error : new Error(String(error))),
   );
   return tsxLoading;
 }
@@ -80,7 +81,7 @@ async function importModule(url: string): Promise<TaskModule> {
   // one Node loads on the next. Else Node's own type stripping (22.18 and later), which
   // takes erasable syntax only.
   const loader = await tsx();
-  if (!(loader instanceof Error)) return loader.tsImport(url, import.meta.url);
+  if (!isError(loader)) return loader.tsImport(url, import.meta.url);
   if (!(process.features as { typescript?: unknown }).typescript) {
     throw Object.assign(
       new Error(

@@ -15,6 +15,7 @@ import { Piscina } from 'piscina';
 import { onAbort } from '../abort.js';
 import {
   fromWire,
+  isError,
   type OpenSession,
   type SessionMessage,
   type TaskRequest,
@@ -33,7 +34,7 @@ const STRAND_TRIES = 3;
 
 /** The failure of a task that no thread could be started to run. */
 function stranded(lastError: unknown): ExecFailure {
-  const why = lastError instanceof Error ? lastError.message : 'each died as it started';
+  const why = isError(lastError) ? lastError.message : 'each died as it started';
   const cause = new Error(`no thread could start: ${why}`, { cause: lastError });
   return new ExecFailure('worker-exited', cause.message, cause);
 }

@@ -22,6 +22,7 @@ export const tasks = {
   throwString: task<unknown, never>('throwString'),
   throwNull: task<unknown, never>('throwNull'),
   failWithCause: task<unknown, never>('failWithCause'),
+  throwFromVm: task<unknown, never>('throwFromVm'),
   exitProcess: task<number, never>('exitProcess'),
   crashAfterReturning: task<{ how: 'rejection' | 'immediate'; value: number }, number>(
     'crashAfterReturning',
