@@ -87,6 +87,8 @@ export interface SerializedError {
   /** Own enumerable properties that survived structured cloning. */
   readonly props?: Record<string, unknown> | undefined;
   readonly cause?: SerializedError | undefined;
+  /** An AggregateError's `errors` (not enumerable: no prop), each flattened as a cause is. */
+  readonly errors?: readonly SerializedError[] | undefined;
   /** Present when the thrown value was not an Error (a string, null, a number...). */
   readonly thrown?: { readonly value: unknown } | undefined;
 }
@@ -559,9 +561,11 @@ function flatten(thrown: unknown, depth: number): SerializedError {
       thrown: { value },
     };
   }
+  const errors = aggregated(thrown);
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(thrown)) {
     if (key === 'code' || key === 'cause' || key === 'message' || key === 'stack') continue;
+    if (key === 'errors' && errors) continue;
     let value: unknown;
     try {
       value = (thrown as unknown as Record<string, unknown>)[key];
@@ -571,8 +575,9 @@ function flatten(thrown: unknown, depth: number): SerializedError {
     props[key] = cloneable(value) ? value : readable(value);
   }
   const code = (thrown as { code?: unknown }).code;
+  const deeper = depth < MAX_CAUSE_DEPTH;
   const cause =
-    'cause' in thrown && thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH
+    'cause' in thrown && thrown.cause !== undefined && deeper
       ? serializeError(thrown.cause, depth + 1)
       : undefined;
   return {
@@ -582,7 +587,15 @@ function flatten(thrown: unknown, depth: number): SerializedError {
     code: cloneable(code) ? code : readable(code),
     props: Object.keys(props).length > 0 ? props : undefined,
     cause,
+    errors: errors && deeper ? errors.map((error) => serializeError(error, depth + 1)) : undefined,
   };
+}
+
+/** The `errors` of an AggregateError (of this realm, or named so), if it holds an array. */
+function aggregated(error: Error): unknown[] | undefined {
+  if (!(error instanceof AggregateError) && error.name !== 'AggregateError') return undefined;
+  const errors: unknown = (error as { errors?: unknown }).errors;
+  return Array.isArray(errors) ? errors : undefined;
 }
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
@@ -619,7 +632,10 @@ export function stackless<T>(make: () => T): T {
 
 export function deserializeError(data: SerializedError): Error {
   const Ctor = BUILTIN_ERRORS[data.name] ?? Error;
-  const error = stackless(() => new Ctor(data.message));
+  const errors = data.errors?.map(deserializeError);
+  const error = stackless(() =>
+    errors ? new AggregateError(errors, data.message) : new Ctor(data.message),
+  );
   if (error.name !== data.name) {
     Object.defineProperty(error, 'name', {
       value: data.name,

@@ -93,6 +93,55 @@ describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
     expect(inWorker.cause).toHaveProperty('stack', expect.stringContaining('throwFromVm'));
   });
 
+  it('rebuilds an AggregateError with its errors, each rebuilt as a cause is', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.run(tasks.throwAggregate, null));
+    const cause = error.cause as AggregateError;
+    expect(cause).toBeInstanceOf(AggregateError);
+    expect(cause.name).toBe('AggregateError');
+    expect(cause.message).toBe('both');
+    expect(cause.stack).toContain('throwAggregate');
+    expect(Object.keys(cause)).toEqual([]); // (`errors` stays its own, not enumerable)
+    expect(cause.errors).toHaveLength(2);
+    const [a, b] = cause.errors as [Error, TypeError & { code?: unknown }];
+    expect(a).toBeInstanceOf(Error);
+    expect(a.message).toBe('a');
+    expect(b).toBeInstanceOf(TypeError);
+    expect(b.message).toBe('b');
+    expect(b.code).toBe('E_B');
+    expect(b.stack).toContain('throwAggregate');
+  });
+
+  it("keeps Promise.any's errors in a main-thread function job, non-Error values too", async () => {
+    const runner = createRunner(options);
+    const error = await failure(
+      runner.all([() => Promise.any([Promise.reject(new RangeError('r')), Promise.reject(7)])]),
+    );
+    const cause = error.cause as AggregateError;
+    expect(cause).toBeInstanceOf(AggregateError);
+    expect(cause.errors[0]).toBeInstanceOf(RangeError);
+    expect(cause.errors[0]).toHaveProperty('message', 'r');
+    expect(cause.errors[1]).toMatchObject({ name: 'NonErrorThrown', thrown: 7 });
+  });
+
+  it('stops an AggregateError that holds itself at the depth of causes', async () => {
+    const runner = createRunner(options);
+    const error = await failure(
+      runner.all([
+        () => {
+          const self = new AggregateError([], 'self');
+          self.errors.push(self);
+          throw self;
+        },
+      ]),
+    );
+    let levels = 0;
+    for (let e = error.cause as { errors?: unknown[] }; e.errors; e = e.errors[0] as never) {
+      levels++;
+    }
+    expect(levels).toBe(8);
+  });
+
   it('reports a thrown string as ERR_TASK_FAILED with the value available', async () => {
     const runner = createRunner(options);
     const error = await failure(runner.run(tasks.throwString, null));

@@ -23,6 +23,7 @@ export const tasks = {
   throwNull: task<unknown, never>('throwNull'),
   failWithCause: task<unknown, never>('failWithCause'),
   throwFromVm: task<unknown, never>('throwFromVm'),
+  throwAggregate: task<unknown, never>('throwAggregate'),
   exitProcess: task<number, never>('exitProcess'),
   crashAfterReturning: task<{ how: 'rejection' | 'immediate'; value: number }, number>(
     'crashAfterReturning',
