@@ -84,7 +84,7 @@ export interface SerializedError {
   readonly message: string;
   readonly stack?: string | undefined;
   readonly code?: unknown;
-  /** Own enumerable properties that survived structured cloning. */
+  /** Own enumerable properties, what of them clones (see sendable). */
   readonly props?: Record<string, unknown> | undefined;
   readonly cause?: SerializedError | undefined;
   /** An AggregateError's `errors` (not enumerable: no prop), each flattened as a cause is. */
@@ -526,6 +526,58 @@ function cloneable(value: unknown): boolean {
   }
 }
 
+/** Levels of plain objects and arrays that {@link sendable} copies into, keeping what clones. */
+const MAX_COPY_DEPTH = 4;
+
+/** A value as inspect shows it at a glance: `[Function: f]`, `Symbol(s)`, `[ClientRequest]`. */
+const AT_A_GLANCE = { depth: -1, customInspect: false, getters: false } as const;
+
+/**
+ * What of a value can be sent between threads: the value itself where it clones (the
+ * common case: one copy, to check); else a plain object or an array copied key by key,
+ * each value made sendable so, {@link MAX_COPY_DEPTH} levels deep; else a short
+ * description of it as a string (a function, a symbol, a class instance holding one).
+ */
+function sendable(value: unknown, depth = 0): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') return glance(value);
+  if (typeof value !== 'object' || value === null || cloneable(value)) return value;
+  const array = Array.isArray(value) && !types.isProxy(value);
+  if (depth >= MAX_COPY_DEPTH || !(array || isPlainObject(value))) return glance(value);
+  const copy = sendableKeys(value, depth + 1);
+  return array ? Object.assign([], copy) : copy;
+}
+
+/** An object's own enumerable keys, their values made sendable; one whose getter throws is left out. */
+function sendableKeys(
+  object: object,
+  depth: number,
+  skip?: (key: string) => boolean,
+): Record<string, unknown> {
+  const entries: [string, unknown][] = [];
+  for (const key of Object.keys(object)) {
+    if (skip?.(key)) continue;
+    let value: unknown;
+    try {
+      value = (object as Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    entries.push([key, sendable(value, depth)]);
+  }
+  return Object.fromEntries(entries);
+}
+
+function glance(value: unknown): string {
+  try {
+    return types.isProxy(value) ? readable(value) : inspect(value, AT_A_GLANCE);
+  } catch {
+    return readable(value);
+  }
+}
+
+/** Keys of an Error that travel on their own, not among its props. */
+const NOT_PROPS = new Set(['code', 'cause', 'message', 'stack']);
+
 /**
  * Flattens anything thrown into a cloneable description. Never throws: a property whose
  * getter throws is left out, and a value that cannot be read at all (a revoked proxy, a
@@ -554,26 +606,18 @@ function readable(value: unknown): string {
 
 function flatten(thrown: unknown, depth: number): SerializedError {
   if (types.isProxy(thrown) || !isError(thrown)) {
-    const value = cloneable(thrown) ? thrown : readable(thrown);
     return {
       name: 'NonErrorThrown',
       message: `A non-Error value was thrown: ${types.isProxy(thrown) ? 'a proxy' : describeValue(thrown)}`,
-      thrown: { value },
+      thrown: { value: sendable(thrown) },
     };
   }
   const errors = aggregated(thrown);
-  const props: Record<string, unknown> = {};
-  for (const key of Object.keys(thrown)) {
-    if (key === 'code' || key === 'cause' || key === 'message' || key === 'stack') continue;
-    if (key === 'errors' && errors) continue;
-    let value: unknown;
-    try {
-      value = (thrown as unknown as Record<string, unknown>)[key];
-    } catch {
-      continue;
-    }
-    props[key] = cloneable(value) ? value : readable(value);
-  }
+  const props = sendableKeys(
+    thrown,
+    0,
+    (key) => NOT_PROPS.has(key) || (key === 'errors' && errors !== undefined),
+  );
   const code = (thrown as { code?: unknown }).code;
   const deeper = depth < MAX_CAUSE_DEPTH;
   const cause =
@@ -584,7 +628,7 @@ function flatten(thrown: unknown, depth: number): SerializedError {
     name: readable(thrown.name),
     message: readable(thrown.message),
     stack: thrown.stack === undefined ? undefined : readable(thrown.stack),
-    code: cloneable(code) ? code : readable(code),
+    code: sendable(code),
     props: Object.keys(props).length > 0 ? props : undefined,
     cause,
     errors: errors && deeper ? errors.map((error) => serializeError(error, depth + 1)) : undefined,

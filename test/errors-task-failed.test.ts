@@ -142,6 +142,34 @@ describe.each(executors)('ERR_TASK_FAILED on $name', ({ options }) => {
     expect(levels).toBe(8);
   });
 
+  it('keeps what clones of an own property that does not, describing the rest', async () => {
+    const runner = createRunner(options);
+    const error = await failure(runner.run(tasks.throwWithUncloneableProp, null));
+    expect((error.cause as { config?: unknown }).config).toEqual({
+      url: 'http://x/y',
+      headers: { a: '1' },
+      transformRequest: ['[Function: transform]'],
+      tag: 'Symbol(t)',
+    });
+  });
+
+  it('keeps what clones of a thrown non-Error value, 4 levels deep', async () => {
+    const runner = createRunner(options);
+    const thrown = { message: 'plain', retry() {}, deep: { a: { b: { c: { d() {} } } } } };
+    const error = await failure(
+      runner.all([
+        () => {
+          throw thrown;
+        },
+      ]),
+    );
+    expect((error.cause as { thrown?: unknown }).thrown).toEqual({
+      message: 'plain',
+      retry: '[Function: retry]',
+      deep: { a: { b: { c: '[Object]' } } },
+    });
+  });
+
   it('reports a thrown string as ERR_TASK_FAILED with the value available', async () => {
     const runner = createRunner(options);
     const error = await failure(runner.run(tasks.throwString, null));

@@ -24,6 +24,7 @@ export const tasks = {
   failWithCause: task<unknown, never>('failWithCause'),
   throwFromVm: task<unknown, never>('throwFromVm'),
   throwAggregate: task<unknown, never>('throwAggregate'),
+  throwWithUncloneableProp: task<unknown, never>('throwWithUncloneableProp'),
   exitProcess: task<number, never>('exitProcess'),
   crashAfterReturning: task<{ how: 'rejection' | 'immediate'; value: number }, number>(
     'crashAfterReturning',
