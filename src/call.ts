@@ -1261,11 +1261,12 @@ export function startCall(
       const where = info(item);
       const cause = deserializeError(failure.error);
       // (No stack of its own: it would show only the scheduler; the task's is the cause's.)
+      // A worker finds one thing it cannot clone: the item's output, as it checks it.
       const error = stackless(() =>
         failure.kind === 'not-found'
           ? new TaskNotFoundError(where, cause)
           : failure.kind === 'data-clone'
-            ? new DataCloneError(where, cause)
+            ? new DataCloneError(where, cause, undefined, 'output')
             : new TaskFailedError(where, cause, failure.kind === 'load'),
       );
       record(item, start, end, thread, error);

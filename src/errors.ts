@@ -101,12 +101,20 @@ export class WorkerExitedError extends TaskError {
 
 /** The job's input or output cannot be structured-cloned across threads. */
 export class DataCloneError extends TaskError {
-  /** `hint`: what the caller can do about it, when the scheduler can tell. */
-  constructor(info: JobInfo, cause: Error, hint?: string) {
+  /**
+   * `hint`: what the caller can do about it, when the scheduler can tell; `what`: which
+   * one could not be sent, when it is known.
+   */
+  constructor(
+    info: JobInfo,
+    cause: Error,
+    hint?: string,
+    what: 'output' | 'input or output' = 'input or output',
+  ) {
     super(
       'ERR_DATA_CLONE',
       info,
-      `its input or output cannot be sent between threads: ${cause.message}${hint ? ` (${hint})` : ''}`,
+      `its ${what} cannot be sent between threads: ${cause.message}${hint ? ` (${hint})` : ''}`,
       { cause },
     );
   }

@@ -45,6 +45,26 @@ describe.each(executors)('ERR_DATA_CLONE on $name', ({ options }) => {
     expect(error).toBeInstanceOf(DataCloneError);
     expect(error).toMatchObject({ code: 'ERR_DATA_CLONE', job: 'badOutput' });
     expect((error as Error).message).toContain('badOutput');
+    expect((error as Error).message).toContain('its output cannot be sent between threads');
+  });
+
+  it('says it is the output when a whole chunk of outputs cannot be cloned', async () => {
+    const runner = createRunner(options);
+    const report = await runner.all(tasks.unclonableOutput, [1, 2, 3], {
+      policy: 'settle',
+      chunkSize: 3,
+    });
+    // (The chunk fails as a whole; its items, run one by one, each fail their own check.)
+    expect(report.results).toMatchObject(
+      [0, 1, 2].map((job) => ({
+        status: 'rejected',
+        reason: {
+          code: 'ERR_DATA_CLONE',
+          job,
+          message: expect.stringContaining('its output cannot be sent between threads'),
+        },
+      })),
+    );
   });
 
   it('fails only that job in a settle call; the thread stays usable', async () => {
