@@ -1,5 +1,6 @@
 // ERR_TASK_NOT_FOUND: the task's module cannot be loaded, it has no such export, or the
 // export is not a function. The message names the module and the export.
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defineTask, job, TaskError, TaskNotFoundError } from '../src/index.js';
 import { executors } from './helpers/executors.js';
@@ -23,6 +24,20 @@ describe.each(executors)('ERR_TASK_NOT_FOUND on $name', ({ options }) => {
     });
     expect((error as Error).message).toContain(missingModule.href);
     expect((error as Error).message).toContain('compute');
+  });
+
+  // (Node says ERR_UNSUPPORTED_DIR_IMPORT; inline, under vitest, the import goes through
+  // vite's resolver, which says it cannot find the module.)
+  it('reports a directory given as the module, as a URL or a path', async () => {
+    const runner = createRunner(options);
+    const directory = new URL('./fixtures/', import.meta.url);
+    for (const module of [directory, fileURLToPath(directory).replace(/\/$/, '')]) {
+      const task = defineTask(module, 'compute');
+      const error = await runner.run(task, 1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TaskNotFoundError);
+      expect(error).toMatchObject({ code: 'ERR_TASK_NOT_FOUND', task: { export: 'compute' } });
+      expect((error as Error).message).toContain(`cannot load module ${task.module}`);
+    }
   });
 
   it('reports a missing export, naming the module and the export', async () => {

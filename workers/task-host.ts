@@ -114,7 +114,13 @@ function load(url: string): Promise<TaskModule> {
   return module;
 }
 
-const NOT_FOUND_CODES = new Set(['ERR_MODULE_NOT_FOUND', 'ENOENT', 'ERR_TS_LOADER_MISSING']);
+/** Why a module could not be loaded that says it is not there (or is a directory, no module). */
+const NOT_FOUND_CODES = new Set([
+  'ERR_MODULE_NOT_FOUND',
+  'ENOENT',
+  'ERR_TS_LOADER_MISSING',
+  'ERR_UNSUPPORTED_DIR_IMPORT',
+]);
 
 // An output that cannot be cloned makes the worker crash while posting it, and the error
 // that reaches the main thread then is an empty object. Primitives, typed arrays and
