@@ -31,7 +31,13 @@ export function iterableSource(
       : (inputs as Iterable<unknown>)[Symbol.iterator]();
     return iterator;
   };
-  const input = (result: IteratorResult<unknown>) => (result.done ? END : result.value);
+  const input = (result: IteratorResult<unknown>) => {
+    // As in for-of and for await, a result that is no object fails the source.
+    if ((typeof result !== 'object' && typeof result !== 'function') || result === null) {
+      throw new TypeError(`Iterator result ${String(result)} is not an object`);
+    }
+    return result.done ? END : result.value;
+  };
   return {
     task,
     async,

@@ -1,6 +1,7 @@
 // map() under each policy: fail-fast ends the stream with the first failure (after its
 // retries); settle yields every item's outcome; retries apply per item; a throwing source
-// ends the stream with its error; an abort ends it with the signal's reason.
+// ends the stream with its error (one whose next() answers with no object, with a
+// TypeError); an abort ends it with the signal's reason.
 import { describe, expect, it } from 'vitest';
 import { defineTask } from '../src/index.js';
 import { executors } from './helpers/executors.js';
@@ -86,6 +87,37 @@ describe.each(executors)('map errors on $name', ({ options }) => {
     await expect(runner.map(failIfOdd, source(), { policy: 'settle' }).toArray()).rejects.toBe(
       boom,
     );
+  });
+
+  describe.each([
+    ['a sync', false],
+    ['an async', true],
+  ])('%s source whose next() answers with no object', (_, async) => {
+    const source = (result: unknown) =>
+      async
+        ? { [Symbol.asyncIterator]: () => ({ next: async () => result }) }
+        : { [Symbol.iterator]: () => ({ next: () => result }) };
+    const runner = () => createRunner(options);
+    it.each([42, null])('ends with the TypeError for-await throws (%s)', async (result) => {
+      const native = await (async () => {
+        for await (const _ of source(result) as AsyncIterable<number>);
+      })().catch((e: unknown) => e);
+      expect(native).toBeInstanceOf(TypeError);
+      let yielded = 0;
+      const error = await (async () => {
+        for await (const _ of runner().map(failIfOdd, source(result) as AsyncIterable<number>)) {
+          if (++yielded === 10) break;
+        }
+      })().catch((e: unknown) => e);
+      expect(yielded).toBe(0);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toBe((native as TypeError).message);
+      await expect(
+        runner()
+          .map(failIfOdd, source(result) as AsyncIterable<number>)
+          .toArray(),
+      ).rejects.toThrow((native as TypeError).message);
+    });
   });
 
   it('ends with the signal reason when aborted mid-stream', async () => {
