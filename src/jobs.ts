@@ -31,13 +31,15 @@ function toSpec(key: number | string, value: unknown, where: string): JobSpec {
 
 /**
  * Accepts `(task, inputs)` or `(jobs)` where jobs is an array or a record of jobs.
- * Returns the jobs and the index of the options argument.
+ * Returns the index of the options argument, and `read()`, which gives the jobs: it reads
+ * the inputs, and throws what their iterator throws (not a mistake in the arguments, which
+ * parseJobs throws itself).
  */
 export function parseJobs(
   first: unknown,
   second: unknown,
   method: string,
-): { list: JobList; rest: number } {
+): { read: () => JobList; rest: number } {
   if (isTask(first)) {
     const inputs = second as Iterable<unknown> | null | undefined;
     if (
@@ -53,22 +55,25 @@ export function parseJobs(
     }
     // The inputs are read as the call starts (before all() returns): an array is copied
     // (shallowly, ~1 ns an input), since the call takes its inputs from it as they run.
-    const list = isPlainArray(inputs) ? inputs.slice() : Array.from(inputs);
-    return { list: { task: first as Task, inputs: list, keys: undefined }, rest: 2 };
+    const read = (): JobList => ({
+      task: first as Task,
+      inputs: isPlainArray(inputs) ? inputs.slice() : Array.from(inputs),
+      keys: undefined,
+    });
+    return { read, rest: 2 };
   }
   if (Array.isArray(first)) {
-    return {
-      list: { specs: first.map((value, i) => toSpec(i, value, `jobs[${i}]`)), keys: undefined },
-      rest: 1,
+    const list = {
+      specs: first.map((value, i) => toSpec(i, value, `jobs[${i}]`)),
+      keys: undefined,
     };
+    return { read: () => list, rest: 1 };
   }
   if (typeof first === 'object' && first !== null && !isTaskJob(first)) {
     const keys = Object.keys(first);
     const record = first as Record<string, JobLike>;
-    return {
-      list: { specs: keys.map((key) => toSpec(key, record[key], `jobs.${key}`)), keys },
-      rest: 1,
-    };
+    const list = { specs: keys.map((key) => toSpec(key, record[key], `jobs.${key}`)), keys };
+    return { read: () => list, rest: 1 };
   }
   throw invalidType(
     `${method}() first argument`,

@@ -105,10 +105,11 @@ export interface RunnerOptions {
    */
   readonly idleTimeout?: number | undefined;
   /**
-   * Receives each failure of work started with `spawn()`: a job's TaskError, or what one of
-   * the call's callbacks (`onStats`, `onProgress`...) threw (an Error made of it if it was
-   * none). Without it, failures are emitted as the runner's `'error'` event when it has
-   * listeners, or else printed as a process warning: never an unhandled rejection.
+   * Receives each failure of work started with `spawn()`: a job's TaskError, or what
+   * reading its inputs or one of the call's callbacks (`onStats`, `onProgress`...) threw
+   * (an Error made of it if it was none). Without it, failures are emitted as the runner's
+   * `'error'` event when it has listeners, or else printed as a process warning: never an
+   * unhandled rejection.
    */
   readonly onError?: ((error: TaskError | Error) => void) | undefined;
 }
@@ -458,7 +459,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     if (!isTask(task)) {
       throw invalidType('run(task, input): task', 'a task made by defineTask()', task);
     }
-    const { list } = parseJobs(task, [input], 'run');
+    const list = parseJobs(task, [input], 'run').read();
     const parsed = parseCallOptions(options, RUN_KEYS);
     const result = await this.#call(list, parsed, 'fail-fast', 'run');
     return (this.#failFast(list, result) as Out[])[0] as Out;
@@ -496,7 +497,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     options?: CallOptions,
   ): Promise<Values<J> | SettledReport<Outcomes<J>>>;
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
-    const { list, rest: at } = parseJobs(first, rest[0], 'all');
+    const { read, rest: at } = parseJobs(first, rest[0], 'all');
+    const list = read();
     const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
     const result = await this.#call(list, parsed, parsed.config.policy, 'all');
     if (parsed.config.policy === 'fail-fast') return this.#failFast(list, result);
@@ -520,7 +522,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   any<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: AnyOptions): Promise<Out>;
   any<const J extends JobsInput>(jobs: J, options?: AnyOptions): Promise<ValueOfAny<J>>;
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
-    const { list, rest: at } = parseJobs(first, rest[0], 'any');
+    const { read, rest: at } = parseJobs(first, rest[0], 'any');
+    const list = read();
     const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
     const { record, outcomes } = await this.#call(list, parsed, 'any', 'any');
     if (record.aborted) throw record.aborted.reason;
@@ -538,7 +541,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   spawn<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: CallOptions): void;
   spawn(jobs: JobsInput, options?: CallOptions): void;
   spawn(first: unknown, ...rest: unknown[]): void {
-    const { list, rest: at } = parseJobs(first, rest[0], 'spawn');
+    const { read, rest: at } = parseJobs(first, rest[0], 'spawn');
     const raw = rest[at - 1];
     // (A policy left undefined is left out, as every option is.)
     const withDefault =
@@ -547,7 +550,14 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         ? { ...(raw as object | undefined), policy: 'settle' }
         : raw;
     const parsed = parseCallOptions(withDefault, CALL_KEYS);
-    const work = this.#call(list, parsed, parsed.config.policy, 'spawn').then(
+    let call: Promise<CallResult>;
+    try {
+      call = this.#call(read(), parsed, parsed.config.policy, 'spawn');
+    } catch (error) {
+      // The inputs' iterator threw: a failure of the work, reported as the others are.
+      call = Promise.reject(asError(error, 'reading the inputs'));
+    }
+    const work = call.then(
       ({ outcomes }) => {
         // (A call that stopped early, aborted or failing fast, leaves the jobs it never
         // read without an outcome.)
@@ -557,12 +567,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
           }
         }
       },
-      (error: unknown) =>
-        this.#report(
-          isError(error)
-            ? error
-            : new Error(`a callback threw ${describeValue(error)}`, { cause: error }),
-        ),
+      (error: unknown) => this.#report(asError(error, 'a callback')),
     );
     this.#detached.add(work);
     void work.finally(() => this.#detached.delete(work));
@@ -832,6 +837,13 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       process.emitWarning(`fanout: the error handler threw: ${String(thrown)}`);
     }
   }
+}
+
+/** What was thrown, as an Error: itself, or one made of it that says who threw it. */
+function asError(error: unknown, who: string): Error {
+  return isError(error)
+    ? error
+    : new Error(`${who} threw ${describeValue(error)}`, { cause: error });
 }
 
 /** Creates a runner: a pool of worker threads, one per core by default. */

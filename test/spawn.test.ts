@@ -228,6 +228,35 @@ describe.each(executors)('spawn on $name', ({ options }) => {
   it('throws invalid arguments synchronously', () => {
     const runner = createRunner(options);
     expect(() => runner.spawn([42 as never])).toThrow(TypeError);
+    expect(() => runner.spawn(tasks.double, 42 as never)).toThrow(TypeError);
+    expect(() => runner.spawn(tasks.double, [1], { concurrency: 0 })).toThrow(RangeError);
+  });
+
+  it('reports what reading its inputs threw to onError, without throwing it', async () => {
+    const errors: Error[] = [];
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    const boom = new Error('source boom');
+    function* inputs(): Generator<number> {
+      yield 1;
+      throw boom;
+    }
+    runner.spawn(tasks.double, inputs());
+    runner.spawn(tasks.double, {
+      [Symbol.iterator]: () => ({ next: () => 42 }),
+    } as unknown as Iterable<number>);
+    runner.spawn(tasks.double, {
+      [Symbol.iterator]() {
+        throw 'not an Error';
+      },
+    });
+    await runner.idle();
+    expect(errors[0]).toBe(boom);
+    expect(errors[1]).toBeInstanceOf(TypeError);
+    expect(errors[1]?.message).toBe('Iterator result 42 is not an object');
+    expect(errors[2]?.message).toBe('reading the inputs threw `"not an Error"` (string)');
+    expect(errors[2]?.cause).toBe('not an Error');
+    expect(errors).toHaveLength(3);
+    expect(unhandled()).toEqual([]);
   });
 
   it('reports spawn on a closed runner to onError as ERR_RUNNER_CLOSED', async () => {
