@@ -105,11 +105,12 @@ export interface RunnerOptions {
    */
   readonly idleTimeout?: number | undefined;
   /**
-   * Receives each failure of work started with `spawn()`: a job's TaskError, or what
-   * reading its inputs or one of the call's callbacks (`onStats`, `onProgress`...) threw
-   * (an Error made of it if it was none). Without it, failures are emitted as the runner's
-   * `'error'` event when it has listeners, or else printed as a process warning: never an
-   * unhandled rejection.
+   * Receives each failure of work started with `spawn()`: a job's TaskError, what reading
+   * its inputs threw or what one of the call's callbacks (`onStats`, `onProgress`...) threw
+   * (an Error made of it if it was none), or, once per spawn() call whose jobs `destroy()`
+   * dropped, a RunnerClosedError that says how many. Without it, failures are emitted as
+   * the runner's `'error'` event when it has listeners, or else printed as a process
+   * warning: never an unhandled rejection.
    */
   readonly onError?: ((error: TaskError | Error) => void) | undefined;
 }
@@ -558,13 +559,23 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       call = Promise.reject(asError(error, 'reading the inputs'));
     }
     const work = call.then(
-      ({ outcomes }) => {
+      ({ record, outcomes }) => {
         // (A call that stopped early, aborted or failing fast, leaves the jobs it never
         // read without an outcome.)
+        let dropped = 0;
         for (const outcome of outcomes) {
-          if (outcome?.status === 'rejected' && outcome.reason.code !== 'ERR_TASK_CANCELLED') {
-            this.#report(outcome.reason);
-          }
+          if (outcome?.status === 'fulfilled') continue;
+          if (outcome && outcome.reason.code !== 'ERR_TASK_CANCELLED') this.#report(outcome.reason);
+          else dropped++;
+        }
+        // Jobs destroy() dropped are reported once, as all() rejects for them; those a
+        // caller's abort or a fail-fast failure stopped are not failures of their own.
+        if (record.aborted?.reason instanceof RunnerClosedError && dropped > 0) {
+          this.#report(
+            new RunnerClosedError(
+              `The runner was destroyed while spawn() ran: ${dropped} of its ${outcomes.length} jobs were dropped`,
+            ),
+          );
         }
       },
       (error: unknown) => this.#report(asError(error, 'a callback')),

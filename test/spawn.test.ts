@@ -1,9 +1,9 @@
 // spawn() starts work and returns at once. Its failures go to onError, or to the runner's
 // 'error' event, or to a process warning: never to an unhandled rejection. idle() waits.
 import { describe, expect, it } from 'vitest';
-import { FanoutError, job, type TaskError } from '../src/index.js';
+import { FanoutError, job, RunnerClosedError, type TaskError } from '../src/index.js';
 import { executors } from './helpers/executors.js';
-import { cells, deferred, nextTurn } from './helpers/latches.js';
+import { cells, deferred, nextTurn, started } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
 import { failOnUnhandledRejections } from './helpers/unhandled.js';
@@ -256,6 +256,29 @@ describe.each(executors)('spawn on $name', ({ options }) => {
     expect(errors[2]?.message).toBe('reading the inputs threw `"not an Error"` (string)');
     expect(errors[2]?.cause).toBe('not an Error');
     expect(errors).toHaveLength(3);
+    expect(unhandled()).toEqual([]);
+  });
+
+  it('reports the jobs destroy() dropped once per call, as ERR_RUNNER_CLOSED', async () => {
+    const errors: Error[] = [];
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    // Work that ended before the destroy has nothing to report.
+    runner.spawn(tasks.double, [1]);
+    await runner.idle();
+    const held = cells(2);
+    runner.spawn(
+      tasks.holdAsync,
+      Array.from({ length: 3 }, () => ({ sab: held.sab, index: 0 })),
+      { concurrency: 1 },
+    );
+    await started(held.cells, 0);
+    await runner.destroy();
+    await runner.idle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(RunnerClosedError);
+    expect(errors[0]?.message).toBe(
+      'The runner was destroyed while spawn() ran: 3 of its 3 jobs were dropped',
+    );
     expect(unhandled()).toEqual([]);
   });
 
