@@ -631,7 +631,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, known()) : undefined;
         let handle: CallHandle | undefined;
         const inFlight = () => handle?.inFlight() ?? 0;
-        handle = startMap(
+        const started = startMap(
           task,
           inputs,
           config,
@@ -657,6 +657,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
           // Jobs left unrun by a stop: the stream ends with its cause, never yields them.
           (jobs) => meter?.tick(false, inFlight(), jobs),
         );
+        handle = started.handle;
         // The stream ends once these have run: what they throw ends it.
         const finished = handle.done.then((record) => {
           meter?.final();
@@ -665,7 +666,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
           parsed.callbacks.check();
         });
         this.#track(finished);
-        return { handle, finished };
+        return { handle, finished, cleanup: started.cleanup };
       },
       { ordered, settle: parsed.config.policy === 'settle', length: known },
     );
