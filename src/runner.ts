@@ -25,6 +25,7 @@ import { CallbackGuard } from './callbacks.js';
 import { TaskCosts } from './chunking.js';
 import { Dispatcher } from './dispatch.js';
 import {
+  FanoutError,
   invalidType,
   invalidValue,
   type JobKey,
@@ -108,7 +109,10 @@ export interface RunnerOptions {
    * Receives each failure of work started with `spawn()`: a job's TaskError, what reading
    * its inputs threw or what one of the call's callbacks (`onStats`, `onProgress`...) threw
    * (an Error made of it if it was none), or, once per spawn() call whose jobs `destroy()`
-   * dropped, a RunnerClosedError that says how many. Without it, failures are emitted as
+   * dropped, a RunnerClosedError that says how many. Also hears of a worker thread that
+   * died while no job ran on it (an exception or a rejection that a finished task left
+   * behind, on a timer): a FanoutError with code ERR_WORKER_EXITED and what it died of as
+   * its cause (the thread is replaced). Without it, failures are emitted as
    * the runner's `'error'` event when it has listeners, or else printed as a process
    * warning: never an unhandled rejection.
    */
@@ -387,7 +391,8 @@ function resourceLimits(value: unknown): ResourceLimits {
   return limits as ResourceLimits;
 }
 
-function makeExecutor(options: RunnerOptions): Executor {
+/** `onIdleDeath`: hears of a thread that died while no job ran on it (see ThreadsExecutor). */
+function makeExecutor(options: RunnerOptions, onIdleDeath: (error: unknown) => void): Executor {
   if (options.executor !== undefined) {
     const executor = objectOption('executor', options.executor) as unknown as Executor;
     for (const method of ['execute', 'close', 'destroy'] as const) {
@@ -407,6 +412,7 @@ function makeExecutor(options: RunnerOptions): Executor {
   if (tooMany) throw invalidValue('threads', tooMany, threads);
   return new ThreadsExecutor({
     threads,
+    onIdleDeath,
     ...(options.idleTimeout === undefined
       ? {}
       : { idleTimeout: integerOption('idleTimeout', options.idleTimeout, 0) }),
@@ -440,7 +446,15 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         : integerOption('maxQueue', opts.maxQueue, 0, { infinity: true });
     this.#onError =
       opts.onError === undefined ? undefined : functionOption('onError', opts.onError);
-    this.#executor = makeExecutor(opts);
+    this.#executor = makeExecutor(opts, (error) =>
+      this.#report(
+        new FanoutError(
+          'ERR_WORKER_EXITED',
+          `a worker thread died while no job ran on it, and was replaced: ${isError(error) ? error.message : describeValue(error)}`,
+          { cause: error },
+        ),
+      ),
+    );
     this.#dispatcher = new Dispatcher(this.#executor.parallelism, maxQueue);
     // (Calls under way hear of it through one listener: see abort.ts.)
   }

@@ -2,9 +2,9 @@
 // worker is replaced and the rest of the call goes on. Threads only: on the inline
 // executor a task shares the process and nothing survives its exit.
 import { describe, expect, it } from 'vitest';
-import { job, type Runner, TaskError, WorkerExitedError } from '../src/index.js';
+import { FanoutError, job, type Runner, TaskError, WorkerExitedError } from '../src/index.js';
 import { threads } from './helpers/executors.js';
-import { cells } from './helpers/latches.js';
+import { cells, deferred } from './helpers/latches.js';
 import { trackRunners } from './helpers/runners.js';
 import { fixtures, tasks } from './helpers/tasks.js';
 
@@ -61,10 +61,28 @@ describe('ERR_WORKER_EXITED on threads', () => {
     // starts, and Piscina then starts no more of them for the pool. (The least fanout takes:
     // smaller ones kill the whole process on Node 22 and later.)
     const runner = createRunner({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 4 } });
+    const heard: unknown[] = [];
+    runner.on('error', (error) => heard.push(error));
     await expect(runner.run(tasks.double, 1)).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
     const next = await runner.run(tasks.double, 2).catch((e: unknown) => e);
     expect(next).toMatchObject({ code: 'ERR_WORKER_EXITED' });
     expect((next as Error).message).toContain('no thread could start');
+    // (Threads that could not start are the calls' failures, not reported on their own.)
+    expect(heard).toEqual([]);
+  });
+
+  it('reports a thread that died while no job ran on it (a timer a finished task left), and replaces it', async () => {
+    const heard = deferred<Error>();
+    const runner = createRunner({ threads: 1, onError: heard.resolve });
+    await expect(runner.run(tasks.crashAfterReturning, { how: 'timer', value: 7 })).resolves.toBe(
+      7,
+    );
+    const error = await heard.promise;
+    expect(error).toBeInstanceOf(FanoutError);
+    expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED' });
+    expect(error.message).toContain('no job ran on it');
+    expect((error.cause as Error).message).toBe('late throw 7');
+    await expect(runner.run(tasks.double, 2)).resolves.toBe(4);
   });
 
   it('reports running out of memory; the rest of a settle call goes on', async () => {

@@ -43,6 +43,13 @@ export interface ThreadsExecutorOptions {
   readonly threads?: number;
   readonly idleTimeout?: number;
   readonly resourceLimits?: ResourceLimits;
+  /**
+   * Hears what a thread died of when no task of it was running (an exception or a rejection
+   * that a finished task left behind, on a timer): nothing else hears of it. Only once some
+   * task has run: before, a thread dying is one that could not start, which the tasks
+   * waiting for it fail with.
+   */
+  readonly onIdleDeath?: (error: unknown) => void;
 }
 
 // Compiled, the host's entry sits beside this file's output (dist/workers/entry.cjs). Run
@@ -124,6 +131,8 @@ export class ThreadsExecutor implements Executor {
   /** Times in a row tasks were left queued with no thread, none run since. */
   #strandings = 0;
   #destroyed = false;
+  /** Some task has run on a thread: threads can start. */
+  #ran = false;
 
   constructor(options: ThreadsExecutorOptions = {}) {
     this.parallelism = options.threads ?? availableParallelism();
@@ -147,10 +156,12 @@ export class ThreadsExecutor implements Executor {
       ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
-    // Piscina re-emits worker errors on the pool; the affected task already fails with
-    // them, so the pool-level event must not crash the process as an unhandled 'error'.
+    // Piscina emits on the pool what a thread died of when no task of it was running (a
+    // task's late crash, or a thread that could not start): it must not crash the process
+    // as an unhandled 'error'.
     this.#pool.on('error', (error: unknown) => {
       this.#lastError = error;
+      if (this.#ran && !this.#destroyed) options.onIdleDeath?.(error);
     });
     this.#pool.on('workerDestroy', () => {
       this.#ended++;
@@ -342,6 +353,7 @@ export class ThreadsExecutor implements Executor {
             ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
           });
           this.#strandings = 0; // a thread ran it: threads can start
+          this.#ran = true;
           return response;
         } catch (error) {
           // Left in the queue with no thread: sent again, it makes Piscina start one,

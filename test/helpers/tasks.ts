@@ -26,7 +26,7 @@ export const tasks = {
   throwAggregate: task<unknown, never>('throwAggregate'),
   throwWithUncloneableProp: task<unknown, never>('throwWithUncloneableProp'),
   exitProcess: task<number, never>('exitProcess'),
-  crashAfterReturning: task<{ how: 'rejection' | 'immediate'; value: number }, number>(
+  crashAfterReturning: task<{ how: 'rejection' | 'immediate' | 'timer'; value: number }, number>(
     'crashAfterReturning',
   ),
   exhaustMemory: task<unknown, never>('exhaustMemory'),
