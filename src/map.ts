@@ -17,28 +17,11 @@ import type { Values } from './protocol.js';
 import { Line } from './queue.js';
 import type { Task } from './task.js';
 
-/** How a source's cleanup ended: undefined, or with what its return() threw. */
-type Cleanup = { readonly error: unknown } | undefined;
-
-/**
- * How long a stopped map waits for a read of its source under way before it gives up on the
- * source's cleanup, which waits behind that read (see iterableSource's close()).
- */
-const READ_GRACE_MS = 1000;
-
-/**
- * An input source over an iterator. `closed()` is undefined until the call closed the
- * source; then it settles once the source's cleanup has, never rejecting.
- */
-interface IteratorSource extends InputSource {
-  closed(): Promise<Cleanup> | undefined;
-}
-
 /** Adapts an iterable of inputs into the engine's source of one task's inputs. */
 export function iterableSource(
   task: Task,
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
-): InputSource | IteratorSource {
+): InputSource {
   const async = typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
   if (!async && isPlainArray(inputs)) return inputsSource(task, inputs);
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
@@ -48,98 +31,30 @@ export function iterableSource(
       : (inputs as Iterable<unknown>)[Symbol.iterator]();
     return iterator;
   };
-  /** The source said it is done, or failed: as in for await, its return() is not called. */
-  let ended = false;
-  /** A read of an async source is under way; `onAnswer` hears when it is not any more. */
-  let reading = false;
-  let onAnswer: (() => void) | undefined;
-  let closing: Promise<Cleanup> | undefined;
   const input = (result: IteratorResult<unknown>) => {
     // As in for-of and for await, a result that is no object fails the source.
     if ((typeof result !== 'object' && typeof result !== 'function') || result === null) {
-      ended = true;
       throw new TypeError(`Iterator result ${String(result)} is not an object`);
     }
-    if (!result.done) return result.value;
-    ended = true;
-    return END;
-  };
-  const answered = () => {
-    reading = false;
-    onAnswer?.();
-  };
-  const returnQuietly = () => {
-    if (!ended)
-      void Promise.resolve(iterator)
-        .then((it) => it?.return?.())
-        .catch(() => {});
-  };
-  /**
-   * Calls the source's return(), as for await does when a loop ends early, and settles with
-   * how it ended. A read under way comes first: return() would wait behind it (an async
-   * generator's does), where for await never reads ahead, and that read may never answer
-   * (a socket, a queue with nothing in it): after READ_GRACE_MS, return() is left to run
-   * once it does, unwaited. A return() called with no read under way is waited for as for
-   * await waits for it, however long.
-   */
-  const cleanUp = async (): Promise<Cleanup> => {
-    if (reading) {
-      const answer = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), READ_GRACE_MS);
-        onAnswer = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      if (!answer) {
-        onAnswer = returnQuietly;
-        return undefined;
-      }
-    } else {
-      // (Not within the source's own next(): a call it stopped closes it, and a running
-      // generator's return() throws.)
-      await null;
-    }
-    if (ended || iterator === undefined) return undefined;
-    try {
-      await iterator.return?.();
-      return undefined;
-    } catch (error) {
-      return { error };
-    }
-  };
-  const read = () => input(open().next() as IteratorResult<unknown>);
-  const readAsync = () => {
-    const result = open().next();
-    reading = true;
-    // (Promise.resolve: an async iterator whose next() answers with a plain result.)
-    return Promise.resolve(result).then(
-      (answer) => {
-        try {
-          return input(answer);
-        } finally {
-          answered();
-        }
-      },
-      (error: unknown) => {
-        ended = true;
-        answered();
-        throw error;
-      },
-    );
+    return result.done ? END : result.value;
   };
   return {
     task,
     async,
-    next: async ? readAsync : read,
+    next() {
+      const result = open().next();
+      // (Promise.resolve: an async iterator whose next() answers with a plain result.)
+      return async ? Promise.resolve(result).then(input) : input(result as IteratorResult<unknown>);
+    },
     remaining: () => undefined,
     close() {
-      // A stream is destroyed at once: a read under way then ends, where its iterator's
-      // return() would wait for that read, which may never end.
+      // A generator's finally blocks run; a stream is destroyed, at once: its iterator's
+      // return() would wait for a read under way, which may never end.
       if (inputs instanceof Readable) inputs.destroy();
-      closing ??= cleanUp();
+      void Promise.resolve()
+        .then(() => iterator?.return?.())
+        .catch(() => {});
     },
-    closed: () => closing,
   };
 }
 
@@ -312,7 +227,6 @@ type Ending = { readonly error: false } | { readonly error: true; readonly cause
  */
 class Consumption {
   readonly handle: CallHandle;
-  readonly cleanup: () => Promise<Cleanup> | undefined;
   readonly #buffer: OrderedBuffer | ArrivalBuffer | Collection;
   #ended = false;
   #failure: { error: unknown } | undefined;
@@ -337,7 +251,7 @@ class Consumption {
         this.#wake();
       },
     };
-    const { handle, finished, cleanup } = start(
+    const { handle, finished } = start(
       (index, outcome, stoppedCall) => {
         if (this.#failure) return;
         if (outcome.status === 'rejected') {
@@ -359,25 +273,21 @@ class Consumption {
       settle ? undefined : onValue,
     );
     this.handle = handle;
-    this.cleanup = cleanup;
-    void Promise.all([handle.done, finished])
-      .then(
-        ([record]) => {
-          if (!this.#failure) {
-            if (record.sourceError) this.#failure = { error: record.sourceError.error };
-            else if (record.aborted) this.#failure = { error: record.aborted.reason };
-          }
-        },
-        (error: unknown) => {
-          // The caller's onStats, onTrace, onProgress or retryOn threw: the stream fails with
-          // that, even after a job's failure (as all() does), or the mistake would go unseen.
-          this.#failure = { error };
-        },
-      )
-      // A source closed by the stop (a failure, an abort) is cleaned up before the stream
-      // ends, as for await's loop would be; the stop's cause wins over what that threw.
-      .then(cleanup)
-      .then(() => this.#end());
+    void Promise.all([handle.done, finished]).then(
+      ([record]) => {
+        if (!this.#failure) {
+          if (record.sourceError) this.#failure = { error: record.sourceError.error };
+          else if (record.aborted) this.#failure = { error: record.aborted.reason };
+        }
+        this.#end();
+      },
+      (error: unknown) => {
+        // The caller's onStats, onTrace, onProgress or retryOn threw: the stream fails with
+        // that, even after a job's failure (as all() does), or the mistake would go unseen.
+        this.#failure = { error };
+        this.#end();
+      },
+    );
   }
 
   #end(): void {
@@ -423,17 +333,12 @@ class Consumption {
 
 /**
  * Starts the call of a map. `finished` settles once its end has been reported (stats,
- * trace): the stream ends then, or fails with what those callbacks threw. `cleanup`: the
- * source's cleanup once the call has closed the source (see iterableSource).
+ * trace): the stream ends then, or fails with what those callbacks threw.
  */
 type MapStart = (
   sink: OutcomeSink,
   onValue: ValueSink | undefined,
-) => {
-  readonly handle: CallHandle;
-  readonly finished: Promise<void>;
-  readonly cleanup: () => Promise<Cleanup> | undefined;
-};
+) => { readonly handle: CallHandle; readonly finished: Promise<void> };
 
 /**
  * The results of `runner.map()`: iterate it with `for await`, or collect it with
@@ -529,17 +434,14 @@ export class MapStream<T> implements AsyncIterable<T> {
           if (waiters.length > 0 || !deliver(w)) waiters.push(w);
         }),
       return: async () => {
-        // Leaving the loop: stop the work, wait until the threads are free and the source
-        // is cleaned up, and throw what its cleanup threw (for await drops it when the loop
-        // ended by a throw). Calls of next() still waiting are done.
+        // Leaving the loop: stop the work, wait until the threads are free. Calls of
+        // next() still waiting are done.
         over = true;
         for (const w of waiters.splice(0)) w.resolve(DONE);
         if (!run.ended) {
           run.handle.cancel(new Error('the map() consumer stopped reading'));
           await run.handle.done;
         }
-        const cleanup = await run.cleanup();
-        if (cleanup) throw cleanup.error;
         return DONE;
       },
     };
@@ -555,8 +457,6 @@ export function startMap(
   sink: OutcomeSink,
   onValue?: ValueSink,
   onUnrun?: (jobs: number) => void,
-): { readonly handle: CallHandle; readonly cleanup: () => Promise<Cleanup> | undefined } {
-  const source = iterableSource(task, inputs);
-  const handle = startCall(source, config, env, sink, onValue, onUnrun);
-  return { handle, cleanup: () => ('closed' in source ? source.closed() : undefined) };
+): CallHandle {
+  return startCall(iterableSource(task, inputs), config, env, sink, onValue, onUnrun);
 }

@@ -645,7 +645,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, known()) : undefined;
         let handle: CallHandle | undefined;
         const inFlight = () => handle?.inFlight() ?? 0;
-        const started = startMap(
+        handle = startMap(
           task,
           inputs,
           config,
@@ -671,7 +671,6 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
           // Jobs left unrun by a stop: the stream ends with its cause, never yields them.
           (jobs) => meter?.tick(false, inFlight(), jobs),
         );
-        handle = started.handle;
         // The stream ends once these have run: what they throw ends it.
         const finished = handle.done.then((record) => {
           meter?.final();
@@ -680,7 +679,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
           parsed.callbacks.check();
         });
         this.#track(finished);
-        return { handle, finished, cleanup: started.cleanup };
+        return { handle, finished };
       },
       { ordered, settle: parsed.config.policy === 'settle', length: known },
     );
