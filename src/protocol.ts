@@ -508,6 +508,8 @@ export function now(): number {
 }
 
 const MAX_CAUSE_DEPTH = 8;
+/** The most errors of AggregateErrors that one error carries across, all levels together. */
+const MAX_ERRORS = 100;
 
 /**
  * Whether a value is an Error, of this realm or of another: one thrown in a `vm` context
@@ -583,9 +585,13 @@ const NOT_PROPS = new Set(['code', 'cause', 'message', 'stack']);
  * getter throws is left out, and a value that cannot be read at all (a revoked proxy, a
  * toString that throws) is described as such.
  */
-export function serializeError(thrown: unknown, depth = 0): SerializedError {
+export function serializeError(
+  thrown: unknown,
+  depth = 0,
+  budget = { errors: MAX_ERRORS },
+): SerializedError {
   try {
-    return flatten(thrown, depth);
+    return flatten(thrown, depth, budget);
   } catch (problem) {
     return {
       name: 'Error',
@@ -604,7 +610,7 @@ function readable(value: unknown): string {
   }
 }
 
-function flatten(thrown: unknown, depth: number): SerializedError {
+function flatten(thrown: unknown, depth: number, budget: { errors: number }): SerializedError {
   if (types.isProxy(thrown) || !isError(thrown)) {
     return {
       name: 'NonErrorThrown',
@@ -622,7 +628,7 @@ function flatten(thrown: unknown, depth: number): SerializedError {
   const deeper = depth < MAX_CAUSE_DEPTH;
   const cause =
     'cause' in thrown && thrown.cause !== undefined && deeper
-      ? serializeError(thrown.cause, depth + 1)
+      ? serializeError(thrown.cause, depth + 1, budget)
       : undefined;
   return {
     name: readable(thrown.name),
@@ -631,8 +637,26 @@ function flatten(thrown: unknown, depth: number): SerializedError {
     code: sendable(code),
     props: Object.keys(props).length > 0 ? props : undefined,
     cause,
-    errors: errors && deeper ? errors.map((error) => serializeError(error, depth + 1)) : undefined,
+    errors: errors && deeper ? aggregate(errors, depth, budget) : undefined,
   };
+}
+
+/**
+ * The errors of an AggregateError, each flattened as a cause is, as many as the budget of
+ * the whole error allows (one shared by every aggregate in it: errors that hold each other
+ * would otherwise multiply at each level); a last one says how many were left out.
+ */
+function aggregate(
+  errors: unknown[],
+  depth: number,
+  budget: { errors: number },
+): SerializedError[] {
+  const kept = errors.slice(0, Math.max(0, budget.errors));
+  budget.errors -= kept.length;
+  const flat = kept.map((error) => serializeError(error, depth + 1, budget));
+  const left = errors.length - kept.length;
+  if (left > 0) flat.push({ name: 'Error', message: `${left} more errors left out` });
+  return flat;
 }
 
 /** The `errors` of an AggregateError (of this realm, or named so), if it holds an array. */

@@ -4,6 +4,7 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { defineTask, FanoutError, job, TaskError, TaskFailedError } from '../src/index.js';
+import { type SerializedError, serializeError } from '../src/protocol.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 import { fixtures, tasks } from './helpers/tasks.js';
@@ -267,5 +268,25 @@ describe('the stack of a job error', () => {
     );
     expect((error.cause as { frames: number }).frames).toBeGreaterThan(0);
     expect(Error.stackTraceLimit).toBeGreaterThan(0);
+  });
+});
+
+describe('AggregateErrors crossing threads', () => {
+  const count = (error: SerializedError): number =>
+    1 + (error.errors ?? []).reduce((n, e) => n + count(e), 0);
+
+  it('carry at most 100 errors, all levels together, and say how many they left out', () => {
+    const wide = new AggregateError(
+      Array.from({ length: 1000 }, (_, i) => new Error(`e${i}`)),
+      'wide',
+    );
+    const flat = serializeError(wide);
+    expect(flat.errors).toHaveLength(101);
+    expect(flat.errors![99]!.message).toBe('e99');
+    expect(flat.errors![100]!.message).toBe('900 more errors left out');
+    // Errors that hold each other multiplied at each level (6^8 here) before the budget.
+    const loop = new AggregateError([], 'loop');
+    loop.errors.push(loop, loop, loop, loop, loop, loop);
+    expect(count(serializeError(loop))).toBeLessThan(200);
   });
 });
