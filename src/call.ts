@@ -1339,7 +1339,7 @@ export function startCall(
    * A thread is idle with nothing left to send it: the chunks in flight that have work
    * left to give, or that run late (their items cost more than measured), end after the
    * item they run, and the items they did not run go back to the front of the queue for
-   * every thread (see toCut). Not while another call waits for the thread. Looks again
+   * every thread (see toCut). Only while a thread is free (no other call took it). Looks again
    * when a chunk would start to run late.
    */
   const rebalance = (): void => {
@@ -1347,7 +1347,7 @@ export function startCall(
     lookAgain = undefined;
     if (stopped || flying.size === 0 || readyCount() > 0) return;
     if (!exhausted && source.remaining() !== 0) return;
-    if (lanes >= Math.min(threads, config.concurrency) || dispatcher.contended) return;
+    if (lanes >= Math.min(threads, config.concurrency) || !dispatcher.free) return;
     const open = [...flying].filter((flight) => flight.cell && !flight.cutAsked);
     const { cut, lookAgainAt } = toCut(open, now(), sizer.perItemMs, sizer.roundTripMs);
     for (const flight of cut) {

@@ -297,8 +297,9 @@ export function toCut<F extends Flight>(
   let lookAgainAt: number | undefined;
   for (const flight of flights) {
     if (flight.size < 2) continue;
+    // (Its answer is due a round trip after its items' work.)
     const due = flight.at + roundTripMs + flight.size * (perItemMs ?? 0);
-    if (due - now > margin || now - due > margin) cut.push(flight);
+    if (due - roundTripMs - now > margin || now - due > margin) cut.push(flight);
     else lookAgainAt = Math.min(lookAgainAt ?? Number.POSITIVE_INFINITY, due + margin);
   }
   return { cut, lookAgainAt };

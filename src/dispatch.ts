@@ -48,6 +48,11 @@ export class Dispatcher {
     return this.#maxQueue;
   }
 
+  /** Whether some slot is free (no call holds it). */
+  get free(): boolean {
+    return this.#busy < this.#slots;
+  }
+
   /** Whether some call waits for a slot. */
   get contended(): boolean {
     return this.#heap.size > this.#gone;
