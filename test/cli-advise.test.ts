@@ -56,3 +56,15 @@ it('needs a sample, and names a missing export', async () => {
     expect(help.stdout).toContain(flag);
   }
 });
+
+it("keeps standard output for its report: a task's console.log goes to standard error", async () => {
+  const logged = join(dir, 'logged.jsonl');
+  writeFileSync(
+    logged,
+    Array.from({ length: 20 }, (_, id) => `${JSON.stringify({ id, n: 1 })}\n`).join(''),
+  );
+  const result = await fanout(['advise', tasks, '-e', 'logLines', '--sample', logged, '--json']);
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ check: expect.anything() });
+  expect(result.stderr).toContain('19:0\n');
+});

@@ -24,6 +24,8 @@ import { runRequest } from './task-host.js';
 if (process.env[TASK_STDOUT_ENV] === 'stderr') {
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 }
+// (Read once; the processes that tasks start do not inherit it from this thread's copy.)
+delete process.env[TASK_STDOUT_ENV];
 
 /** A chunk's answer, and the buffers to move with it (none unless the call transfers). */
 async function answer(
@@ -65,19 +67,20 @@ async function answer(
  * wrote is taken again.
  */
 const FLUSH_WAIT_MS = 250;
-let untaken = false;
+/** The streams of this thread whose output the main thread stopped taking. */
+const untaken = new Set<NodeJS.WriteStream>();
 
 /** Once what was written to a stream of this thread has reached the main thread (a write calls back when the main thread has taken it); at once when nothing waits. */
 function flushed(stream: NodeJS.WriteStream): Promise<void> | undefined {
-  if (untaken || stream.writableLength === 0) return undefined;
+  if (untaken.has(stream) || stream.writableLength === 0) return undefined;
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      untaken = true;
+      untaken.add(stream);
       resolve();
     }, FLUSH_WAIT_MS);
     stream.write('', () => {
       clearTimeout(timer);
-      untaken = false;
+      untaken.delete(stream);
       resolve();
     });
   });

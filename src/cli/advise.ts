@@ -15,7 +15,15 @@ import { counted, describeMachine } from '../machine.js';
 import { pack, unpack } from '../protocol.js';
 import { createRunner, type Runner } from '../runner.js';
 import { integerFrom } from './args.js';
-import { FORMATS, type Format, openInput, readRecords, taskFromArgs, UsageError } from './io.js';
+import {
+  FORMATS,
+  type Format,
+  openInput,
+  readRecords,
+  taskFromArgs,
+  taskOutputToStderr,
+  UsageError,
+} from './io.js';
 
 export interface AdviseFlags {
   readonly export: string;
@@ -308,6 +316,8 @@ export function adviseCommand(): Command {
 }
 
 export async function advise(modulePath: string, flags: AdviseFlags): Promise<number> {
+  // Else what the task writes to standard output would land in the report (or its JSON).
+  taskOutputToStderr();
   let fn: TaskFunction;
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   const inputs: unknown[] = [];

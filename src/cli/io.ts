@@ -1,12 +1,14 @@
 // What `fanout run` and `fanout advise` share: naming the task from the command line,
 // reading inputs in each format as a stream, and writing results with backpressure.
 import { constants } from 'node:buffer';
+import { Console } from 'node:console';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadTask, type TaskFunction } from '../../workers/task-host.js';
+import { TASK_STDOUT_ENV } from '../protocol.js';
 import { defineTask, type Task } from '../task.js';
 
 export const FORMATS = ['jsonl', 'json', 'lines'] as const;
@@ -362,4 +364,15 @@ export class RecordWriter {
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.#stream === process.stdout) writersOnStdout--;
   }
+}
+
+/**
+ * What tasks write to standard output (console.log) goes to standard error from now on, for
+ * a command whose own output is standard output: in the worker threads that start after
+ * this (told through their environment) and in this thread (a module's top-level code,
+ * which runs here to be checked, and tasks under --threads 0).
+ */
+export function taskOutputToStderr(): void {
+  process.env[TASK_STDOUT_ENV] = 'stderr';
+  globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
 }

@@ -2,7 +2,6 @@
 // streaming: results are written as they come, in bounded memory, in input order unless
 // --unordered. Exit status: 0 all succeeded, 1 some items failed (or a file could not be
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
-import { Console } from 'node:console';
 import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -10,7 +9,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { counted, describeMachine } from '../machine.js';
 import type { Progress } from '../progress.js';
-import { stackless, TASK_STDOUT_ENV } from '../protocol.js';
+import { stackless } from '../protocol.js';
 import { createRunner, DEFAULT_WINDOW } from '../runner.js';
 import type { CallStats } from '../stats.js';
 import type { CallTrace } from '../trace.js';
@@ -24,6 +23,7 @@ import {
   readerGone,
   readRecords,
   taskFromArgs,
+  taskOutputToStderr,
   UsageError,
 } from './io.js';
 
@@ -247,13 +247,8 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
-  if (flags.output === '-') {
-    // What tasks write to standard output (console.log) goes to standard error, or it would
-    // land among the records: in the worker threads (told as they start) and in this one
-    // (--threads 0, and a module's top-level code, run here to check it).
-    process.env[TASK_STDOUT_ENV] = 'stderr';
-    globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
-  }
+  // Else what tasks write to standard output would land among the records.
+  if (flags.output === '-') taskOutputToStderr();
   const started = performance.now();
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   let input: ReturnType<typeof openInput>;
