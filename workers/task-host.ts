@@ -96,6 +96,10 @@ async function importModule(url: string): Promise<TaskModule> {
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code !== 'string' || !STRIP_ONLY_CODES.has(code)) throw error;
+    // A module not found is one tsx would find only when imported without its extension.
+    const missing = /Cannot find module '([^']+)'/.exec((error as Error).message)?.[1];
+    if (code === 'ERR_MODULE_NOT_FOUND' && (missing === undefined || /\.\w+$/.test(missing)))
+      throw error;
     const hint =
       'Node.js loaded this TypeScript module by stripping its types, which takes erasable syntax only (no enum, namespace or parameter property, no .tsx) and imports written with their extension; with tsx installed (npm install tsx), fanout loads it through tsx';
     throw Object.assign(new Error(`${(error as Error).message} (${hint})`, { cause: error }), {
