@@ -23,9 +23,17 @@ failed=()
 for wanted in "${@:-22 24}"; do
   for major in $wanted; do
     package="node-$platform-$arch@$major"
-    # One version, or an array of them in order: the newest is the last.
+    # One version, or an array of them (in the registry's order, not by version).
     version=$(npm view "$package" version --json |
-      node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>console.log([JSON.parse(s)].flat().at(-1)))')
+      node -e '
+        let s = "";
+        process.stdin.on("data", (d) => { s += d; }).on("end", () => {
+          const all = s.trim() === "" ? [] : [JSON.parse(s)].flat();
+          const n = (v) => v.split(".").map(Number);
+          all.sort((a, b) => { const [x, y] = [n(a), n(b)]; return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
+          if (all.length === 0) { console.error(`test:node: no release of ${process.argv[1]}`); process.exit(1); }
+          console.log(all.at(-1));
+        });' "$package")
     dir="$cache/$version"
     if [ ! -x "$dir/package/bin/node" ]; then
       echo "test:node: fetching $package ($version)"

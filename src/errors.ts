@@ -79,7 +79,7 @@ export class TaskTimeoutError extends TaskError {
       info,
       waitedMs === undefined
         ? `timed out after ${timeout} ms`
-        : `timed out before its task started: its thread was still starting or its module still loading after ${Math.round(waitedMs)} ms (the timeout, ${timeout} ms, counts from the task's start; this gets a minute more)`,
+        : `timed out before its task was heard to start: its thread was still starting or its module still loading after ${Math.round(waitedMs)} ms (the timeout, ${timeout} ms, counts from the task's start; until then an attempt gets longer)`,
     );
     this.timeout = timeout;
   }

@@ -125,8 +125,8 @@ export interface RunOptions {
   readonly retries?: number | RetryOptions | undefined;
   /**
    * Ms one attempt may run, counted from when its task starts on a thread: a thread's
-   * start-up and the loading of the task's module do not count (a module still loading a
-   * minute past the timeout does time out). CPU-bound code that never yields is stopped by
+   * start-up and the loading of the task's module do not count, for a minute at most (a
+   * module still loading then times out, saying so). CPU-bound code that never yields is stopped by
    * terminating its worker (a new one takes its place); an attempt that answers late where
    * nothing could stop it (on `threads: 0`) times out all the same.
    * @default Infinity

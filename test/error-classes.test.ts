@@ -29,7 +29,7 @@ describe('error classes', () => {
     expect(new TaskTimeoutError(where, 500).message).toContain('timed out after 500 ms');
     const loading = new TaskTimeoutError(where, 500, 60_512.3);
     expect(loading.timeout).toBe(500);
-    expect(loading.message).toContain('before its task started');
+    expect(loading.message).toContain('before its task was heard to start');
     expect(loading.message).toContain('still loading after 60512 ms');
   });
 
