@@ -672,8 +672,10 @@ export function startCall(
         ),
     );
 
-  /** A failed attempt's error, with no stack of its own (see stackless). */
-  /** `timedOut`: true, or how long the attempt waited for its task to start if it never did. */
+  /**
+   * A failed attempt's error, with no stack of its own (see stackless). `timedOut`: true,
+   * or how long the attempt waited for its task to start if it never did.
+   */
   const toTaskError = (item: Item, failure: unknown, timedOut: boolean | number): TaskError => {
     const where = info(item);
     if (timedOut !== false) {
@@ -1339,8 +1341,8 @@ export function startCall(
    * A thread is idle with nothing left to send it: the chunks in flight that have work
    * left to give, or that run late (their items cost more than measured), end after the
    * item they run, and the items they did not run go back to the front of the queue for
-   * every thread (see toCut). Only while a thread is free (no other call took it). Looks again
-   * when a chunk would start to run late.
+   * every thread (see toCut). Only while a thread is free (no other call took it). Looks
+   * again when a chunk would start to run late.
    */
   const rebalance = (): void => {
     clearTimeout(lookAgain);

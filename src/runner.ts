@@ -112,9 +112,9 @@ export interface RunnerOptions {
    * dropped, a RunnerClosedError that says how many. Also hears of a worker thread that
    * died while no job ran on it (an exception or a rejection that a finished task left
    * behind, on a timer): a FanoutError with code ERR_WORKER_EXITED and what it died of as
-   * its cause (the thread is replaced). Without it, failures are emitted as
-   * the runner's `'error'` event when it has listeners, or else printed as a process
-   * warning: never an unhandled rejection.
+   * its cause (the thread is replaced). Without it, failures are emitted as the runner's
+   * `'error'` event when it has listeners, or else printed as a process warning: never an
+   * unhandled rejection.
    */
   readonly onError?: ((error: TaskError | Error) => void) | undefined;
 }
@@ -126,9 +126,9 @@ export interface RunOptions {
   /**
    * Ms one attempt may run, counted from when its task starts on a thread: a thread's
    * start-up and the loading of the task's module do not count, for a minute at most (a
-   * module still loading then times out, saying so). CPU-bound code that never yields is stopped by
-   * terminating its worker (a new one takes its place); an attempt that answers late where
-   * nothing could stop it (on `threads: 0`) times out all the same.
+   * module still loading then times out, saying so). CPU-bound code that never yields is
+   * stopped by terminating its worker (a new one takes its place); an attempt that answers
+   * late where nothing could stop it (on `threads: 0`) times out all the same.
    * @default Infinity
    */
   readonly timeout?: number | undefined;

@@ -70,7 +70,10 @@ const FLUSH_WAIT_MS = 250;
 /** The streams of this thread whose output the main thread stopped taking. */
 const untaken = new Set<NodeJS.WriteStream>();
 
-/** Once what was written to a stream of this thread has reached the main thread (a write calls back when the main thread has taken it); at once when nothing waits. */
+/**
+ * Once what was written to a stream of this thread has reached the main thread (a write
+ * calls back when the main thread has taken it); at once when nothing waits.
+ */
 function flushed(stream: NodeJS.WriteStream): Promise<void> | undefined {
   if (untaken.has(stream) || stream.writableLength === 0) return undefined;
   return new Promise((resolve) => {
