@@ -186,10 +186,19 @@ export class GraphCycleError extends FanoutError {
   constructor(cycle: readonly string[]) {
     super(
       'ERR_GRAPH_CYCLE',
-      `The graph has a cycle: ${cycle.join(' → ')} (each node depends on the next)`,
+      `The graph has a cycle: ${shownCycle(cycle)} (each node depends on the next)`,
     );
     this.cycle = cycle;
   }
+}
+
+/** The most nodes of a cycle its message names (`cycle` holds them all). */
+const CYCLE_SHOWN = 20;
+
+function shownCycle(cycle: readonly string[]): string {
+  if (cycle.length <= CYCLE_SHOWN) return cycle.join(' → ');
+  const left = cycle.length - CYCLE_SHOWN;
+  return `${cycle.slice(0, CYCLE_SHOWN - 1).join(' → ')} → … (${left} more) → ${cycle.at(-1)}`;
 }
 
 /** An argument or option has the wrong type. */

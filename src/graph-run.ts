@@ -225,6 +225,13 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       if (typeof input === 'function') {
         try {
           input = input(deps);
+          if (typeof (input as PromiseLike<unknown> | null)?.then === 'function') {
+            // (Its rejection, if any, is this failure's: never an unhandled one.)
+            Promise.resolve(input).catch(() => {});
+            throw new TypeError(
+              'its input function returned a promise: an input is sent to a worker as it is, and a promise cannot be (do the asynchronous work in a `run` node, and depend on it)',
+            );
+          }
         } catch (error) {
           inputFailures++;
           nodeEnded(node, inputFailed(node, error));

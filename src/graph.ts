@@ -143,7 +143,8 @@ export interface GraphOptions extends RunOptions {
   readonly concurrency?: number | undefined;
   /**
    * Which ready node goes first when more are ready than there are free threads (or
-   * room under `concurrency`). Ties go to the node ready first, then declared first.
+   * room under `concurrency`). Ties go to the node ready first, then declared first (in
+   * the record's key order: JavaScript puts integer-like names, `'2'`, before the others).
    * @default 'critical-path'
    */
   readonly order?: GraphOrder | undefined;
@@ -207,8 +208,11 @@ function parseNode(name: string, value: unknown): PlannedNode {
   if (hasTask && !isTask(value.task)) {
     throw invalidType(`${where}.task`, 'a task made by defineTask()', value.task);
   }
-  const deps = value.deps ?? [];
-  if (!Array.isArray(deps)) throw invalidType(`${where}.deps`, 'an array of node names', deps);
+  const given = value.deps ?? [];
+  if (!Array.isArray(given)) throw invalidType(`${where}.deps`, 'an array of node names', given);
+  // A copy: the graph is planned from the dependencies as they are now (the caller's array
+  // changed later left its counts and its dependents' inputs at odds, and it never ended).
+  const deps: unknown[] = Array.from(given);
   const seen = new Set<string>();
   deps.forEach((dep: unknown, i) => {
     if (typeof dep !== 'string') throw invalidType(`${where}.deps[${i}]`, 'a node name', dep);

@@ -23,6 +23,20 @@ describe.each(executors)('graph checks on $name', ({ options }) => {
     expect(ran).toBe(false);
   });
 
+  it('names at most 20 nodes of a long cycle in its message; `cycle` holds them all', async () => {
+    const runner = createRunner(options);
+    const nodes = Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [`n${i}`, { run: () => i, deps: [`n${(i + 1) % 30}`] }]),
+    );
+    const error = await runner.graph(nodes).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GraphCycleError);
+    expect((error as GraphCycleError).cycle).toHaveLength(31);
+    const { message } = error as Error;
+    expect(message).toContain('n0 → n1 →');
+    expect(message).toContain('n18 → … (11 more) → n0');
+    expect(message).not.toContain('n19');
+  });
+
   it('rejects a cycle with its path in order', async () => {
     const runner = createRunner(options);
     let ran = false;
