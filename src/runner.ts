@@ -67,6 +67,13 @@ import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
 import { type CallKind, CallTrace } from './trace.js';
 
+/**
+ * The inputs of one task: any iterable but a string (whose characters would each be an
+ * input). Their type is the task's (NoInfer): a wider one (`number | undefined` for a task
+ * of numbers) does not compile, where it would be taken as the task's input type.
+ */
+export type Inputs<In> = Iterable<NoInfer<In>> & object;
+
 /** Options of `createRunner()`: the threads, and limits that hold across its calls. */
 export interface RunnerOptions {
   /**
@@ -470,7 +477,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   }
 
   /** Runs one task on one input. Rejects with the job's TaskError. */
-  async run<In, Out>(task: Task<In, Out>, input: In, options?: RunOptions): Promise<Out> {
+  async run<In, Out>(task: Task<In, Out>, input: NoInfer<In>, options?: RunOptions): Promise<Out> {
     if (!isTask(task)) {
       throw invalidType('run(task, input): task', 'a task made by defineTask()', task);
     }
@@ -486,14 +493,10 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * Fail-fast (default) resolves with the outputs in the input's shape; settle resolves
    * with a report.
    */
+  all<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: FailFastOptions): Promise<Out[]>;
   all<In, Out>(
     task: Task<In, Out>,
-    inputs: Iterable<In>,
-    options?: FailFastOptions,
-  ): Promise<Out[]>;
-  all<In, Out>(
-    task: Task<In, Out>,
-    inputs: Iterable<In>,
+    inputs: Inputs<In>,
     options: SettleOptions,
   ): Promise<SettledReport<JobOutcome<Out>[]>>;
   all<const J extends JobsInput>(jobs: J, options?: FailFastOptions): Promise<Values<J>>;
@@ -504,7 +507,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   // Options whose policy is not known until run time (a variable typed CallOptions).
   all<In, Out>(
     task: Task<In, Out>,
-    inputs: Iterable<In>,
+    inputs: Inputs<In>,
     options?: CallOptions,
   ): Promise<Out[] | SettledReport<JobOutcome<Out>[]>>;
   all<const J extends JobsInput>(
@@ -534,7 +537,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * Resolves with the first job to succeed and cancels the rest. Rejects with an
    * AggregateError of every job's TaskError (in input order) only when all fail.
    */
-  any<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: AnyOptions): Promise<Out>;
+  any<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: AnyOptions): Promise<Out>;
   any<const J extends JobsInput>(jobs: J, options?: AnyOptions): Promise<ValueOfAny<J>>;
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'any');
@@ -553,7 +556,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * failure goes to `onError`, the `'error'` event, or a process warning, never to an
    * unhandled rejection. Same forms as `all`; the policy defaults to `'settle'`.
    */
-  spawn<In, Out>(task: Task<In, Out>, inputs: Iterable<In>, options?: CallOptions): void;
+  spawn<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: CallOptions): void;
   spawn(jobs: JobsInput, options?: CallOptions): void;
   spawn(first: unknown, ...rest: unknown[]): void {
     const { read, rest: at } = parseJobs(first, rest[0], 'spawn');
@@ -608,18 +611,18 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    */
   map<In, Out>(
     task: Task<In, Out>,
-    inputs: Iterable<In> | AsyncIterable<In>,
+    inputs: Inputs<In> | AsyncIterable<NoInfer<In>>,
     options?: MapOptions & { readonly policy?: 'fail-fast' | undefined },
   ): MapStream<Out>;
   map<In, Out>(
     task: Task<In, Out>,
-    inputs: Iterable<In> | AsyncIterable<In>,
+    inputs: Inputs<In> | AsyncIterable<NoInfer<In>>,
     options: MapOptions & { readonly policy: 'settle' },
   ): MapStream<JobOutcome<Out>>;
   // Options whose policy is not known until run time (a variable typed MapOptions).
   map<In, Out>(
     task: Task<In, Out>,
-    inputs: Iterable<In> | AsyncIterable<In>,
+    inputs: Inputs<In> | AsyncIterable<NoInfer<In>>,
     options?: MapOptions,
   ): MapStream<Out | JobOutcome<Out>>;
   map(

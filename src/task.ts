@@ -24,7 +24,7 @@ export interface Task<In = unknown, Out = unknown> extends TaskRef {
 export function defineTask<In = unknown, Out = unknown>(
   moduleUrl: string | URL,
   exportName = 'default',
-): Task<In, Out> {
+): Task<In, Awaited<Out>> {
   let module: string;
   if (moduleUrl instanceof URL) {
     if (moduleUrl.protocol !== 'file:') {
@@ -75,7 +75,7 @@ export type OutputOf<J> =
   J extends TaskJob<infer O> ? O : J extends FunctionJob<infer O> ? Awaited<O> : never;
 
 /** Pairs a task with one input. */
-export function job<In, Out>(task: Task<In, Out>, input: In): TaskJob<Out> {
+export function job<In, Out>(task: Task<In, Out>, input: NoInfer<In>): TaskJob<Out> {
   if (!isTask(task)) throw invalidType('task', 'a task made by defineTask()', task);
   return Object.freeze({ kind: 'task-job', task: task as Task<unknown, Out>, input });
 }

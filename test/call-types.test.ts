@@ -7,16 +7,49 @@ import {
   type CallOptions,
   createRunner,
   type Deps,
+  defineTask,
   type GraphOptions,
   type IdleTime,
   type JobOutcome,
   job,
   type MapOptions,
   type SettledReport,
+  type Task,
 } from '../src/index.js';
 import { double, label } from './helpers/graph-tasks.js';
 
 describe('call types', () => {
+  it('take inputs of the type the task takes, not a wider one, and no string as inputs', async () => {
+    await using runner = createRunner({ threads: 0 });
+    const maybe = 2 as number | undefined;
+    const wide: unknown = 3;
+    const mixed: (number | string)[] = [1];
+    // Each of these compiled (the input type was widened to fit) and ran wrong: NaN, 0.
+    // @ts-expect-error: undefined is no input of double
+    const wrong = () => runner.run(double, maybe);
+    // @ts-expect-error: unknown is no input of double
+    const wrong2 = () => runner.run(double, wide);
+    // @ts-expect-error: a string is no input of double
+    const wrong3 = () => runner.all(double, mixed);
+    // @ts-expect-error: undefined is no input of double
+    const wrong4 = () => job(double, maybe);
+    const length = defineTask<string, number>(new URL(import.meta.url), 'x');
+    // @ts-expect-error: a string is no list of inputs (its characters would each be one)
+    const wrong5 = () => runner.all(length, 'abc');
+    // @ts-expect-error: nor for a stream
+    const wrong6 = () => runner.map(length, 'abc');
+    expect([wrong, wrong2, wrong3, wrong4, wrong5, wrong6]).toHaveLength(6);
+    // Narrower ones still compile: a task of numbers or strings over numbers.
+    const either = defineTask<number | string, string>(new URL(import.meta.url), 'x');
+    expectTypeOf(runner.all(either, [1, 2])).toEqualTypeOf<Promise<string[]>>();
+    expect(await runner.all(double, [1, 2])).toEqual([2, 4]);
+  });
+
+  it('take a task whose declared output is a promise as giving what it resolves to', () => {
+    const later = defineTask<number, Promise<number>>(new URL(import.meta.url), 'x');
+    expectTypeOf(later).toEqualTypeOf<Task<number, number>>();
+  });
+
   it('types any() of an array of jobs as one of their outputs', async () => {
     await using runner = createRunner({ threads: 0 });
     const either = await runner.any([job(double, 1), job(label, { name: 'x', from: [] })]);
