@@ -41,7 +41,7 @@ describe('call types', () => {
     expect([wrong, wrong2, wrong3, wrong4, wrong5, wrong6]).toHaveLength(6);
     // Narrower ones still compile: a task of numbers or strings over numbers.
     const either = defineTask<number | string, string>(new URL(import.meta.url), 'x');
-    expectTypeOf(runner.all(either, [1, 2])).toEqualTypeOf<Promise<string[]>>();
+    expectTypeOf(() => runner.all(either, [1, 2])).returns.toEqualTypeOf<Promise<string[]>>();
     expect(await runner.all(double, [1, 2])).toEqual([2, 4]);
   });
 

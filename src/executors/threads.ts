@@ -133,6 +133,8 @@ export class ThreadsExecutor implements Executor {
   #destroyed = false;
   /** Some task has run on a thread: threads can start. */
   #ran = false;
+  /** A thread ended in this turn of the event loop (see the pool's 'error'). */
+  #endedNow = false;
 
   constructor(options: ThreadsExecutorOptions = {}) {
     this.parallelism = options.threads ?? availableParallelism();
@@ -161,9 +163,15 @@ export class ThreadsExecutor implements Executor {
     // as an unhandled 'error'.
     this.#pool.on('error', (error: unknown) => {
       this.#lastError = error;
-      if (this.#ran && !this.#destroyed) options.onIdleDeath?.(error);
+      // (Piscina says so at once after the thread's end; it also emits errors that end no
+      // thread, such as an answer to a task it had dropped.)
+      if (this.#endedNow && this.#ran && !this.#destroyed) options.onIdleDeath?.(error);
     });
     this.#pool.on('workerDestroy', () => {
+      this.#endedNow = true;
+      queueMicrotask(() => {
+        this.#endedNow = false;
+      });
       this.#ended++;
       setImmediate(() => this.#strandedTasks());
     });
