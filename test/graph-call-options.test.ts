@@ -109,18 +109,28 @@ describe.each(executors)('graph call options on $name', ({ options }) => {
     expect(progress.at(-1)).toMatchObject({ done: 1, failed: 2, inFlight: 0, total: 3 });
   });
 
-  it('fails a node whose input function throws, without an attempt', async () => {
+  it.each<[string, () => number, string]>([
+    [
+      'throws',
+      () => {
+        throw new TypeError('bad input');
+      },
+      'bad input',
+    ],
+    // (Rejecting: before, an unhandled rejection that ended the process.)
+    [
+      'returns a promise',
+      (async () => {
+        throw new Error('async input failed');
+      }) as unknown as () => number,
+      'returned a promise',
+    ],
+  ])('fails a node whose input function %s, without an attempt', async (_, input, said) => {
     const runner = createRunner(options);
     const report = await runner.graph(
       {
         a: { task: double, input: 1 },
-        b: {
-          task: double,
-          input: (): number => {
-            throw new TypeError('bad input');
-          },
-          deps: ['a'],
-        },
+        b: { task: double, input, deps: ['a'] },
         c: { run: () => 1, deps: ['b'] },
       },
       { policy: 'settle' },
@@ -130,6 +140,8 @@ describe.each(executors)('graph call options on $name', ({ options }) => {
       attempts: 0,
       reason: { code: 'ERR_TASK_FAILED', job: 'b', cause: { name: 'TypeError' } },
     });
+    const { reason } = report.results.b as { reason: Error };
+    expect((reason.cause as Error).message).toContain(said);
     expect(report.results.c).toMatchObject({ status: 'skipped', failed: 'b' });
   });
 });

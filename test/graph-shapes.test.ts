@@ -21,32 +21,6 @@ describe.each(executors)('graph shapes on $name', ({ options }) => {
     await expect(result).resolves.toEqual({ root: 10, other: 2, left: 20 });
   });
 
-  it('fails a node whose input function returns a promise, saying so, and nothing else', async () => {
-    const runner = createRunner(options);
-    const report = await runner.graph(
-      {
-        root: { task: double, input: 5 },
-        // (Rejecting: before, an unhandled rejection that ended the process.)
-        late: {
-          task: double,
-          input: (async () => {
-            throw new Error('async input failed');
-          }) as unknown as () => number,
-          deps: ['root'],
-        },
-      },
-      { policy: 'settle' },
-    );
-    expect(report.results.root).toMatchObject({ status: 'fulfilled', value: 10 });
-    expect(report.results.late).toMatchObject({
-      status: 'rejected',
-      attempts: 0,
-      reason: { code: 'ERR_TASK_FAILED' },
-    });
-    const reason = (report.results.late as { reason: Error }).reason;
-    expect((reason.cause as Error).message).toContain('returned a promise');
-  });
-
   it('a diamond: both branches get the root, the join gets both branches', async () => {
     const runner = createRunner(options);
     const result = await runner.graph({
