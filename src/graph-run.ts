@@ -244,7 +244,9 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       ...config.call,
       policy: 'settle',
       signal: undefined,
-      priority: rank?.get(node.name) ?? 0,
+      // Ranked nodes go before other calls' jobs, whose priority is 0: a node of rank 0 (a
+      // last node of cost 0) too.
+      priority: rank === undefined ? 0 : Math.max(rank.get(node.name) ?? 0, Number.MIN_VALUE),
     };
     // The sink runs before the call's thread is released, so the dependents it makes
     // ready compete by rank for that thread with nodes already waiting.

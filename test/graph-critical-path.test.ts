@@ -33,6 +33,23 @@ describe.each([
     expect(marks(order)).toEqual([11, 12, 1, 2, 3, 13]);
   });
 
+  it("goes before other calls' waiting jobs, a chain of nodes of cost 0 too", async () => {
+    const runner = createRunner({ threads });
+    const { sab, cells: order } = cells(16);
+    const other = runner.all(
+      mark,
+      [1, 2, 3, 4, 5].map((id) => ({ sab, id })),
+      { chunkSize: 1 },
+    );
+    const graph = runner.graph({
+      c1: { task: mark, input: { sab, id: 11 }, cost: 0 },
+      c2: { task: mark, input: { sab, id: 12 }, deps: ['c1'], cost: 0 },
+      c3: { task: mark, input: { sab, id: 13 }, deps: ['c2'], cost: 0 },
+    });
+    await Promise.all([other, graph]);
+    expect(marks(order)).toEqual([1, 11, 12, 13, 2, 3, 4, 5]);
+  });
+
   it("takes nodes as they became ready with order: 'fifo'", async () => {
     const runner = createRunner({ threads });
     const { sab, cells: order } = cells(16);
