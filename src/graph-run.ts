@@ -275,13 +275,30 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   // nodes). Such a call returns at once; the loop already under way starts what it made
   // ready.
   let pumping = false;
+  // A task node starts only while the runner's queue has room (`maxQueue`): the graph holds
+  // its ready nodes back itself, so it waits for room, as a map does, rather than shed them.
+  let waitingForRoom = false;
+  const room = (): boolean => {
+    if (env.dispatcher.room() > 0) return true;
+    if (!waitingForRoom) {
+      waitingForRoom = true;
+      env.dispatcher.whenRoom(() => {
+        waitingForRoom = false;
+        pump();
+      });
+    }
+    return false;
+  };
   function pump(): void {
     if (finished || pumping) return;
     pumping = true;
     try {
       while (!stop.signal.aborted && running < config.concurrency) {
         const fn = ready.functions.peek();
-        const task = taskNodes < taskNodesAtOnce ? ready.tasks.peek() : undefined;
+        const task =
+          taskNodes < taskNodesAtOnce && ready.tasks.size > 0 && room()
+            ? ready.tasks.peek()
+            : undefined;
         if (!fn && !task) break;
         const first = fn && (!task || readyFirst(fn, task)) ? ready.functions : ready.tasks;
         start(first.pop()!.node);

@@ -144,6 +144,21 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     expect(runner.queued).toBe(0);
   });
 
+  it('holds the ready nodes of a graph back while the queue is full instead of failing them', async () => {
+    const runner = createRunner({ ...options, maxQueue: 1 });
+    const busy = await occupy(runner);
+    const nodes = Object.fromEntries(
+      Array.from({ length: 8 }, (_, i) => [`n${i}`, { task: tasks.double, input: i }]),
+    );
+    const report = runner.graph(nodes, { policy: 'settle' });
+    while (runner.queued < 1) await nextTurn();
+    for (let i = 0; i < 20; i++) await nextTurn();
+    expect(runner.queued).toBe(1);
+    busy.releaseAll();
+    await busy.call;
+    expect((await report).counts).toEqual({ total: 8, fulfilled: 8, rejected: 0, skipped: 0 });
+  });
+
   it('stops reading the inputs at the first one beyond the limit when it fails fast', async () => {
     const runner = createRunner({ ...options, maxQueue: 2 });
     const busy = await occupy(runner);
