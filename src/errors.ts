@@ -58,6 +58,8 @@ export class TaskError extends FanoutError {
  * error, rebuilt across the thread boundary.
  */
 export class TaskFailedError extends TaskError {
+  /** What went wrong, as an Error (rebuilt where it crossed from a thread). */
+  declare readonly cause: Error;
   /** `loading`: the task's module threw while it loaded, not the task itself. */
   constructor(info: JobInfo, cause: Error, loading = false) {
     const what = loading ? `its module threw while loading: ${cause.message}` : cause.message;
@@ -94,6 +96,8 @@ export class TaskCancelledError extends TaskError {
 
 /** The worker running the job died (process.exit, out of memory, crash). It has been replaced. */
 export class WorkerExitedError extends TaskError {
+  /** What went wrong, as an Error (rebuilt where it crossed from a thread). */
+  declare readonly cause: Error;
   constructor(info: JobInfo, cause: Error) {
     super('ERR_WORKER_EXITED', info, `its worker exited: ${cause.message}`, { cause });
   }
@@ -101,6 +105,8 @@ export class WorkerExitedError extends TaskError {
 
 /** The job's input or output cannot be structured-cloned across threads. */
 export class DataCloneError extends TaskError {
+  /** What went wrong, as an Error (rebuilt where it crossed from a thread). */
+  declare readonly cause: Error;
   /**
    * `hint`: what the caller can do about it, when the scheduler can tell; `what`: which
    * one could not be sent, when it is known.
@@ -122,6 +128,8 @@ export class DataCloneError extends TaskError {
 
 /** The task's module could not be found, or it has no such export (or the export is not a function). */
 export class TaskNotFoundError extends TaskError {
+  /** What went wrong, as an Error (rebuilt where it crossed from a thread). */
+  declare readonly cause: Error;
   constructor(info: JobInfo, cause: Error) {
     super('ERR_TASK_NOT_FOUND', info, cause.message, { cause });
   }

@@ -23,7 +23,7 @@ export {
   TaskTimeoutError,
   WorkerExitedError,
 } from './errors.js';
-export type { ExecFailureKind, ExecuteOptions, Executor } from './executors/types.js';
+export type { ExecFailureKind, ExecuteOptions, Executor, Session } from './executors/types.js';
 export { ExecFailure } from './executors/types.js';
 export type {
   CriticalStep,
@@ -60,7 +60,9 @@ export type {
   AnyOptions,
   CallOptions,
   FailFastOptions,
+  Inputs,
   JobOutcome,
+  JobsInput,
   MapOptions,
   RunnerOptions,
   RunOptions,

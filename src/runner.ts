@@ -260,7 +260,8 @@ type Outcomes<J> = { -readonly [K in keyof J]: JobOutcome<OutputOf<J[K]>> };
 type ValueOfAny<J> = J extends readonly unknown[]
   ? OutputOf<J[number]>
   : Values<J>[keyof Values<J>];
-type JobsInput = readonly JobLike[] | Readonly<Record<string, JobLike>>;
+/** The jobs form of all(), any() and spawn(): an array or a record of jobs. */
+export type JobsInput = readonly JobLike[] | Readonly<Record<string, JobLike>>;
 
 const RUN_KEYS = [
   'retries',

@@ -6,6 +6,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   type CallOptions,
   createRunner,
+  type DataCloneError,
   type Deps,
   defineTask,
   type GraphOptions,
@@ -15,6 +16,9 @@ import {
   type MapOptions,
   type SettledReport,
   type Task,
+  type TaskFailedError,
+  type TaskNotFoundError,
+  type WorkerExitedError,
 } from '../src/index.js';
 import { double, label } from './helpers/graph-tasks.js';
 
@@ -43,6 +47,13 @@ describe('call types', () => {
     const either = defineTask<number | string, string>(new URL(import.meta.url), 'x');
     expectTypeOf(() => runner.all(either, [1, 2])).returns.toEqualTypeOf<Promise<string[]>>();
     expect(await runner.all(double, [1, 2])).toEqual([2, 4]);
+  });
+
+  it('type the cause of a job error as an Error', () => {
+    expectTypeOf<TaskFailedError['cause']>().toEqualTypeOf<Error>();
+    expectTypeOf<WorkerExitedError['cause']>().toEqualTypeOf<Error>();
+    expectTypeOf<DataCloneError['cause']>().toEqualTypeOf<Error>();
+    expectTypeOf<TaskNotFoundError['cause']>().toEqualTypeOf<Error>();
   });
 
   it('take a task whose declared output is a promise as giving what it resolves to', () => {

@@ -266,7 +266,7 @@ describe('the stack of a job error', () => {
         },
       ]),
     );
-    expect((error.cause as { frames: number }).frames).toBeGreaterThan(0);
+    expect((error.cause as Error & { frames?: number }).frames).toBeGreaterThan(0);
     expect(Error.stackTraceLimit).toBeGreaterThan(0);
   });
 });
