@@ -275,11 +275,13 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   // nodes). Such a call returns at once; the loop already under way starts what it made
   // ready.
   let pumping = false;
-  // A task node starts only while the runner's queue has room (`maxQueue`): the graph holds
-  // its ready nodes back itself, so it waits for room, as a map does, rather than shed them.
+  // While task nodes of its own run or wait, a task node starts only when the runner's
+  // queue has room (`maxQueue`): the graph holds its ready nodes back itself, so it waits
+  // for room, as a map does, rather than shed them. (With none of its own under way, the
+  // queue is full of other calls' jobs: the node is shed, as a job of all() would be.)
   let waitingForRoom = false;
   const room = (): boolean => {
-    if (env.dispatcher.room() > 0) return true;
+    if (taskNodes === 0 || env.dispatcher.room() > 0) return true;
     if (!waitingForRoom) {
       waitingForRoom = true;
       env.dispatcher.whenRoom(() => {

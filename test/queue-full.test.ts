@@ -154,6 +154,14 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     while (runner.queued < 1) await nextTurn();
     for (let i = 0; i < 20; i++) await nextTurn();
     expect(runner.queued).toBe(1);
+    // A graph with nothing of its own under way finds the queue full of others' jobs: its
+    // nodes are shed, as jobs of all() are.
+    const late = await runner.graph(
+      { a: { task: tasks.double, input: 1 }, b: { task: tasks.double, input: 2 } },
+      { policy: 'settle' },
+    );
+    expect(late.counts).toEqual({ total: 2, fulfilled: 0, rejected: 2, skipped: 0 });
+    expect(late.results.a).toMatchObject({ reason: { code: 'ERR_QUEUE_FULL' } });
     busy.releaseAll();
     await busy.call;
     expect((await report).counts).toEqual({ total: 8, fulfilled: 8, rejected: 0, skipped: 0 });
