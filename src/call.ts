@@ -33,6 +33,7 @@ import {
   hasDetachedBuffer,
   type ItemFailure,
   isDetached,
+  isError,
   now,
   type ProgressReceiver,
   resendable,
@@ -694,18 +695,28 @@ export function startCall(
           );
         case 'data-clone': {
           const hint = cloneHint(item.spec);
-          return stackless(
-            () => new DataCloneError(where, (failure.cause as Error) ?? failure, hint),
-          );
+          const cause = asCause(failure);
+          return stackless(() => new DataCloneError(where, cause, hint));
         }
-        case 'worker-exited':
-          return stackless(() => new WorkerExitedError(where, (failure.cause as Error) ?? failure));
+        case 'worker-exited': {
+          const cause = asCause(failure);
+          return stackless(() => new WorkerExitedError(where, cause));
+        }
       }
     }
     // A main-thread function threw: keep the same shape as a worker task's failure. (Its
     // error is read outside stackless: reading it may run the caller's code, a getter.)
     const cause = deserializeError(serializeError(failure));
     return stackless(() => new TaskFailedError(where, cause));
+  };
+
+  /**
+   * An executor's failure's cause as an Error: what an input's getter threw (a string, say)
+   * while it was cloned, or whatever a custom executor gave, is made one as a task's is.
+   */
+  const asCause = (failure: ExecFailure): Error => {
+    const cause = failure.cause ?? failure;
+    return isError(cause) ? cause : deserializeError(serializeError(cause));
   };
 
   /** Counts one attempt of job `key` in the call's totals (and trace); returns its wait. */

@@ -214,7 +214,10 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
 
   const start = (node: PlannedNode) => {
     running++;
-    if (!node.run) taskNodes++;
+    if (!node.run) {
+      taskNodes++;
+      begun = true;
+    }
     const deps = depsOf(node);
     let spec: JobSpec;
     if (node.run) {
@@ -275,13 +278,15 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   // nodes). Such a call returns at once; the loop already under way starts what it made
   // ready.
   let pumping = false;
-  // While task nodes of its own run or wait, a task node starts only when the runner's
-  // queue has room (`maxQueue`): the graph holds its ready nodes back itself, so it waits
-  // for room, as a map does, rather than shed them. (With none of its own under way, the
-  // queue is full of other calls' jobs: the node is shed, as a job of all() would be.)
+  // Once a task node of it has started, a task node starts only when the runner's queue has
+  // room (`maxQueue`): the graph holds its ready nodes back itself, so it waits for room, as
+  // a map does, rather than shed them (a chain's next node, made ready while the node before
+  // still holds its thread, would be). Its first is shed if the queue is full of other
+  // calls' jobs, as a job of all() would be.
+  let begun = false;
   let waitingForRoom = false;
   const room = (): boolean => {
-    if (taskNodes === 0 || env.dispatcher.room() > 0) return true;
+    if (!begun || env.dispatcher.room() > 0) return true;
     if (!waitingForRoom) {
       waitingForRoom = true;
       env.dispatcher.whenRoom(() => {

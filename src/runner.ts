@@ -93,7 +93,7 @@ export interface RunnerOptions {
    * ERR_QUEUE_FULL (load shedding for servers), having made no attempt. A retry that
    * would wait past it is not made: its job ends with the failure of its last attempt. A
    * `map` sheds nothing: it reads its inputs only while there is room, and waits for room
-   * otherwise; nor does a graph its own nodes, which it starts so once one runs or waits.
+   * otherwise; nor does a graph its nodes after its first task node, which it starts so.
    * @default Infinity
    */
   readonly maxQueue?: number | undefined;

@@ -24,6 +24,21 @@ describe.each(executors)('ERR_DATA_CLONE on $name', ({ options }) => {
     expect((error as Error).message).toContain('withFn');
   });
 
+  it('gives an Error as its cause when the getter of an input throws what is none', async () => {
+    const runner = createRunner(options);
+    const input = {
+      get x(): number {
+        throw 'not an error';
+      },
+    };
+    const error = await runner.run(tasks.echo, input).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_DATA_CLONE' });
+    const { cause } = error as DataCloneError;
+    expect(cause).toBeInstanceOf(Error);
+    expect(cause.message).toContain('not an error');
+    expect((error as Error).message).not.toContain('undefined');
+  });
+
   it('says so when an input is a promise, and which job it is', async () => {
     const runner = createRunner(options);
     const error = await runner

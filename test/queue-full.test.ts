@@ -154,17 +154,37 @@ describe.each(executors)('ERR_QUEUE_FULL on $name', ({ name, options }) => {
     while (runner.queued < 1) await nextTurn();
     for (let i = 0; i < 20; i++) await nextTurn();
     expect(runner.queued).toBe(1);
-    // A graph with nothing of its own under way finds the queue full of others' jobs: its
-    // nodes are shed, as jobs of all() are.
-    const late = await runner.graph(
+    // A graph that finds the queue full of others' jobs has its first node shed, as a job of
+    // all() is; the nodes after it wait for room.
+    const late = runner.graph(
       { a: { task: tasks.double, input: 1 }, b: { task: tasks.double, input: 2 } },
       { policy: 'settle' },
     );
-    expect(late.counts).toEqual({ total: 2, fulfilled: 0, rejected: 2, skipped: 0 });
-    expect(late.results.a).toMatchObject({ reason: { code: 'ERR_QUEUE_FULL' } });
     busy.releaseAll();
     await busy.call;
     expect((await report).counts).toEqual({ total: 8, fulfilled: 8, rejected: 0, skipped: 0 });
+    const { results } = await late;
+    expect(results.a).toMatchObject({ reason: { code: 'ERR_QUEUE_FULL' } });
+    expect(results.b).toMatchObject({ status: 'fulfilled', value: 4 });
+  });
+
+  it('holds the next node of a chain back until its thread is free, with maxQueue 0', async () => {
+    // (The node before it holds the one thread while its end makes the next one ready.)
+    const runner = createRunner({
+      ...options,
+      ...(name === 'threads' ? { threads: 1 } : {}),
+      maxQueue: 0,
+    });
+    const report = await runner.graph(
+      {
+        a: { task: tasks.double, input: 1 },
+        b: { task: tasks.double, input: (d) => d.a as number, deps: ['a'] },
+        c: { task: tasks.double, input: (d) => d.b as number, deps: ['b'] },
+      },
+      { policy: 'settle' },
+    );
+    expect(report.counts).toEqual({ total: 3, fulfilled: 3, rejected: 0, skipped: 0 });
+    expect(report.results.c).toMatchObject({ value: 8 });
   });
 
   it('stops reading the inputs at the first one beyond the limit when it fails fast', async () => {
