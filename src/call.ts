@@ -1565,22 +1565,12 @@ export function startCall(
   // chunk's worth: a consumer taking results one by one must not turn every result it
   // takes into a read of one input and a chunk of one item.
   let windowFull = false;
-  let waitingForRoom = false;
   const refillRoom = Math.min(windowShare, Math.max(1, Math.floor(config.window / 4)));
   const canPull = (want = wanted()) => {
     if (exhausted || stopped) return false;
     if (!stream) return true;
     if (windowFull) return false;
-    if (dispatcher.room() <= 0) {
-      if (!waitingForRoom) {
-        waitingForRoom = true;
-        dispatcher.whenRoom(() => {
-          waitingForRoom = false;
-          pump();
-        });
-      }
-      return false;
-    }
+    if (!dispatcher.roomFor(pump)) return false;
     if (pulled - released >= config.window) {
       windowFull = true;
       return false;

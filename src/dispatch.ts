@@ -34,7 +34,7 @@ export class Dispatcher {
    * moment it resumes): each counts one queued job as started, not as waiting.
    */
   #granted = 0;
-  #roomWaiters: (() => void)[] = [];
+  #roomWaiters = new Set<() => void>();
   /** Waiters per signal, each signal listened to once. */
   readonly #bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
 
@@ -80,7 +80,7 @@ export class Dispatcher {
 
   /**
    * Queues `count` jobs whether or not they fit: jobs that left the queue but did not run,
-   * and those a stream read while there was room (see whenRoom).
+   * and those a stream read while there was room (see roomFor).
    */
   requeue(count: number): void {
     this.#queuedJobs += count;
@@ -93,17 +93,21 @@ export class Dispatcher {
   }
 
   /**
-   * Calls `fn` once, soon after there may be more room(): a stream that found none reads
-   * on then instead of failing what it would read (it can wait; a list of jobs cannot).
+   * Whether a job may be queued now (room() > 0); if not, `fn` is called once soon after
+   * there may be more, however often it was asked: a stream (or a graph) that found none
+   * goes on then instead of failing what it would queue (it can wait; a list of jobs
+   * cannot).
    */
-  whenRoom(fn: () => void): void {
-    this.#roomWaiters.push(fn);
+  roomFor(fn: () => void): boolean {
+    if (this.room() > 0) return true;
+    this.#roomWaiters.add(fn);
+    return false;
   }
 
   #roomMade(): void {
-    if (this.#roomWaiters.length === 0) return;
+    if (this.#roomWaiters.size === 0) return;
     const waiters = this.#roomWaiters;
-    this.#roomWaiters = [];
+    this.#roomWaiters = new Set();
     // Later: the caller may be in the middle of taking jobs.
     queueMicrotask(() => {
       for (const fn of waiters) fn();

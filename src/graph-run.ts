@@ -284,18 +284,6 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
   // still holds its thread, would be). Its first is shed if the queue is full of other
   // calls' jobs, as a job of all() would be.
   let begun = false;
-  let waitingForRoom = false;
-  const room = (): boolean => {
-    if (!begun || env.dispatcher.room() > 0) return true;
-    if (!waitingForRoom) {
-      waitingForRoom = true;
-      env.dispatcher.whenRoom(() => {
-        waitingForRoom = false;
-        pump();
-      });
-    }
-    return false;
-  };
   function pump(): void {
     if (finished || pumping) return;
     pumping = true;
@@ -303,7 +291,9 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       while (!stop.signal.aborted && running < config.concurrency) {
         const fn = ready.functions.peek();
         const task =
-          taskNodes < taskNodesAtOnce && ready.tasks.size > 0 && room()
+          taskNodes < taskNodesAtOnce &&
+          ready.tasks.size > 0 &&
+          (!begun || env.dispatcher.roomFor(pump))
             ? ready.tasks.peek()
             : undefined;
         if (!fn && !task) break;

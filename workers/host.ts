@@ -48,8 +48,9 @@ async function answer(
   // What the chunk's tasks wrote (console.log) reaches the main thread's streams before the
   // answer does, as Piscina makes sure for a task's result: else a caller that exits once
   // it has its results loses it, and one that prints them prints them first.
-  await flushed(process.stdout);
-  await flushed(process.stderr);
+  if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  }
   if (!request.transfer) {
     return { response: { ...response, values: toWire(response.values, false) }, buffers: [] };
   }
