@@ -3,12 +3,11 @@
 // decides when to stop, and hands each job's outcome to a sink as it ends. Worker-task
 // jobs travel in chunks sized by a ChunkSizer; each item keeps its own outcome and
 // retries. It never throws: what happened is in the outcomes and the call record.
-import { setMaxListeners } from 'node:events';
 import { types } from 'node:util';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { onAbort, onAborts } from './abort.js';
+import { onAbort, onAborts, Stop } from './abort.js';
 import { ChunkSizer, type Flight, itemsLeft, type TaskCosts, toCut } from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
@@ -25,7 +24,7 @@ import {
   TaskTimeoutError,
   WorkerExitedError,
 } from './errors.js';
-import { ExecFailure, type Executor, type Session } from './executors/types.js';
+import { asStopTaking, ExecFailure, type Executor, type Session } from './executors/types.js';
 import { type CallPolicy, stopReason, stopsCall } from './policies.js';
 import {
   buffersIn,
@@ -371,7 +370,7 @@ function after(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
 }
 
 /** An abortable wait; resolves false if aborted. */
-function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+function delay(ms: number, signal: Stop): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -525,6 +524,8 @@ export function startCall(
 ): CallHandle {
   const started = now();
   const { executor, dispatcher } = env;
+  // (This package's executors take the call's Stops as they are: see Stop.)
+  const exec = asStopTaking(executor);
   const threads = executor.parallelism;
   const attempts: AttemptRecord[] | undefined = config.keepAttempts ? [] : undefined;
   const sizer = new ChunkSizer({
@@ -567,19 +568,15 @@ export function startCall(
 
   // Aborting `stop` stops the call, whatever the cause: waits for a thread, backoffs and
   // main-thread functions end; chunks under way end through `stopCell` and `terminate`
-  // (below). Its hearers share a listener or two (see abort.ts, and the dispatcher's).
-  const stop = new AbortController();
+  // (below). Both are Stops: heard with no AbortSignal made (see abort.ts).
+  const stop = new Stop();
   // Chunks under way hear of a stop first through `stopCell`, which their worker reads
   // between items: a chunk of short items ends after the item running and keeps its
   // thread. Those still running after STOP_GRACE_MS, or when items are not known to be
   // short, are stopped by `terminate`, which ends their threads (replaced at 10-77 ms
   // each on 2 cores: a map left after 1,000 of 4,000 items of 50 µs took 103 ms, nearly
   // what all 4,000 take, 112 ms; 67 ms now).
-  const terminate = new AbortController();
-  // Each thread the call uses may listen to it twice (its session, and its pool task): more
-  // than 10 is no leak. (Said only where there can be: telling Node costs ~3 µs a signal,
-  // a fair part of a call of one job.)
-  if (threads > 4) setMaxListeners(0, terminate.signal);
+  const terminate = new Stop();
   let stopCell: Int32Array | undefined;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   // Its first Int32 stops every chunk; one more per thread cuts one chunk short (see
@@ -857,7 +854,7 @@ export function startCall(
       // Retries cut short by the stop: the job is cancelled, as during a backoff below,
       // not failed with an attempt's error (which could then pass for the call's cause).
       reject(item, cancelled(item, item.attempt));
-    } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop.signal))) {
+    } else if (!(await delay(backoffDelay(config.retry, item.attempt), stop))) {
       reject(item, cancelled(item, item.attempt));
     } else if ('fn' in item.spec) {
       item.attempt++;
@@ -973,11 +970,11 @@ export function startCall(
     const { release, session } = slot;
     const { task, items } = chunk;
     const length = chunkLength(chunk);
-    let signal = terminate.signal;
+    let signal: Stop = terminate;
     // True, or (its task never started) how long the attempt waited.
     let timedOut: boolean | number = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let own: AbortController | undefined;
+    let own: Stop | undefined;
     // A timeout counts from when the task starts (onStart): a thread's start-up and the
     // loading of its module do not count, or a module slower to load than the timeout
     // could never run on a fresh thread (each timeout replaces the thread). Until then,
@@ -987,10 +984,10 @@ export function startCall(
     let answered = false;
     const timeout = config.timeout;
     if (timeout !== undefined) {
-      const controller = new AbortController();
+      const controller = new Stop();
       own = controller;
       live.add(controller);
-      signal = controller.signal;
+      signal = controller;
       // Timers fire before the messages waiting on ports are read: after the main thread
       // was busy past the timeout, an answer already here is read first (whether it came
       // in time is judged by the worker's clock, below).
@@ -1071,7 +1068,7 @@ export function startCall(
         (windowFull && readyCount() === 0);
       response = await (session
         ? session.execute(request, transfer, last)
-        : executor.execute(request, {
+        : exec.execute(request, {
             signal,
             ...(transfer ? { transfer } : {}),
             ...(onStart ? { onStart } : {}),
@@ -1384,7 +1381,7 @@ export function startCall(
         free = undefined;
         slot = undefined;
         try {
-          free = await dispatcher.acquire(stop.signal, config.priority);
+          free = await dispatcher.acquire(stop, config.priority);
         } catch {
           break; // acquire() rejects only when the call stops: finish() accounts for the rest.
         }
@@ -1395,8 +1392,7 @@ export function startCall(
           break;
         }
         // Attempts that can time out each need a thread they can stop alone.
-        const session =
-          config.timeout === undefined ? executor.open?.(terminate.signal) : undefined;
+        const session = config.timeout === undefined ? exec.open?.(terminate) : undefined;
         const taken = free;
         slot = {
           session,

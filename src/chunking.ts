@@ -330,4 +330,14 @@ export class TaskCosts {
   }
 }
 
-const costKey = (task: TaskRef) => `${task.export}\u0000${task.module}`;
+/** Each task's key, made once per task object (a module's URL is long to join and hash). */
+const costKeys = new WeakMap<TaskRef, string>();
+
+function costKey(task: TaskRef): string {
+  let key = costKeys.get(task);
+  if (key === undefined) {
+    key = `${task.export}\u0000${task.module}`;
+    costKeys.set(task, key);
+  }
+  return key;
+}

@@ -7,6 +7,7 @@
 //
 // EventTarget's addEventListener is linear in the listeners already there, so the
 // dispatcher listens once per signal, and the queue is a binary heap with lazy removal.
+import type { Stop } from './abort.js';
 import { Heap } from './heap.js';
 
 interface Waiter {
@@ -121,16 +122,18 @@ export class Dispatcher {
 
   /**
    * Resolves with a release function once a slot is free (the taker calls claimed() as it
-   * resumes); rejects if `signal` aborts first. A freed slot goes to the waiter with the
+   * resumes); rejects if `stop` aborts first. A freed slot goes to the waiter with the
    * highest `priority`, the earliest among equals.
    */
-  acquire(signal: AbortSignal, priority = 0): Promise<() => void> {
-    if (signal.aborted) return Promise.reject(signal.reason);
+  acquire(stop: Stop, priority = 0): Promise<() => void> {
+    if (stop.aborted) return Promise.reject(stop.reason);
     if (this.#busy < this.#slots) {
       this.#busy++;
       this.#granted++;
       return Promise.resolve(this.#releaser());
     }
+    // (Only a wait needs the stop's signal: see Stop.)
+    const signal = stop.signal;
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { signal, priority, seq: this.#seq++, resolve, reject, done: false };
       this.#heap.push(waiter);

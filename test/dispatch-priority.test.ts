@@ -2,6 +2,7 @@
 // equal priorities (the default, 0, keeps every call first come first served), and skips
 // waiters whose signal aborted.
 import { describe, expect, it } from 'vitest';
+import { Stop } from '../src/abort.js';
 import { Dispatcher } from '../src/dispatch.js';
 
 /** Acquires with each priority in turn, behind one held slot; returns the grant order. */
@@ -10,11 +11,11 @@ async function grantOrder(
   abortAt: readonly number[] = [],
 ): Promise<number[]> {
   const dispatcher = new Dispatcher(1, Number.POSITIVE_INFINITY);
-  const first = await dispatcher.acquire(new AbortController().signal);
+  const first = await dispatcher.acquire(new Stop());
   const granted: number[] = [];
-  const controllers = priorities.map(() => new AbortController());
+  const controllers = priorities.map(() => new Stop());
   const waits = priorities.map((priority, i) =>
-    dispatcher.acquire(controllers[i]!.signal, priority).then(
+    dispatcher.acquire(controllers[i]!, priority).then(
       (release) => {
         granted.push(i);
         release();
@@ -55,7 +56,7 @@ describe('dispatcher priority', () => {
 
   it('grants at once while a slot is free, whatever the priority', async () => {
     const dispatcher = new Dispatcher(2, Number.POSITIVE_INFINITY);
-    const signal = new AbortController().signal;
+    const signal = new Stop();
     const a = await dispatcher.acquire(signal, -5);
     const b = await dispatcher.acquire(signal, 0);
     let third = false;

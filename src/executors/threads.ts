@@ -12,7 +12,7 @@ import {
   type Worker,
 } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { onAbort } from '../abort.js';
+import { onAbort, Stop } from '../abort.js';
 import {
   fromWire,
   isError,
@@ -24,10 +24,47 @@ import {
   type WireRequest,
   type WireResponse,
 } from '../protocol.js';
-import { ExecFailure, type ExecuteOptions, type Executor, type Session } from './types.js';
+import {
+  ExecFailure,
+  type Executor,
+  type Session,
+  type StopOptions,
+  type StopTaking,
+  TAKES_STOP,
+} from './types.js';
 
 /** Why the executor stops a task itself: no thread is left to run it. */
 const STRANDED = Symbol('stranded');
+
+/**
+ * How the executor stops one task it gave the pool: what Piscina takes for a signal (an
+ * event emitter's `once('abort')` and `off`, with `aborted` and `reason`). An AbortSignal
+ * costs ~10 µs of the main thread a task on a 2-core machine (making one, and Piscina
+ * adding and removing its listener), a tenth of a call of one job.
+ */
+class PoolStop {
+  aborted = false;
+  reason: unknown;
+  #listener: (() => void) | undefined;
+  once(_event: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+  off(_event: 'abort', listener: () => void): void {
+    if (this.#listener === listener) this.#listener = undefined;
+  }
+  // (Piscina's JavaScript calls this one; its types say `off`.)
+  removeListener(event: 'abort', listener: () => void): void {
+    this.off(event, listener);
+  }
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+  }
+}
 
 /** Times in a row a stranded task is sent again before no thread is taken to be able to start. */
 const STRAND_TRIES = 3;
@@ -115,7 +152,8 @@ const transferList = (
   ...(request.started ? [request.started] : []),
 ];
 
-export class ThreadsExecutor implements Executor {
+export class ThreadsExecutor implements Executor, StopTaking {
+  readonly [TAKES_STOP] = true;
   readonly kind = 'threads';
   readonly parallelism: number;
   readonly #pool: Piscina<WireRequest | OpenSession, WireResponse | undefined>;
@@ -125,7 +163,7 @@ export class ThreadsExecutor implements Executor {
   /** Tasks of the pool under way, which close() waits for. */
   readonly #running = new Set<Promise<unknown>>();
   /** How to stop each task given to the pool and not yet over (see #strandedTasks). */
-  readonly #stoppers = new Set<AbortController>();
+  readonly #stoppers = new Set<PoolStop>();
   /** What the last thread that died with no task of its own died of. */
   #lastError: unknown;
   /** Times in a row tasks were left queued with no thread, none run since. */
@@ -192,7 +230,7 @@ export class ThreadsExecutor implements Executor {
 
   async execute(
     request: TaskRequest,
-    { signal, transfer, onStart }: ExecuteOptions,
+    { signal, transfer, onStart }: StopOptions,
   ): Promise<TaskResponse> {
     // The worker tells, on a port of this attempt's own, when its task starts (asked only
     // by attempts with a timeout).
@@ -206,7 +244,7 @@ export class ThreadsExecutor implements Executor {
     }
   }
 
-  open(signal: AbortSignal): Session {
+  open(signal: AbortSignal | Stop): Session {
     let waiting:
       | { resolve: (r: TaskResponse) => void; reject: (e: ExecFailure) => void }
       | undefined;
@@ -218,17 +256,16 @@ export class ThreadsExecutor implements Executor {
     let port: MessagePort | undefined;
     // A session's own stop: aborting `signal` stops its thread only while an attempt runs;
     // between attempts (its chunk answered, the call stopping) the session just ends.
-    let stop: AbortController | undefined;
-    let listening = false;
-    const onAbort = () => {
-      listening = false;
+    let stop: Stop | undefined;
+    let unhear: (() => void) | undefined;
+    const aborted = () => {
+      unhear = undefined;
       if (waiting) stop?.abort(signal.reason);
       else close();
     };
     const unlisten = () => {
-      if (!listening) return;
-      listening = false;
-      signal.removeEventListener('abort', onAbort);
+      unhear?.();
+      unhear = undefined;
     };
     const answer = (response: WireResponse) => {
       const pending = waiting;
@@ -266,10 +303,9 @@ export class ThreadsExecutor implements Executor {
         port.on('message', answer);
         task = { session: channel.port2, first };
         transfer = [channel.port2, ...transfer];
-        stop ??= new AbortController();
-        stopping = stop.signal;
-        signal.addEventListener('abort', onAbort, { once: true });
-        listening = true;
+        stop ??= new Stop();
+        stopping = stop;
+        unhear = onAbort(signal, aborted);
       }
       this.#run(task, stopping, transfer).then(
         (response) => {
@@ -322,7 +358,7 @@ export class ThreadsExecutor implements Executor {
    */
   #run(
     task: WireRequest | OpenSession,
-    signal: AbortSignal,
+    signal: AbortSignal | Stop,
     transferList: readonly Transferable[],
   ): Promise<WireResponse | undefined> {
     const running = this.#runTask(task, signal, transferList);
@@ -334,7 +370,7 @@ export class ThreadsExecutor implements Executor {
 
   async #runTask(
     task: WireRequest | OpenSession,
-    signal: AbortSignal,
+    signal: AbortSignal | Stop,
     transferList: readonly Transferable[],
   ): Promise<WireResponse | undefined> {
     if (this.#closed) throw new ExecFailure('closed', 'executor is closed');
@@ -343,7 +379,7 @@ export class ThreadsExecutor implements Executor {
     // it, so the failure is reported only once the stopped thread is gone. (The pool
     // hears of the caller's abort, or of this executor's: see #strandedTasks.)
     let before: Set<Worker> | undefined;
-    let stopper: AbortController | undefined;
+    let stopper: PoolStop | undefined;
     const unhear = onAbort(signal, () => {
       before = new Set(this.#pool.threads);
       stopper?.abort(signal.reason);
@@ -352,12 +388,12 @@ export class ThreadsExecutor implements Executor {
     try {
       for (;;) {
         if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
-        const current = new AbortController();
+        const current = new PoolStop();
         stopper = current;
         this.#stoppers.add(current);
         try {
           const response = await this.#pool.run(task, {
-            signal: current.signal,
+            signal: current,
             ...(transferList.length > 0 ? { transferList: transferList as Transferable[] } : {}),
           });
           this.#strandings = 0; // a thread ran it: threads can start
@@ -366,7 +402,7 @@ export class ThreadsExecutor implements Executor {
         } catch (error) {
           // Left in the queue with no thread: sent again, it makes Piscina start one,
           // unless threads died as they started that many times in a row.
-          const strandedHere = current.signal.reason === STRANDED;
+          const strandedHere = current.reason === STRANDED;
           if (strandedHere && this.#strandings < STRAND_TRIES) continue;
           let failure = this.#destroyed
             ? new ExecFailure('closed', 'executor was destroyed', error)

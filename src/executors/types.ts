@@ -1,5 +1,6 @@
 // The one interface between the scheduler and whatever runs tasks. The scheduler knows
 // nothing else about threads, Piscina or any future (distributed) executor.
+import { Stop } from '../abort.js';
 import type { TaskRequest, TaskResponse } from '../protocol.js';
 
 /** Why an executor could not produce a task response. */
@@ -76,4 +77,36 @@ export interface Executor {
   close(): Promise<void>;
   /** Stops everything now; pending attempts fail with kind 'closed'. */
   destroy(): Promise<void>;
+}
+
+/**
+ * Marks an executor of this package whose `execute` and `open` take the scheduler's own Stop
+ * where the interface says AbortSignal, so that a call makes no signal (see Stop). Other
+ * executors are given the Stop's signal (see asStopTaking).
+ */
+export const TAKES_STOP: unique symbol = Symbol('fanout.takesStop');
+
+/** ExecuteOptions whose signal may be a Stop. */
+export type StopOptions = Omit<ExecuteOptions, 'signal'> & {
+  readonly signal: AbortSignal | Stop;
+};
+
+/** An executor as the scheduler drives it: its stops may be Stops. */
+export interface StopTaking {
+  execute(request: TaskRequest, options: StopOptions): Promise<TaskResponse>;
+  open?(signal: AbortSignal | Stop): Session;
+}
+
+/** `executor` as one that takes Stops: itself if it does (TAKES_STOP), else an adapter. */
+export function asStopTaking(executor: Executor): StopTaking {
+  if ((executor as { [TAKES_STOP]?: unknown })[TAKES_STOP] === true) {
+    return executor as Executor & StopTaking;
+  }
+  const signalOf = (stop: AbortSignal | Stop) => (stop instanceof Stop ? stop.signal : stop);
+  const open = executor.open;
+  return {
+    execute: (request, options) =>
+      executor.execute(request, { ...options, signal: signalOf(options.signal) }),
+    ...(open ? { open: (signal) => open.call(executor, signalOf(signal)) } : {}),
+  };
 }
