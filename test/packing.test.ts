@@ -347,6 +347,69 @@ describe('pack and unpack', () => {
     expect(() => pack(values)).toThrow('getter 4');
   });
 
+  // One record unlike the others, anywhere in a chunk, sends the chunk as it is. Checked
+  // both with the packer made for the keys and, where code cannot be made from strings,
+  // with the one for any keys (in a process of its own).
+  const ODD_RECORDS = `[
+    ['a key missing', { id: 1 }],
+    ['a key more', { id: 1, name: 'n', more: 2 }],
+    ['keys in another order', { name: 'n', id: 1 }],
+    ['an object value', { id: 1, name: {} }],
+    ['a function value', { id: 1, name: () => 1 }],
+    ['a symbol value', { id: 1, name: Symbol('s') }],
+    ['a class instance', new (class { constructor() { this.id = 1; this.name = 'n'; } })()],
+    ['no prototype', Object.assign(Object.create(null), { id: 1, name: 'n' })],
+    ['an own __proto__ key', JSON.parse('{"id":1,"name":"n","__proto__":3}')],
+    ['an array', [1, 'n']],
+    ['null', null],
+    ['a number', 7],
+    ['a proxy', new Proxy({ id: 1, name: 'n' }, {})],
+  ]`;
+  const refusedAt = (protocol: string) => `
+    const { pack } = await import(${JSON.stringify(protocol)});
+    const refused = [];
+    for (const [why, odd] of ${ODD_RECORDS}) {
+      for (const at of [0, 5, 9]) {
+        const values = Array.from({ length: 10 }, (_, i) => ({ id: i, name: 'n' + i }));
+        values[at] = odd;
+        if (pack(values) === undefined) refused.push(why + ' at ' + at);
+      }
+    }`;
+  const allRefused = [
+    'a key missing',
+    'a key more',
+    'keys in another order',
+    'an object value',
+    'a function value',
+    'a symbol value',
+    'a class instance',
+    'no prototype',
+    'an own __proto__ key',
+    'an array',
+    'null',
+    'a number',
+    'a proxy',
+  ].flatMap((why) => [0, 5, 9].map((at) => `${why} at ${at}`));
+
+  it('send a chunk as it is when any one record has another shape', async () => {
+    const protocol = fileURLToPath(new URL('../dist/src/protocol.js', import.meta.url));
+    const script = `${refusedAt(protocol)}
+      let generated = true;
+      try { new Function('return 1'); } catch { generated = false; }
+      console.log(JSON.stringify({ generated, refused }));`;
+    for (const flags of [[], ['--disallow-code-generation-from-strings']]) {
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        ...flags,
+        '--input-type=module',
+        '-e',
+        script,
+      ]);
+      const { generated, refused } = JSON.parse(stdout);
+      expect(generated).toBe(flags.length === 0);
+      expect(refused).toEqual(allRefused);
+    }
+  });
+
   it('send records as they are when Object.prototype has an enumerable key', () => {
     expect(pack(eight())).toBeDefined();
     let packed: unknown;
