@@ -92,6 +92,19 @@ describe('Stop', () => {
     expect(after.signal.reason).toBe('late');
   });
 
+  it('is heard as an event emitter is, the way Piscina listens to a signal', () => {
+    const stop = new Stop();
+    const heard: string[] = [];
+    const a = () => heard.push('a');
+    const b = () => heard.push('b');
+    stop.once('abort', a);
+    stop.once('abort', b);
+    stop.removeListener('abort', a);
+    stop.abort();
+    stop.abort();
+    expect(heard).toEqual(['b']);
+  });
+
   it('aborts with an AbortError when given no reason, as AbortController does', () => {
     const stop = new Stop();
     stop.abort();

@@ -36,36 +36,6 @@ import {
 /** Why the executor stops a task itself: no thread is left to run it. */
 const STRANDED = Symbol('stranded');
 
-/**
- * How the executor stops one task it gave the pool: what Piscina takes for a signal (an
- * event emitter's `once('abort')` and `off`, with `aborted` and `reason`). An AbortSignal
- * costs ~10 µs of the main thread a task on a 2-core machine (making one, and Piscina
- * adding and removing its listener), a tenth of a call of one job.
- */
-class PoolStop {
-  aborted = false;
-  reason: unknown;
-  #listener: (() => void) | undefined;
-  once(_event: 'abort', listener: () => void): void {
-    this.#listener = listener;
-  }
-  off(_event: 'abort', listener: () => void): void {
-    if (this.#listener === listener) this.#listener = undefined;
-  }
-  // (Piscina's JavaScript calls this one; its types say `off`.)
-  removeListener(event: 'abort', listener: () => void): void {
-    this.off(event, listener);
-  }
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.();
-  }
-}
-
 /** Times in a row a stranded task is sent again before no thread is taken to be able to start. */
 const STRAND_TRIES = 3;
 
@@ -163,7 +133,7 @@ export class ThreadsExecutor implements Executor, StopTaking {
   /** Tasks of the pool under way, which close() waits for. */
   readonly #running = new Set<Promise<unknown>>();
   /** How to stop each task given to the pool and not yet over (see #strandedTasks). */
-  readonly #stoppers = new Set<PoolStop>();
+  readonly #stoppers = new Set<Stop>();
   /** What the last thread that died with no task of its own died of. */
   #lastError: unknown;
   /** Times in a row tasks were left queued with no thread, none run since. */
@@ -379,7 +349,7 @@ export class ThreadsExecutor implements Executor, StopTaking {
     // it, so the failure is reported only once the stopped thread is gone. (The pool
     // hears of the caller's abort, or of this executor's: see #strandedTasks.)
     let before: Set<Worker> | undefined;
-    let stopper: PoolStop | undefined;
+    let stopper: Stop | undefined;
     const unhear = onAbort(signal, () => {
       before = new Set(this.#pool.threads);
       stopper?.abort(signal.reason);
@@ -388,7 +358,8 @@ export class ThreadsExecutor implements Executor, StopTaking {
     try {
       for (;;) {
         if (signal.aborted) throw new ExecFailure('aborted', 'aborted');
-        const current = new PoolStop();
+        // (Piscina takes a Stop for its signal, as an event emitter: see Stop.)
+        const current = new Stop();
         stopper = current;
         this.#stoppers.add(current);
         try {
