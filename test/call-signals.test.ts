@@ -1,4 +1,4 @@
-// A call's stops are Stops (src/abort.ts): the scheduler and the threads executor hear them
+// A call's stops are Stops (src/abort.ts): the scheduler and this package's executors hear them
 // without making an AbortSignal (~2.5 µs each, a fair part of a call of one job), while an
 // executor of the caller's own is given a real signal that aborts when the call stops.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,17 +31,20 @@ afterEach(() => {
 });
 
 describe('stopping a call', () => {
-  it('makes no AbortSignal for calls on threads that nothing stops', async () => {
-    const runner = runnerFor({ threads: 2 });
-    await runner.all(tasks.double, [1, 2, 3]); // threads started, module loaded
-    const made = await controllersMadeBy(async () => {
-      expect(await runner.run(tasks.double, 4)).toBe(8);
-      expect(await runner.run(tasks.double, 5, { timeout: 60_000 })).toBe(10);
-      expect(await runner.all(tasks.double, [1, 2, 3, 4, 5, 6, 7, 8, 9])).toHaveLength(9);
-      expect(await runner.map(tasks.double, [1, 2, 3]).toArray()).toEqual([2, 4, 6]);
-    });
-    expect(made).toBe(0);
-  });
+  it.each([2, 0])(
+    'makes no AbortSignal for calls that nothing stops (threads: %i)',
+    async (threads) => {
+      const runner = runnerFor({ threads });
+      await runner.all(tasks.double, [1, 2, 3]); // threads started, module loaded
+      const made = await controllersMadeBy(async () => {
+        expect(await runner.run(tasks.double, 4)).toBe(8);
+        expect(await runner.run(tasks.double, 5, { timeout: 60_000 })).toBe(10);
+        expect(await runner.all(tasks.double, [1, 2, 3, 4, 5, 6, 7, 8, 9])).toHaveLength(9);
+        expect(await runner.map(tasks.double, [1, 2, 3]).toArray()).toEqual([2, 4, 6]);
+      });
+      expect(made).toBe(0);
+    },
+  );
 
   it("aborts the signal of a caller's executor when the call stops", async () => {
     const signals: AbortSignal[] = [];

@@ -5,14 +5,21 @@
 // attempt instead), or survive process.exit() and out-of-memory in a task.
 
 import { runRequest } from '../../workers/task-host.js';
+import { onAbort, type Stop } from '../abort.js';
 import type { TaskRequest, TaskResponse } from '../protocol.js';
-import { ExecFailure, type ExecuteOptions, type Executor } from './types.js';
+import {
+  ExecFailure,
+  type Executor,
+  type StopOptions,
+  type StopTaking,
+  TAKES_STOP,
+} from './types.js';
 
 interface Pending {
   readonly request: TaskRequest;
   /** Input buffers to move (detach on the caller's side) rather than copy, as a thread would. */
   readonly transfer: readonly ArrayBuffer[] | undefined;
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignal | Stop;
   /** Rejects when the attempt's signal aborts. */
   readonly aborted: Promise<never>;
   readonly onStart: (() => void) | undefined;
@@ -30,7 +37,8 @@ function clone<T>(value: T, what: string, transfer?: readonly ArrayBuffer[]): T 
   }
 }
 
-export class InlineExecutor implements Executor {
+export class InlineExecutor implements Executor, StopTaking {
+  readonly [TAKES_STOP] = true;
   readonly kind = 'inline';
   readonly parallelism = 1;
   readonly #queue: Pending[] = [];
@@ -38,16 +46,13 @@ export class InlineExecutor implements Executor {
   #closed = false;
   #drained: (() => void) | undefined;
 
-  execute(
-    request: TaskRequest,
-    { signal, transfer, onStart }: ExecuteOptions,
-  ): Promise<TaskResponse> {
+  execute(request: TaskRequest, { signal, transfer, onStart }: StopOptions): Promise<TaskResponse> {
     if (this.#closed) return Promise.reject(new ExecFailure('closed', 'executor is closed'));
     if (signal.aborted) return Promise.reject(new ExecFailure('aborted', 'aborted'));
     return new Promise<TaskResponse>((resolve, reject) => {
-      let onAbort: () => void = () => {};
+      let abort: () => void = () => {};
       const aborted = new Promise<never>((_, rejectAborted) => {
-        onAbort = () => {
+        abort = () => {
           const at = this.#queue.indexOf(pending);
           if (at !== -1) this.#queue.splice(at, 1);
           rejectAborted(new ExecFailure('aborted', 'aborted'));
@@ -62,9 +67,8 @@ export class InlineExecutor implements Executor {
         onStart,
         resolve,
         reject,
-        done: () => signal.removeEventListener('abort', onAbort),
+        done: onAbort(signal, abort),
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(pending);
       if (!this.#running) void this.#pump();
     });
