@@ -1129,11 +1129,15 @@ export function startCall(
       }
       // Which items ran before the chunk was stopped is not known: they share its time, so
       // that the work counted is the time its thread spent (not that time once per item).
-      const share = (end - dispatched) / length;
+      // That time starts when its task was heard to start, where it was (an attempt with a
+      // timeout: a thread's start-up and the module's loading are no work); an attempt
+      // never heard to start did none.
+      const from = typeof timedOut === 'number' ? end : (startedAt ?? dispatched);
+      const share = (end - from) / length;
       for (let i = 0; i < length; i++) {
         const item = itemAt(chunk, i);
         const error = toTaskError(item, failure, timedOut);
-        record(item, dispatched + i * share, dispatched + (i + 1) * share, UNKNOWN_THREAD, error);
+        record(item, from + i * share, from + (i + 1) * share, UNKNOWN_THREAD, error);
         void failed(item, error);
       }
       return;

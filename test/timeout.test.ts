@@ -3,6 +3,7 @@
 // code that never yields by terminating the worker, which is then replaced.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  type CallStats,
   defineTask,
   ExecFailure,
   type Executor,
@@ -130,6 +131,27 @@ describe('timeout on threads: CPU-bound code is stopped', () => {
     await expectStoppedAndFree(runner, spin.cells);
   });
 
+  it('counts as work only what ran after the task started: loading the module is none', async () => {
+    const runner = createRunner(threads.options);
+    const slow = defineTask<number, never>(
+      new URL('./fixtures/slow-to-load.mjs', import.meta.url),
+      'forever',
+    );
+    let stats: CallStats | undefined;
+    await expect(
+      runner.run(slow, 0, {
+        timeout: 50,
+        onStats: (s) => {
+          stats = s;
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
+    // The module took 300 ms to load before the task started, within the call's wall time
+    // but not within the attempt's work (counted from the dispatch, the work was the wall).
+    expect(stats!.attempts).toBe(1);
+    expect(stats!.workMs).toBeLessThanOrEqual(stats!.wallMs - 300);
+  });
+
   it('applies per attempt: the retry runs on a fresh worker and succeeds', async () => {
     const runner = createRunner(threads.options);
     await warm(runner);
@@ -195,6 +217,36 @@ describe('timeout against an answer already waiting', () => {
     times: Float64Array.of(1000, 1005),
     thread: 1,
   };
+
+  it('counts no work for an attempt whose task was never heard to start', async () => {
+    // An executor that never says its task started, nor answers: the attempt times out
+    // after its timeout and the grace for loading (a minute).
+    const executor: Executor = {
+      kind: 'silent',
+      parallelism: 1,
+      execute: (_request, { signal }) =>
+        new Promise((_, reject) => {
+          signal.addEventListener('abort', () => reject(new ExecFailure('aborted', 'stopped')));
+        }),
+      close: async () => {},
+      destroy: async () => {},
+    };
+    const runner = createRunner({ executor });
+    let stats: CallStats | undefined;
+    const call = runner
+      .run(tasks.double, 1, {
+        timeout: 100,
+        onStats: (s) => {
+          stats = s;
+        },
+      })
+      .catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(0); // the attempt is sent
+    vi.advanceTimersToNextTimer(); // the timeout and the grace are over
+    await new Promise((resolve) => setImmediate(resolve)); // and stop the attempt
+    expect(await call).toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
+    expect(stats).toMatchObject({ attempts: 1, workMs: 0 });
+  });
 
   it('takes the answer of an attempt that ran in time', async () => {
     const { runner, attempt } = held(true);
