@@ -57,6 +57,17 @@ it('needs a sample, and names a missing export', async () => {
   }
 });
 
+it('keeps standard output for its report: process.stdout.write in a task module goes to standard error', async () => {
+  const raw = fileURLToPath(new URL('./fixtures/raw-stdout.mjs', import.meta.url));
+  const sample = join(dir, 'ids.jsonl');
+  writeFileSync(sample, Array.from({ length: 20 }, (_, id) => `{"id":${id}}\n`).join(''));
+  const result = await fanout(['advise', raw, '-e', 'writeRaw', '--sample', sample, '--json']);
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ check: expect.anything() });
+  expect(result.stderr).toContain('top level\n');
+  expect(result.stderr).toContain('raw 19\n');
+});
+
 it("keeps standard output for its report: a task's console.log goes to standard error", async () => {
   const logged = join(dir, 'logged.jsonl');
   writeFileSync(

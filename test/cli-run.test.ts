@@ -312,6 +312,19 @@ describe('fanout run', () => {
   });
 
   it.each(['2', '0'])(
+    'keeps standard output for the results: process.stdout.write in a task module goes to standard error (%s threads)',
+    async (threads) => {
+      const raw = fileURLToPath(new URL('./fixtures/raw-stdout.mjs', import.meta.url));
+      const inputs = Array.from({ length: 12 }, (_, id) => ({ id }));
+      const result = await fanout(['run', raw, '-e', 'writeRaw', '-t', threads], jsonl(inputs));
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(jsonl(inputs.map(({ id }) => id)));
+      expect(result.stderr).toContain('top level\n');
+      for (const { id } of inputs) expect(result.stderr).toContain(`raw ${id}\n`);
+    },
+  );
+
+  it.each(['2', '0'])(
     "keeps standard output for the results: a task's console.log goes to standard error (%s threads)",
     async (threads) => {
       const inputs = Array.from({ length: 30 }, (_, id) => ({ id, n: 2 }));

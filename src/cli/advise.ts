@@ -23,6 +23,7 @@ import {
   taskFromArgs,
   taskOutputToStderr,
   UsageError,
+  writeStdout,
 } from './io.js';
 
 export interface AdviseFlags {
@@ -374,7 +375,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
   const elsewhere = flags.cores.map((cores) => predict(measurement, cores));
 
   if (flags.json) {
-    process.stdout.write(
+    writeStdout(
       `${JSON.stringify({ machine: describeMachine(), measurement, advice: { pays, threads, chunk: 'auto', autoChunk: best.chunk, policy }, predicted: [best, ...elsewhere], check }, null, 2)}\n`,
     );
     return 0;
@@ -403,6 +404,6 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     '',
     `check on this sample (median of ${CHECK_ROUNDS} rounds): sequential ${fmtMs(check.sequentialMs)}, ${counted(here, 'thread')} ${fmtMs(check.parallelMs)}: measured ${check.measured.toFixed(2)}x, predicted ${best.speedup.toFixed(2)}x.`,
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  writeStdout(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -281,6 +281,12 @@ export class RecordWriter {
     return this.#count;
   }
 
+  /** Writes to the stream (standard output itself, see writeStdout). */
+  #write(text: string, done?: () => void): boolean {
+    if (this.#stream === process.stdout) return writeStdout(text, done);
+    return done ? this.#stream.write(text, done) : this.#stream.write(text);
+  }
+
   /** Characters of the records written so far (their text, separators included). */
   get chars(): number {
     return this.#chars;
@@ -329,7 +335,7 @@ export class RecordWriter {
     if (this.#waiting === '' || this.#error) return;
     const text = this.#waiting;
     this.#waiting = '';
-    if (!this.#stream.write(text) && !this.#drain) {
+    if (!this.#write(text) && !this.#drain) {
       this.#drain = new Promise<void>((done) => {
         const drained = () => {
           this.#stream.off('drain', drained);
@@ -350,10 +356,10 @@ export class RecordWriter {
   async end(): Promise<void> {
     this.#flush();
     if (!this.#error) {
-      if (this.#format === 'json') this.#stream.write(this.#count === 0 ? '[]\n' : '\n]\n');
+      if (this.#format === 'json') this.#write(this.#count === 0 ? '[]\n' : '\n]\n');
       await new Promise<void>((done) => {
         if (this.#stream === process.stdout || this.#stream === process.stderr) {
-          this.#stream.write('', () => done());
+          this.#write('', () => done());
         } else {
           this.#stream.end(done);
         }
@@ -367,12 +373,26 @@ export class RecordWriter {
 }
 
 /**
- * What tasks write to standard output (console.log) goes to standard error from now on, for
- * a command whose own output is standard output: in the worker threads that start after
- * this (told through their environment) and in this thread (a module's top-level code,
- * which runs here to be checked, and tasks under --threads 0).
+ * Writes to standard output itself, whoever took over `process.stdout.write` (see
+ * taskOutputToStderr): a command's own output goes there.
+ */
+export function writeStdout(text: string, done?: () => void): boolean {
+  const write = (Object.getPrototypeOf(process.stdout) as Writable).write as (
+    text: string,
+    done?: () => void,
+  ) => boolean;
+  return write.call(process.stdout, text, done);
+}
+
+/**
+ * What tasks write to standard output (console.log, process.stdout.write) goes to standard
+ * error from now on, for a command whose own output is standard output (written with
+ * writeStdout): in the worker threads that start after this (told through their
+ * environment) and in this thread (a module's top-level code, which runs here to be
+ * checked, and tasks under --threads 0).
  */
 export function taskOutputToStderr(): void {
   process.env[TASK_STDOUT_ENV] = 'stderr';
   globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 }
