@@ -52,3 +52,31 @@ it('streams results and stops on SIGINT with --threads 0 too, whose tasks run on
   expect(lines.length - 1).toBeGreaterThan(0);
   expect(lines.length - 1).toBeLessThan(200);
 });
+
+it('takes two SIGINTs that come together as one, as `timeout -s INT` sends them (to the process, then its group)', async () => {
+  const input = join(dir, 'slow.json');
+  // 200 items that keep a thread busy 20 ms each: 2 s on 2 threads.
+  writeFileSync(input, JSON.stringify(Array.from({ length: 200 }, () => 20)));
+  const child = start(['run', tasks, '-e', 'busyFor', '-i', input, '-f', 'json', '-t', '2']);
+  const firstOutput = new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const result = collect(child);
+  await firstOutput;
+  const stopping = new Promise<void>((resolve) => {
+    let said = '';
+    child.stderr?.on('data', (data: Buffer) => {
+      said += data.toString();
+      if (said.includes('Ctrl-C again')) resolve();
+    });
+  });
+  child.kill('SIGINT');
+  await stopping; // the first was taken: the second comes as `timeout`'s does, soon after
+  child.kill('SIGINT');
+  const { code, stdout, stderr } = await result;
+  expect(code).toBe(130);
+  // The run ended as an interrupted one: told, and its JSON array closed.
+  expect(stderr).toContain('interrupted');
+  const values = JSON.parse(stdout) as number[];
+  expect(values.length).toBeGreaterThan(0);
+  expect(values.length).toBeLessThan(200);
+  expect(new Set(values)).toEqual(new Set([20]));
+});

@@ -87,12 +87,17 @@ describe('fanout run', () => {
     expect(result.stderr).toContain('5 items, 2 failed');
   });
 
-  it('with fail-fast (the default), stops at the first failure and says which line', async () => {
-    const input = file('fails.jsonl', jsonl([2, 4, 7, 8]));
-    const result = await fanout(['run', tasks, '-e', 'failIfOdd', '-i', input]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/first failure, line 3: ERR_TASK_FAILED/);
-  });
+  it.each([[], ['--quiet']])(
+    'with fail-fast (the default), stops at the first failure and says which line (%s)',
+    async (...quiet) => {
+      const input = file('fails.jsonl', jsonl([2, 4, 7, 8]));
+      const result = await fanout(['run', tasks, '-e', 'failIfOdd', '-i', input, ...quiet]);
+      expect(result.code).toBe(1);
+      // (An error: --quiet, which prints nothing but errors, says it too, and only it.)
+      expect(result.stderr).toMatch(/first failure, line 3: ERR_TASK_FAILED/);
+      if (quiet.length > 0) expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
 
   it('turns a malformed line into a failure of that item, naming the line', async () => {
     const input = file('malformed.jsonl', '1\n2\n{not json\n4\n');

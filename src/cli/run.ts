@@ -219,6 +219,12 @@ async function parsedFirst(stream: Readable, format: Format): Promise<AsyncItera
   })();
 }
 
+/**
+ * A Ctrl-C this soon after the first is taken for the same (see runTask); a later one ends
+ * the process at once.
+ */
+const SIGINT_REPEAT_MS = 500;
+
 /** Characters of results that may be read for and not yet written (see runTask). */
 const RESULTS_BUDGET = 64 * 2 ** 20;
 
@@ -276,8 +282,24 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   if (flags.verbose) say(`fanout run: ${describeMachine()}; ${counted(runner.threads, 'thread')}`);
 
   const controller = new AbortController();
-  const onSigint = () => controller.abort(new Interrupted('interrupted'));
-  process.once('SIGINT', onSigint);
+  // Ctrl-C stops the run, which then flushes what it wrote and says so. Another one ends
+  // the process at once (a reader that takes no more output can hold that flush), unless it
+  // comes with the first: `timeout -s INT` signals the process and then its group.
+  let interruptedAt: number | undefined;
+  let stopBar = () => {};
+  const onSigint = () => {
+    if (interruptedAt === undefined) {
+      interruptedAt = performance.now();
+      say(
+        'fanout run: interrupted: stopping, and writing what is done (Ctrl-C again ends at once)',
+      );
+      controller.abort(new Interrupted('interrupted'));
+    } else if (performance.now() - interruptedAt >= SIGINT_REPEAT_MS) {
+      stopBar(); // (it hides the terminal's cursor until it stops)
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
   // A file that cannot be written any more stops the run, as does the reader of a pipe
   // that goes away (`fanout run ... | head`); what happened is told at the end.
   const stopWriting = () => controller.abort(new WriteFailed());
@@ -363,6 +385,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
         })
       : undefined;
   bar?.start(input.size ?? 0, 0, { done: 0, failed: 0, rate: 0 });
+  stopBar = () => bar?.stop();
   let peakHeap = process.memoryUsage().heapUsed;
   // Reading runs up to a window ahead of the work: the bar shows how much of the input the
   // items finished took (a JSON array, read whole: their share of its items).
@@ -456,7 +479,6 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   } finally {
     over = true;
     wakeReader(); // (a reader waiting for room ends: nothing takes its items any more)
-    process.off('SIGINT', onSigint);
     // (The last progress report comes before the loop above took the last results.)
     const rate = (output.count + failed) / ((performance.now() - started) / 1000);
     drawBar(output.count, output.count + failed, rate);
@@ -466,6 +488,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     await runner.destroy();
     if (flags.input === '-') process.stdin.destroy();
   }
+  process.off('SIGINT', onSigint);
   // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
   // tools do. A write that failed otherwise (even after the last result) is told.
   if (readerGone(output.error)) return 141;
@@ -477,12 +500,21 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   }
   if (traceFailed && status === 0) status = 1;
   const wallMs = performance.now() - started;
-  if (status === 130) say(`fanout run: interrupted after ${output.count} results`);
-  else if (flags.policy === 'fail-fast' && firstFailure)
-    say(`fanout run: stopped at the first failure, ${firstFailure}`);
+  if (status === 130) say(`fanout run: interrupted after ${counted(output.count, 'result')}`);
+  else if (flags.policy === 'fail-fast' && firstFailure) {
+    // (An error: said under --quiet too.)
+    process.stderr.write(`fanout run: stopped at the first failure, ${firstFailure}\n`);
+  }
+  const failuresIn = flags.errors === '-' ? 'on standard output' : `in ${flags.errors}`;
   say(
-    formatSummary(output.count + failed, failed, stats, wallMs, output.error !== undefined) +
-      (flags.errors && failed > 0 && !errors?.error ? ` (failures in ${flags.errors})` : ''),
+    formatSummary(
+      output.count + failed,
+      failed,
+      // (An interrupted run's stopped attempts count from when they were sent: no speedup.)
+      status === 130 ? undefined : stats,
+      wallMs,
+      output.error !== undefined,
+    ) + (flags.errors && failed > 0 && !errors?.error ? ` (failures ${failuresIn})` : ''),
   );
   if (flags.verbose) say(`fanout run: peak heap ${(peakHeap / 2 ** 20).toFixed(1)} MiB`);
   return status;
