@@ -85,6 +85,29 @@ describe('fanout run', () => {
       },
     ]);
     expect(result.stderr).toContain('5 items, 2 failed');
+    expect(result.stderr).toContain('(failures in ');
+  });
+
+  it('writes the failures to standard output with --errors -, and says so', async () => {
+    const input = file('mixed-out.jsonl', jsonl([2, 3]));
+    const output = join(dir, 'mixed-out-results.jsonl');
+    const result = await fanout([
+      'run',
+      tasks,
+      '-e',
+      'failIfOdd',
+      '-i',
+      input,
+      '-o',
+      output,
+      '--policy',
+      'settle',
+      '--errors',
+      '-',
+    ]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ line: 2, input: 3, code: 'ERR_TASK_FAILED' });
+    expect(result.stderr).toContain('(failures on standard output)');
   });
 
   it.each([[], ['--quiet']])(
