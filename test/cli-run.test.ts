@@ -1,5 +1,5 @@
 // `fanout run` end to end, as a user runs it: a child process over real files.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -151,6 +151,26 @@ describe('fanout run', () => {
     expect(overModule.code).toBe(2);
     expect(overModule.stderr).toContain('the task module and --output name the same file');
     expect(readFileSync(module, 'utf8')).toBe(readFileSync(tasks, 'utf8'));
+  });
+
+  it('refuses two files not yet made that are one through a linked folder or a dangling link', async () => {
+    const input = file('linked.jsonl', jsonl([1, 2, 3]));
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'to-real'));
+    symlinkSync(join(real, 'later.jsonl'), join(dir, 'dangling.jsonl'));
+    const cases: [string, string][] = [
+      [join(real, 'x.jsonl'), join(dir, 'to-real', 'x.jsonl')],
+      [join(real, 'later.jsonl'), join(dir, 'dangling.jsonl')],
+    ];
+    for (const [output, errors] of cases) {
+      const args = ['-i', input, '--policy', 'settle', '-o', output, '--errors', errors];
+      const result = await fanout(['run', tasks, '-e', 'failIfOdd', ...args]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--output and --errors name the same file');
+    }
+    // Nothing was made (else the results, then the failures over them).
+    expect(readdirSync(real)).toEqual([]);
   });
 
   it('refuses more threads than the memory could hold, as a usage error (status 2)', async () => {

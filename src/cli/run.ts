@@ -2,8 +2,17 @@
 // streaming: results are written as they come, in bounded memory, in input order unless
 // --unordered. Exit status: 0 all succeeded, 1 some items failed (or a file could not be
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
-import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  closeSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -160,13 +169,42 @@ function formatSummary(
   return `fanout run: ${parts.join(', ')}`;
 }
 
-/** Whether two paths name one file: the same inode if both exist, else the same path. */
+/**
+ * Where `path` leads, every link followed: its real path when it exists; else, for a file
+ * that opening would create, the real path of its folder and its name (a link that leads
+ * nowhere yet: where it leads). A path whose folder does not exist either: as written.
+ */
+function whereTo(path: string, links = 0): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // not there (yet): see below
+  }
+  const full = resolve(path);
+  try {
+    if (links < 40 && lstatSync(full).isSymbolicLink()) {
+      return whereTo(resolve(dirname(full), readlinkSync(full)), links + 1);
+    }
+  } catch {
+    // nothing at all there
+  }
+  try {
+    return join(realpathSync(dirname(full)), basename(full));
+  } catch {
+    return full;
+  }
+}
+
+/**
+ * Whether two paths name one file: the same inode if both exist, else the same place once
+ * links are followed (`real/x` and `link-to-real/x`, neither created yet, are one file).
+ */
 function sameFile(a: string, b: string): boolean {
   try {
     const [x, y] = [statSync(a), statSync(b)];
     return x.dev === y.dev && x.ino === y.ino;
   } catch {
-    return resolve(a) === resolve(b);
+    return whereTo(a) === whereTo(b);
   }
 }
 
