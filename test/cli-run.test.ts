@@ -1,9 +1,18 @@
 // `fanout run` end to end, as a user runs it: a child process over real files.
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fanout } from './helpers/cli.js';
+import { CLI, collect, fanout } from './helpers/cli.js';
 import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
@@ -151,6 +160,54 @@ describe('fanout run', () => {
     expect(overModule.code).toBe(2);
     expect(overModule.stderr).toContain('the task module and --output name the same file');
     expect(readFileSync(module, 'utf8')).toBe(readFileSync(tasks, 'utf8'));
+  });
+
+  it('refuses standard input or output that is the file another flag names (status 2)', async () => {
+    const text = jsonl([1, 2, 3]);
+    const data = join(dir, 'standard.jsonl');
+    /** `fanout run` with standard input, or output, opened on `data` (as the shell would). */
+    const run = async (args: string[], stdin: string, stdout?: string) => {
+      writeFileSync(data, text);
+      const fds = [openSync(data, stdin), ...(stdout ? [openSync(data, stdout)] : [])];
+      try {
+        const child = spawn(process.execPath, [CLI, 'run', tasks, '-e', 'double', ...args], {
+          stdio: [fds[0], fds[1] ?? 'pipe', 'pipe'],
+        });
+        return await collect(child);
+      } finally {
+        for (const fd of fds) closeSync(fd);
+      }
+    };
+    const kept: [string[], string, string | undefined, string][] = [
+      [['-o', data], 'r', undefined, '--input (standard input) and --output name the same file'],
+      [['-o', '-'], 'r', 'a', 'standard input) and --output (standard output) name the same'],
+      [['-i', data], 'r', 'a', '--input and --output (standard output) name the same file'],
+      [['-i', data, '-o', join(dir, 'std-out.jsonl'), '--errors', '-'], 'r', 'a', '--errors ('],
+      [['--errors', data, '-o', join(dir, 'std-out.jsonl')], 'r', undefined, '--errors name'],
+      [['--trace', data, '-o', join(dir, 'std-out.jsonl')], 'r', undefined, '--trace name'],
+    ];
+    for (const [args, stdin, stdout, message] of kept) {
+      const result = await run(args, stdin, stdout);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(readFileSync(data, 'utf8')).toBe(text);
+    }
+    // `-i data.jsonl > data.jsonl`: the shell emptied it before the run; at least the run
+    // says so rather than "0 items" with status 0.
+    const emptied = await run(['-i', data], 'r', 'w');
+    expect(emptied.code).toBe(2);
+    expect(emptied.stderr).toContain('--input and --output (standard output) name the same file');
+    // A standard input that is another file is read as ever.
+    const otherFd = openSync(file('other.jsonl', text), 'r');
+    try {
+      const other = spawn(process.execPath, [CLI, 'run', tasks, '-e', 'double', '-o', data], {
+        stdio: [otherFd, 'pipe', 'pipe'],
+      });
+      expect((await collect(other)).code).toBe(0);
+    } finally {
+      closeSync(otherFd);
+    }
+    expect(readFileSync(data, 'utf8')).toBe(jsonl([2, 4, 6]));
   });
 
   it('refuses two files not yet made that are one through a linked folder or a dangling link', async () => {

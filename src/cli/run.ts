@@ -4,10 +4,12 @@
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
 import {
   closeSync,
+  fstatSync,
   lstatSync,
   openSync,
   readlinkSync,
   realpathSync,
+  type Stats,
   statSync,
   writeFileSync,
   writeSync,
@@ -209,26 +211,72 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /**
+ * A file that the run reads or writes: named by its path, or, for '-', the standard stream
+ * when the shell made it a file (`< data.jsonl`, `> out.jsonl`): else none to compare.
+ */
+interface Named {
+  readonly what: string;
+  readonly path?: string;
+  readonly stats?: Stats;
+}
+
+/** The file behind a standard stream, when it is a regular file (not a pipe, a terminal). */
+function standardFile(fd: number): Stats | undefined {
+  try {
+    const stats = fstatSync(fd);
+    return stats.isFile() ? stats : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether two named files are one (see sameFile). */
+function same(x: Named, y: Named): boolean {
+  if (x.path !== undefined && y.path !== undefined) return sameFile(x.path, y.path);
+  const stats = (named: Named) => {
+    if (named.stats) return named.stats;
+    try {
+      return statSync(named.path!);
+    } catch {
+      return undefined; // no file there yet: not the one a standard stream is
+    }
+  };
+  const [a, b] = [stats(x), stats(y)];
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+/**
  * Refuses, before anything is opened, files named twice: writing the output (or failures,
  * or trace) over the input or the task module would empty it before it is read, and two
- * writers of one file would overwrite each other.
+ * writers of one file would overwrite each other. Standard input and output count, when
+ * they are files: `fanout run ... -o data.jsonl < data.jsonl` would read an emptied file.
+ * (After `-i data.jsonl > data.jsonl` the shell has emptied it already: the run, refused,
+ * at least does not report 0 items as a success.)
  */
 function distinctFiles(modulePath: string, flags: RunFlags): void {
-  const named = [
-    ['the task module', modulePath],
-    ['--input', flags.input],
-    ['--output', flags.output],
-    ['--errors', flags.errors],
-    ['--trace', flags.trace],
-  ].filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '-');
+  const stdin = standardFile(0);
+  const stdout = standardFile(1);
+  const named: Named[] = [{ what: 'the task module', path: modulePath }];
+  const add = (flag: string, path: string | undefined, stream: string, stats?: Stats) => {
+    if (path === undefined) return;
+    if (path !== '-') named.push({ what: flag, path });
+    else if (stats) named.push({ what: `${flag} (${stream})`, stats });
+  };
+  add('--input', flags.input, 'standard input', stdin);
+  add('--output', flags.output, 'standard output', stdout);
+  add('--errors', flags.errors, 'standard output', stdout);
+  add('--trace', flags.trace, 'standard output', stdout);
   if (flags.errors === '-' && flags.output === '-') {
     throw new UsageError('--output and --errors both go to standard output: give one a file');
   }
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
-      const [first, a] = named[i]!;
-      const [second, b] = named[j]!;
-      if (sameFile(a, b)) throw new UsageError(`${first} and ${second} name the same file (${b})`);
+      const [x, y] = [named[i]!, named[j]!];
+      if (!same(x, y)) continue;
+      const path = y.path ?? x.path;
+      throw new UsageError(
+        `${x.what} and ${y.what} name the same file${path === undefined ? '' : ` (${path})`}`,
+      );
     }
   }
 }
