@@ -4,6 +4,7 @@
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
 import {
   closeSync,
+  constants,
   fstatSync,
   lstatSync,
   openSync,
@@ -11,9 +12,9 @@ import {
   realpathSync,
   type Stats,
   statSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
@@ -281,17 +282,53 @@ function distinctFiles(modulePath: string, flags: RunFlags): void {
   }
 }
 
-/** Checks that `path` can be written (creating it, empty), as a usage error if not. */
-function writable(path: string, what: string): void {
+/**
+ * A file that the run writes (the output, the failures, the trace), opened but not emptied
+ * yet: each is opened before any is emptied, so that one that cannot be written is a usage
+ * error with the others left as they were.
+ */
+interface Opened {
+  readonly path: string;
+  readonly handle: FileHandle;
+  /** Whether opening made it: a run that does not start removes it again. */
+  readonly created: boolean;
+}
+
+/** Opens `path` to be written, making it if need be, without emptying it (see Opened). */
+async function openUnemptied(path: string, what: string): Promise<Opened> {
+  const { O_WRONLY, O_CREAT, O_EXCL } = constants;
   try {
-    writeFileSync(path, '');
+    try {
+      return { path, handle: await open(path, O_WRONLY | O_CREAT | O_EXCL), created: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return { path, handle: await open(path, O_WRONLY | O_CREAT), created: false };
+    }
   } catch (error) {
     throw new UsageError(`cannot write ${what} ${path}: ${(error as Error).message}`);
   }
 }
 
+/** Empties a file opened for the run, once every check passed (a device, a pipe: as is). */
+async function emptied(file: Opened, what: string): Promise<FileHandle> {
+  try {
+    if ((await file.handle.stat()).isFile()) await file.handle.truncate(0);
+  } catch (error) {
+    throw new UsageError(`cannot write ${what} ${file.path}: ${(error as Error).message}`);
+  }
+  return file.handle;
+}
+
+/** Lets go of the files opened for a run that does not start; those it made go again. */
+async function abandon(files: readonly Opened[]): Promise<void> {
+  for (const file of files) {
+    await file.handle.close().catch(() => {});
+    if (file.created) await rm(file.path, { force: true }).catch(() => {});
+  }
+}
+
 /**
- * The input's records. A JSON array is read and parsed whole before any output is opened,
+ * The input's records. A JSON array is read and parsed whole before any output is emptied,
  * so that one that is no array is a usage error with the output file left as it was.
  * (Line formats are read as they go: standard input stays paused until then.)
  */
@@ -341,17 +378,35 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let records: AsyncIterable<InputRecord>;
   let output: RecordWriter;
   let errors: RecordWriter | undefined;
+  // Every check comes before any file is emptied: a bad --trace path (or input) leaves an
+  // existing output as it was. The files are opened first, then the input read as far as
+  // it is before the run (a JSON array, whole), then they are emptied.
+  const opened: Opened[] = [];
+  const openFile = async (path: string | undefined, what: string) => {
+    if (path === undefined || path === '-') return undefined;
+    const file = await openUnemptied(path, what);
+    opened.push(file);
+    return file;
+  };
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
     distinctFiles(modulePath, flags);
     input = openInput(flags.input);
+    const outputFile = await openFile(flags.output, 'the output');
+    const errorsFile = await openFile(flags.errors, 'failures to');
+    const traceFile = await openFile(flags.trace, 'the trace to');
     records = await parsedFirst(input.stream, flags.format);
-    output = await RecordWriter.open(flags.output, flags.format, 'the output');
-    errors = flags.errors
-      ? await RecordWriter.open(flags.errors, 'jsonl', 'failures to')
-      : undefined;
-    if (flags.trace !== undefined) writable(flags.trace, 'the trace to');
+    const writer = async (file: Opened | undefined, format: Format, what: string) =>
+      new RecordWriter(
+        file ? (await emptied(file, what)).createWriteStream() : process.stdout,
+        format,
+      );
+    output = await writer(outputFile, flags.format, 'the output');
+    errors = flags.errors ? await writer(errorsFile, 'jsonl', 'failures to') : undefined;
+    // (Emptied now, so that no trace of an earlier run stays; written when the run ends.)
+    if (traceFile) await (await emptied(traceFile, 'the trace to')).close();
   } catch (error) {
+    await abandon(opened);
     if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
       return 2;
