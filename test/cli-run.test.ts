@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -324,6 +325,42 @@ describe('fanout run', () => {
     expect(traceEvents.filter((e: { ph: string }) => e.ph === 'X')).toHaveLength(5);
   });
 
+  it('writes the trace to standard output with --trace -, as --errors - the failures, when the output is a file', async () => {
+    const inputs = Array.from({ length: 5 }, (_, id) => ({ id, n: 1 }));
+    const input = file('traced-stdout.jsonl', jsonl(inputs));
+    const output = join(dir, 'traced-stdout-out.jsonl');
+    // Run in `dir`, where a file named '-' would show.
+    const run = (args: string[]) =>
+      collect(
+        spawn(process.execPath, [CLI, 'run', tasks, '-e', 'logLines', '-i', input, ...args], {
+          cwd: dir,
+        }),
+      );
+    const traced = await run(['-o', output, '--trace', '-']);
+    expect(traced.code).toBe(0);
+    // Nothing else on standard output: the task's console.log went to standard error.
+    const { traceEvents } = JSON.parse(traced.stdout);
+    expect(traceEvents.filter((e: { ph: string }) => e.ph === 'X')).toHaveLength(5);
+    expect(traced.stderr).toContain('4:0\n');
+    expect(readFileSync(output, 'utf8')).toBe(jsonl(inputs.map(({ id }) => id)));
+    const failures = await run(['-o', output, '--errors', '-']);
+    expect(failures.code).toBe(0);
+    expect(failures.stdout).toBe('');
+    expect(failures.stderr).toContain('4:0\n');
+    // Two of them on standard output is a usage error, as --output and --errors were.
+    const refused: [string[], string][] = [
+      [['--trace', '-'], '--output and --trace both go to standard output'],
+      [['-o', output, '--errors', '-', '--trace', '-'], '--errors and --trace both go to'],
+    ];
+    for (const [args, message] of refused) {
+      const result = await run(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout).toBe('');
+    }
+    expect(existsSync(join(dir, '-'))).toBe(false);
+  });
+
   it('supports the lines and json formats', async () => {
     const lines = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines', '-q'], 'a\nb b\n\nc\n');
     expect(lines.stdout).toBe('a\nb b\n\nc\n');
@@ -376,6 +413,7 @@ describe('fanout run', () => {
       '--window',
       '--unordered',
       '--errors',
+      '--trace',
       '--quiet',
       '--verbose',
       'Exit status',

@@ -134,10 +134,13 @@ export function runCommand(): Command {
       integerFrom(1),
     )
     .option('--unordered', 'write results as they complete, not in input order')
-    .option('--errors <file>', 'write the failed items there, as JSONL')
+    .option(
+      '--errors <file>',
+      "write the failed items there, as JSONL, or '-' for standard output (when --output is a file)",
+    )
     .option(
       '--trace <file>',
-      'write a Chrome trace of the run (open it in Perfetto); keeps one record per item',
+      "write a Chrome trace of the run (open it in Perfetto) when it ends, or '-' for standard output (when --output is a file); keeps one record per item",
     )
     .option('-q, --quiet', 'print nothing but errors on stderr')
     .option('-v, --verbose', 'also print the machine, each failure, and memory use')
@@ -267,8 +270,15 @@ function distinctFiles(modulePath: string, flags: RunFlags): void {
   add('--output', flags.output, 'standard output', stdout);
   add('--errors', flags.errors, 'standard output', stdout);
   add('--trace', flags.trace, 'standard output', stdout);
-  if (flags.errors === '-' && flags.output === '-') {
-    throw new UsageError('--output and --errors both go to standard output: give one a file');
+  const onStdout = [
+    ['--output', flags.output],
+    ['--errors', flags.errors],
+    ['--trace', flags.trace],
+  ].filter(([, path]) => path === '-');
+  if (onStdout.length > 1) {
+    throw new UsageError(
+      `${onStdout[0]![0]} and ${onStdout[1]![0]} both go to standard output: give one a file`,
+    );
   }
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
@@ -348,21 +358,42 @@ const RESULTS_BUDGET = 64 * 2 ** 20;
 /** Events written at a time: the trace as one string passes V8's longest (~2.8M items). */
 const TRACE_BATCH = 10_000;
 
+/** A call's Chrome trace as JSON, in parts of a batch of events each (no line breaks). */
+function* traceParts(trace: Pick<CallTrace, 'toChromeTrace'>): Generator<string> {
+  const { traceEvents, ...rest } = trace.toChromeTrace();
+  yield '{"traceEvents":[';
+  for (let i = 0; i < traceEvents.length; i += TRACE_BATCH) {
+    const batch = traceEvents.slice(i, i + TRACE_BATCH).map((event) => JSON.stringify(event));
+    yield (i > 0 ? ',' : '') + batch.join(',');
+  }
+  // The other keys, after the events: `{"displayTimeUnit":...}` without its brace.
+  yield `],${JSON.stringify(rest).slice(1)}`;
+}
+
 /** Writes a call's Chrome trace to `path`, its events a batch at a time. */
 export function writeTrace(path: string, trace: Pick<CallTrace, 'toChromeTrace'>): void {
-  const { traceEvents, ...rest } = trace.toChromeTrace();
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, '{"traceEvents":[');
-    for (let i = 0; i < traceEvents.length; i += TRACE_BATCH) {
-      const batch = traceEvents.slice(i, i + TRACE_BATCH).map((event) => JSON.stringify(event));
-      writeSync(fd, (i > 0 ? ',' : '') + batch.join(','));
-    }
-    // The other keys, after the events: `{"displayTimeUnit":...}` without its brace.
-    writeSync(fd, `],${JSON.stringify(rest).slice(1)}`);
+    for (const part of traceParts(trace)) writeSync(fd, part);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Writes a call's Chrome trace to `writer` (standard output), a part a line (JSON allows
+ * the line breaks between them), waiting when it asks to; then ends it.
+ */
+async function writeTraceTo(
+  writer: RecordWriter,
+  trace: Pick<CallTrace, 'toChromeTrace'>,
+): Promise<void> {
+  for (const part of traceParts(trace)) {
+    if (writer.error) break;
+    const drained = writer.write(part);
+    if (drained) await drained;
+  }
+  await writer.end();
 }
 
 /** Runs the command; returns the exit status. */
@@ -370,14 +401,16 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
-  // Else what tasks write to standard output would land among the records.
-  if (flags.output === '-') taskOutputToStderr();
+  // Else what tasks write to standard output would land among the records (or the trace).
+  if ([flags.output, flags.errors, flags.trace].includes('-')) taskOutputToStderr();
   const started = performance.now();
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   let input: ReturnType<typeof openInput>;
   let records: AsyncIterable<InputRecord>;
   let output: RecordWriter;
   let errors: RecordWriter | undefined;
+  // With --trace -, made now: it answers for standard output's failures (see cli.ts).
+  let traceOut: RecordWriter | undefined;
   // Every check comes before any file is emptied: a bad --trace path (or input) leaves an
   // existing output as it was. The files are opened first, then the input read as far as
   // it is before the run (a JSON array, whole), then they are emptied.
@@ -405,6 +438,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     errors = flags.errors ? await writer(errorsFile, 'jsonl', 'failures to') : undefined;
     // (Emptied now, so that no trace of an earlier run stays; written when the run ends.)
     if (traceFile) await (await emptied(traceFile, 'the trace to')).close();
+    if (flags.trace === '-') traceOut = new RecordWriter(process.stdout, 'lines');
   } catch (error) {
     await abandon(opened);
     if (error instanceof UsageError) {
@@ -520,6 +554,8 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let stats: CallStats | undefined;
   let status = 0;
   let traceFailed = false;
+  /** The run's trace, for standard output: written after the results and failures. */
+  let traceToWrite: CallTrace | undefined;
   try {
     const stream = runner.map(task, items(), {
       policy: 'settle',
@@ -535,13 +571,17 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
         ? {}
         : {
             onTrace: (trace: CallTrace) => {
-              try {
-                writeTrace(flags.trace!, trace);
-              } catch (error) {
-                traceFailed = true;
-                process.stderr.write(
-                  `fanout run: cannot write the trace: ${(error as Error).message}\n`,
-                );
+              if (traceOut) {
+                traceToWrite = trace;
+              } else {
+                try {
+                  writeTrace(flags.trace!, trace);
+                } catch (error) {
+                  traceFailed = true;
+                  process.stderr.write(
+                    `fanout run: cannot write the trace: ${(error as Error).message}\n`,
+                  );
+                }
               }
               if (flags.verbose) say(trace.summary());
             },
@@ -606,6 +646,14 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     await errors?.end();
     await runner.destroy();
     if (flags.input === '-') process.stdin.destroy();
+    if (traceOut) {
+      if (traceToWrite) await writeTraceTo(traceOut, traceToWrite);
+      else await traceOut.end();
+      if (traceOut.error) {
+        traceFailed = true;
+        process.stderr.write(`fanout run: cannot write the trace: ${traceOut.error.message}\n`);
+      }
+    }
   }
   // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
   // tools do. A write that failed otherwise (even after the last result) is told.
