@@ -2,7 +2,7 @@
 // before any work; a reader that goes away (`| head`) stops the run quietly with status
 // 141, as for SIGPIPE, its failures file complete; a write that fails stops it, saying why.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
@@ -25,6 +25,34 @@ it('names an output or failures file it cannot open, before any work (status 2)'
   expect(failures.code).toBe(2);
   expect(failures.stderr).toContain(`cannot write failures to ${missing}`);
   expect(failures.stdout).toBe('');
+});
+
+it('leaves every file as it was when one path cannot be used (status 2)', async () => {
+  writeFileSync(input, inputs);
+  const [output, failures] = [join(dir, 'kept-output.jsonl'), join(dir, 'kept-failures.jsonl')];
+  const made = join(dir, 'not-made.jsonl');
+  const bad = join(dir, 'no-such-dir', 'file.json');
+  const cases: [string[], string][] = [
+    [['-o', output, '--trace', bad], `cannot write the trace to ${bad}`],
+    [['-o', output, '--errors', bad], `cannot write failures to ${bad}`],
+    [['-o', output, '--errors', failures, '--trace', bad], `cannot write the trace to ${bad}`],
+    [['-o', made, '--errors', failures, '--trace', bad], `cannot write the trace to ${bad}`],
+  ];
+  for (const [args, message] of cases) {
+    writeFileSync(output, 'precious\n');
+    writeFileSync(failures, 'earlier failures\n');
+    const result = await fanout(['run', tasks, '-e', 'double', '-i', input, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(readFileSync(output, 'utf8')).toBe('precious\n');
+    expect(readFileSync(failures, 'utf8')).toBe('earlier failures\n');
+    // A file opened to be written and made for it goes again when the run does not start.
+    expect(existsSync(made)).toBe(false);
+  }
+  // Once every check passed, the files are emptied and written as before.
+  const ran = await fanout(['run', tasks, '-e', 'double', '-i', input, '-o', output]);
+  expect(ran.code).toBe(0);
+  expect(readFileSync(output, 'utf8')).toBe(inputs.replace(/\d+/g, (n) => `${2 * Number(n)}`));
 });
 
 it('names a task module that fails while loading, before any work (status 2)', async () => {

@@ -1,9 +1,19 @@
 // `fanout run` end to end, as a user runs it: a child process over real files.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fanout } from './helpers/cli.js';
+import { CLI, collect, fanout } from './helpers/cli.js';
 import { scratchDir } from './helpers/scratch.js';
 
 const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
@@ -181,6 +191,74 @@ describe('fanout run', () => {
     expect(readFileSync(module, 'utf8')).toBe(readFileSync(tasks, 'utf8'));
   });
 
+  it('refuses standard input or output that is the file another flag names (status 2)', async () => {
+    const text = jsonl([1, 2, 3]);
+    const data = join(dir, 'standard.jsonl');
+    /** `fanout run` with standard input, or output, opened on `data` (as the shell would). */
+    const run = async (args: string[], stdin: string, stdout?: string) => {
+      writeFileSync(data, text);
+      const fds = [openSync(data, stdin), ...(stdout ? [openSync(data, stdout)] : [])];
+      try {
+        const child = spawn(process.execPath, [CLI, 'run', tasks, '-e', 'double', ...args], {
+          stdio: [fds[0], fds[1] ?? 'pipe', 'pipe'],
+        });
+        return await collect(child);
+      } finally {
+        for (const fd of fds) closeSync(fd);
+      }
+    };
+    const kept: [string[], string, string | undefined, string][] = [
+      [['-o', data], 'r', undefined, '--input (standard input) and --output name the same file'],
+      [['-o', '-'], 'r', 'a', 'standard input) and --output (standard output) name the same'],
+      [['-i', data], 'r', 'a', '--input and --output (standard output) name the same file'],
+      [['-i', data, '-o', join(dir, 'std-out.jsonl'), '--errors', '-'], 'r', 'a', '--errors ('],
+      [['--errors', data, '-o', join(dir, 'std-out.jsonl')], 'r', undefined, '--errors name'],
+      [['--trace', data, '-o', join(dir, 'std-out.jsonl')], 'r', undefined, '--trace name'],
+    ];
+    for (const [args, stdin, stdout, message] of kept) {
+      const result = await run(args, stdin, stdout);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(readFileSync(data, 'utf8')).toBe(text);
+    }
+    // `-i data.jsonl > data.jsonl`: the shell emptied it before the run; at least the run
+    // says so rather than "0 items" with status 0.
+    const emptied = await run(['-i', data], 'r', 'w');
+    expect(emptied.code).toBe(2);
+    expect(emptied.stderr).toContain('--input and --output (standard output) name the same file');
+    // A standard input that is another file is read as ever.
+    const otherFd = openSync(file('other.jsonl', text), 'r');
+    try {
+      const other = spawn(process.execPath, [CLI, 'run', tasks, '-e', 'double', '-o', data], {
+        stdio: [otherFd, 'pipe', 'pipe'],
+      });
+      expect((await collect(other)).code).toBe(0);
+    } finally {
+      closeSync(otherFd);
+    }
+    expect(readFileSync(data, 'utf8')).toBe(jsonl([2, 4, 6]));
+  });
+
+  it('refuses two files not yet made that are one through a linked folder or a dangling link', async () => {
+    const input = file('linked.jsonl', jsonl([1, 2, 3]));
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'to-real'));
+    symlinkSync(join(real, 'later.jsonl'), join(dir, 'dangling.jsonl'));
+    const cases: [string, string][] = [
+      [join(real, 'x.jsonl'), join(dir, 'to-real', 'x.jsonl')],
+      [join(real, 'later.jsonl'), join(dir, 'dangling.jsonl')],
+    ];
+    for (const [output, errors] of cases) {
+      const args = ['-i', input, '--policy', 'settle', '-o', output, '--errors', errors];
+      const result = await fanout(['run', tasks, '-e', 'failIfOdd', ...args]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--output and --errors name the same file');
+    }
+    // Nothing was made (else the results, then the failures over them).
+    expect(readdirSync(real)).toEqual([]);
+  });
+
   it('refuses more threads than the memory could hold, as a usage error (status 2)', async () => {
     const input = file('few.jsonl', '1\n2\n');
     const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '-t', '100000000']);
@@ -275,6 +353,42 @@ describe('fanout run', () => {
     expect(traceEvents.filter((e: { ph: string }) => e.ph === 'X')).toHaveLength(5);
   });
 
+  it('writes the trace to standard output with --trace -, as --errors - the failures, when the output is a file', async () => {
+    const inputs = Array.from({ length: 5 }, (_, id) => ({ id, n: 1 }));
+    const input = file('traced-stdout.jsonl', jsonl(inputs));
+    const output = join(dir, 'traced-stdout-out.jsonl');
+    // Run in `dir`, where a file named '-' would show.
+    const run = (args: string[]) =>
+      collect(
+        spawn(process.execPath, [CLI, 'run', tasks, '-e', 'logLines', '-i', input, ...args], {
+          cwd: dir,
+        }),
+      );
+    const traced = await run(['-o', output, '--trace', '-']);
+    expect(traced.code).toBe(0);
+    // Nothing else on standard output: the task's console.log went to standard error.
+    const { traceEvents } = JSON.parse(traced.stdout);
+    expect(traceEvents.filter((e: { ph: string }) => e.ph === 'X')).toHaveLength(5);
+    expect(traced.stderr).toContain('4:0\n');
+    expect(readFileSync(output, 'utf8')).toBe(jsonl(inputs.map(({ id }) => id)));
+    const failures = await run(['-o', output, '--errors', '-']);
+    expect(failures.code).toBe(0);
+    expect(failures.stdout).toBe('');
+    expect(failures.stderr).toContain('4:0\n');
+    // Two of them on standard output is a usage error, as --output and --errors were.
+    const refused: [string[], string][] = [
+      [['--trace', '-'], '--output and --trace both go to standard output'],
+      [['-o', output, '--errors', '-', '--trace', '-'], '--errors and --trace both go to'],
+    ];
+    for (const [args, message] of refused) {
+      const result = await run(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout).toBe('');
+    }
+    expect(existsSync(join(dir, '-'))).toBe(false);
+  });
+
   it('supports the lines and json formats', async () => {
     const lines = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines', '-q'], 'a\nb b\n\nc\n');
     expect(lines.stdout).toBe('a\nb b\n\nc\n');
@@ -327,6 +441,7 @@ describe('fanout run', () => {
       '--window',
       '--unordered',
       '--errors',
+      '--trace',
       '--quiet',
       '--verbose',
       'Exit status',

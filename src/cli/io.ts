@@ -2,8 +2,7 @@
 // reading inputs in each format as a stream, and writing results with backpressure.
 import { constants } from 'node:buffer';
 import { Console } from 'node:console';
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -260,21 +259,6 @@ export class RecordWriter {
       this.#drained?.();
       this.onError?.(error);
     });
-  }
-
-  /**
-   * A writer to `path` ('-': standard output). A file is opened first, so that a path that
-   * cannot be written is a usage error before any work starts.
-   */
-  static async open(path: string, format: Format, what: string): Promise<RecordWriter> {
-    if (path === '-') return new RecordWriter(process.stdout, format);
-    const stream = createWriteStream(path);
-    try {
-      await once(stream, 'open');
-    } catch (error) {
-      throw new UsageError(`cannot write ${what} ${path}: ${(error as Error).message}`);
-    }
-    return new RecordWriter(stream, format);
   }
 
   get count(): number {

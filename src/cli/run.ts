@@ -2,8 +2,20 @@
 // streaming: results are written as they come, in bounded memory, in input order unless
 // --unordered. Exit status: 0 all succeeded, 1 some items failed (or a file could not be
 // written), 2 usage error, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
-import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -122,10 +134,13 @@ export function runCommand(): Command {
       integerFrom(1),
     )
     .option('--unordered', 'write results as they complete, not in input order')
-    .option('--errors <file>', 'write the failed items there, as JSONL')
+    .option(
+      '--errors <file>',
+      "write the failed items there, as JSONL, or '-' for standard output (when --output is a file)",
+    )
     .option(
       '--trace <file>',
-      'write a Chrome trace of the run (open it in Perfetto); keeps one record per item',
+      "write a Chrome trace of the run (open it in Perfetto) when it ends, or '-' for standard output (when --output is a file); keeps one record per item",
     )
     .option('-q, --quiet', 'print nothing but errors on stderr')
     .option('-v, --verbose', 'also print the machine, each failure, and memory use')
@@ -160,52 +175,170 @@ function formatSummary(
   return `fanout run: ${parts.join(', ')}`;
 }
 
-/** Whether two paths name one file: the same inode if both exist, else the same path. */
+/**
+ * Where `path` leads, every link followed: its real path when it exists; else, for a file
+ * that opening would create, the real path of its folder and its name (a link that leads
+ * nowhere yet: where it leads). A path whose folder does not exist either: as written.
+ */
+function whereTo(path: string, links = 0): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // not there (yet): see below
+  }
+  const full = resolve(path);
+  try {
+    if (links < 40 && lstatSync(full).isSymbolicLink()) {
+      return whereTo(resolve(dirname(full), readlinkSync(full)), links + 1);
+    }
+  } catch {
+    // nothing at all there
+  }
+  try {
+    return join(realpathSync(dirname(full)), basename(full));
+  } catch {
+    return full;
+  }
+}
+
+/**
+ * Whether two paths name one file: the same inode if both exist, else the same place once
+ * links are followed (`real/x` and `link-to-real/x`, neither created yet, are one file).
+ */
 function sameFile(a: string, b: string): boolean {
   try {
     const [x, y] = [statSync(a), statSync(b)];
     return x.dev === y.dev && x.ino === y.ino;
   } catch {
-    return resolve(a) === resolve(b);
+    return whereTo(a) === whereTo(b);
   }
+}
+
+/**
+ * A file that the run reads or writes: named by its path, or, for '-', the standard stream
+ * when the shell made it a file (`< data.jsonl`, `> out.jsonl`): else none to compare.
+ */
+interface Named {
+  readonly what: string;
+  readonly path?: string;
+  readonly stats?: Stats;
+}
+
+/** The file behind a standard stream, when it is a regular file (not a pipe, a terminal). */
+function standardFile(fd: number): Stats | undefined {
+  try {
+    const stats = fstatSync(fd);
+    return stats.isFile() ? stats : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether two named files are one (see sameFile). */
+function same(x: Named, y: Named): boolean {
+  if (x.path !== undefined && y.path !== undefined) return sameFile(x.path, y.path);
+  const stats = (named: Named) => {
+    if (named.stats) return named.stats;
+    try {
+      return statSync(named.path!);
+    } catch {
+      return undefined; // no file there yet: not the one a standard stream is
+    }
+  };
+  const [a, b] = [stats(x), stats(y)];
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
 /**
  * Refuses, before anything is opened, files named twice: writing the output (or failures,
  * or trace) over the input or the task module would empty it before it is read, and two
- * writers of one file would overwrite each other.
+ * writers of one file would overwrite each other. Standard input and output count, when
+ * they are files: `fanout run ... -o data.jsonl < data.jsonl` would read an emptied file.
+ * (After `-i data.jsonl > data.jsonl` the shell has emptied it already: the run, refused,
+ * at least does not report 0 items as a success.)
  */
 function distinctFiles(modulePath: string, flags: RunFlags): void {
-  const named = [
-    ['the task module', modulePath],
-    ['--input', flags.input],
+  const stdin = standardFile(0);
+  const stdout = standardFile(1);
+  const named: Named[] = [{ what: 'the task module', path: modulePath }];
+  const add = (flag: string, path: string | undefined, stream: string, stats?: Stats) => {
+    if (path === undefined) return;
+    if (path !== '-') named.push({ what: flag, path });
+    else if (stats) named.push({ what: `${flag} (${stream})`, stats });
+  };
+  add('--input', flags.input, 'standard input', stdin);
+  add('--output', flags.output, 'standard output', stdout);
+  add('--errors', flags.errors, 'standard output', stdout);
+  add('--trace', flags.trace, 'standard output', stdout);
+  const onStdout = [
     ['--output', flags.output],
     ['--errors', flags.errors],
     ['--trace', flags.trace],
-  ].filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '-');
-  if (flags.errors === '-' && flags.output === '-') {
-    throw new UsageError('--output and --errors both go to standard output: give one a file');
+  ].filter(([, path]) => path === '-');
+  if (onStdout.length > 1) {
+    throw new UsageError(
+      `${onStdout[0]![0]} and ${onStdout[1]![0]} both go to standard output: give one a file`,
+    );
   }
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
-      const [first, a] = named[i]!;
-      const [second, b] = named[j]!;
-      if (sameFile(a, b)) throw new UsageError(`${first} and ${second} name the same file (${b})`);
+      const [x, y] = [named[i]!, named[j]!];
+      if (!same(x, y)) continue;
+      const path = y.path ?? x.path;
+      throw new UsageError(
+        `${x.what} and ${y.what} name the same file${path === undefined ? '' : ` (${path})`}`,
+      );
     }
   }
 }
 
-/** Checks that `path` can be written (creating it, empty), as a usage error if not. */
-function writable(path: string, what: string): void {
+/**
+ * A file that the run writes (the output, the failures, the trace), opened but not emptied
+ * yet: each is opened before any is emptied, so that one that cannot be written is a usage
+ * error with the others left as they were.
+ */
+interface Opened {
+  readonly path: string;
+  readonly handle: FileHandle;
+  /** Whether opening made it: a run that does not start removes it again. */
+  readonly created: boolean;
+}
+
+/** Opens `path` to be written, making it if need be, without emptying it (see Opened). */
+async function openUnemptied(path: string, what: string): Promise<Opened> {
+  const { O_WRONLY, O_CREAT, O_EXCL } = constants;
   try {
-    writeFileSync(path, '');
+    try {
+      return { path, handle: await open(path, O_WRONLY | O_CREAT | O_EXCL), created: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return { path, handle: await open(path, O_WRONLY | O_CREAT), created: false };
+    }
   } catch (error) {
     throw new UsageError(`cannot write ${what} ${path}: ${(error as Error).message}`);
   }
 }
 
+/** Empties a file opened for the run, once every check passed (a device, a pipe: as is). */
+async function emptied(file: Opened, what: string): Promise<FileHandle> {
+  try {
+    if ((await file.handle.stat()).isFile()) await file.handle.truncate(0);
+  } catch (error) {
+    throw new UsageError(`cannot write ${what} ${file.path}: ${(error as Error).message}`);
+  }
+  return file.handle;
+}
+
+/** Lets go of the files opened for a run that does not start; those it made go again. */
+async function abandon(files: readonly Opened[]): Promise<void> {
+  for (const file of files) {
+    await file.handle.close().catch(() => {});
+    if (file.created) await rm(file.path, { force: true }).catch(() => {});
+  }
+}
+
 /**
- * The input's records. A JSON array is read and parsed whole before any output is opened,
+ * The input's records. A JSON array is read and parsed whole before any output is emptied,
  * so that one that is no array is a usage error with the output file left as it was.
  * (Line formats are read as they go: standard input stays paused until then.)
  */
@@ -231,21 +364,42 @@ const RESULTS_BUDGET = 64 * 2 ** 20;
 /** Events written at a time: the trace as one string passes V8's longest (~2.8M items). */
 const TRACE_BATCH = 10_000;
 
+/** A call's Chrome trace as JSON, in parts of a batch of events each (no line breaks). */
+function* traceParts(trace: Pick<CallTrace, 'toChromeTrace'>): Generator<string> {
+  const { traceEvents, ...rest } = trace.toChromeTrace();
+  yield '{"traceEvents":[';
+  for (let i = 0; i < traceEvents.length; i += TRACE_BATCH) {
+    const batch = traceEvents.slice(i, i + TRACE_BATCH).map((event) => JSON.stringify(event));
+    yield (i > 0 ? ',' : '') + batch.join(',');
+  }
+  // The other keys, after the events: `{"displayTimeUnit":...}` without its brace.
+  yield `],${JSON.stringify(rest).slice(1)}`;
+}
+
 /** Writes a call's Chrome trace to `path`, its events a batch at a time. */
 export function writeTrace(path: string, trace: Pick<CallTrace, 'toChromeTrace'>): void {
-  const { traceEvents, ...rest } = trace.toChromeTrace();
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, '{"traceEvents":[');
-    for (let i = 0; i < traceEvents.length; i += TRACE_BATCH) {
-      const batch = traceEvents.slice(i, i + TRACE_BATCH).map((event) => JSON.stringify(event));
-      writeSync(fd, (i > 0 ? ',' : '') + batch.join(','));
-    }
-    // The other keys, after the events: `{"displayTimeUnit":...}` without its brace.
-    writeSync(fd, `],${JSON.stringify(rest).slice(1)}`);
+    for (const part of traceParts(trace)) writeSync(fd, part);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Writes a call's Chrome trace to `writer` (standard output), a part a line (JSON allows
+ * the line breaks between them), waiting when it asks to; then ends it.
+ */
+async function writeTraceTo(
+  writer: RecordWriter,
+  trace: Pick<CallTrace, 'toChromeTrace'>,
+): Promise<void> {
+  for (const part of traceParts(trace)) {
+    if (writer.error) break;
+    const drained = writer.write(part);
+    if (drained) await drained;
+  }
+  await writer.end();
 }
 
 /** Runs the command; returns the exit status. */
@@ -253,25 +407,46 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
-  // Else what tasks write to standard output would land among the records.
-  if (flags.output === '-') taskOutputToStderr();
+  // Else what tasks write to standard output would land among the records (or the trace).
+  if ([flags.output, flags.errors, flags.trace].includes('-')) taskOutputToStderr();
   const started = performance.now();
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   let input: ReturnType<typeof openInput>;
   let records: AsyncIterable<InputRecord>;
   let output: RecordWriter;
   let errors: RecordWriter | undefined;
+  // With --trace -, made now: it answers for standard output's failures (see cli.ts).
+  let traceOut: RecordWriter | undefined;
+  // Every check comes before any file is emptied: a bad --trace path (or input) leaves an
+  // existing output as it was. The files are opened first, then the input read as far as
+  // it is before the run (a JSON array, whole), then they are emptied.
+  const opened: Opened[] = [];
+  const openFile = async (path: string | undefined, what: string) => {
+    if (path === undefined || path === '-') return undefined;
+    const file = await openUnemptied(path, what);
+    opened.push(file);
+    return file;
+  };
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
     distinctFiles(modulePath, flags);
     input = openInput(flags.input);
+    const outputFile = await openFile(flags.output, 'the output');
+    const errorsFile = await openFile(flags.errors, 'failures to');
+    const traceFile = await openFile(flags.trace, 'the trace to');
     records = await parsedFirst(input.stream, flags.format);
-    output = await RecordWriter.open(flags.output, flags.format, 'the output');
-    errors = flags.errors
-      ? await RecordWriter.open(flags.errors, 'jsonl', 'failures to')
-      : undefined;
-    if (flags.trace !== undefined) writable(flags.trace, 'the trace to');
+    const writer = async (file: Opened | undefined, format: Format, what: string) =>
+      new RecordWriter(
+        file ? (await emptied(file, what)).createWriteStream() : process.stdout,
+        format,
+      );
+    output = await writer(outputFile, flags.format, 'the output');
+    errors = flags.errors ? await writer(errorsFile, 'jsonl', 'failures to') : undefined;
+    // (Emptied now, so that no trace of an earlier run stays; written when the run ends.)
+    if (traceFile) await (await emptied(traceFile, 'the trace to')).close();
+    if (flags.trace === '-') traceOut = new RecordWriter(process.stdout, 'lines');
   } catch (error) {
+    await abandon(opened);
     if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
       return 2;
@@ -402,6 +577,8 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   let stats: CallStats | undefined;
   let status = 0;
   let traceFailed = false;
+  /** The run's trace, for standard output: written after the results and failures. */
+  let traceToWrite: CallTrace | undefined;
   try {
     const stream = runner.map(task, items(), {
       policy: 'settle',
@@ -417,13 +594,17 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
         ? {}
         : {
             onTrace: (trace: CallTrace) => {
-              try {
-                writeTrace(flags.trace!, trace);
-              } catch (error) {
-                traceFailed = true;
-                process.stderr.write(
-                  `fanout run: cannot write the trace: ${(error as Error).message}\n`,
-                );
+              if (traceOut) {
+                traceToWrite = trace;
+              } else {
+                try {
+                  writeTrace(flags.trace!, trace);
+                } catch (error) {
+                  traceFailed = true;
+                  process.stderr.write(
+                    `fanout run: cannot write the trace: ${(error as Error).message}\n`,
+                  );
+                }
               }
               if (flags.verbose) say(trace.summary());
             },
@@ -487,6 +668,14 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     await errors?.end();
     await runner.destroy();
     if (flags.input === '-') process.stdin.destroy();
+    if (traceOut) {
+      if (traceToWrite) await writeTraceTo(traceOut, traceToWrite);
+      else await traceOut.end();
+      if (traceOut.error) {
+        traceFailed = true;
+        process.stderr.write(`fanout run: cannot write the trace: ${traceOut.error.message}\n`);
+      }
+    }
   }
   process.off('SIGINT', onSigint);
   // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
