@@ -127,6 +127,35 @@ describe('fanout run', () => {
     expect(first.stderr).not.toContain('speedup');
   });
 
+  it('fails a line that is not UTF-8, naming it, where it used to change it quietly', async () => {
+    // A Latin-1 é (E9), and U+FFFD written as UTF-8 (EF BF BD), which is text.
+    const input = join(dir, 'latin1.jsonl');
+    writeFileSync(input, Buffer.from('{"name":"caf\xe9"}\n{"ok":"\xef\xbf\xbd"}\n', 'latin1'));
+    const { result, failures } = await settled('echo', input, join(dir, 'latin1-errors.jsonl'));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('{"ok":"\uFFFD"}\n');
+    expect(failures).toEqual([
+      {
+        line: 1,
+        input: '{"name":"caf\uFFFD"}',
+        code: 'ERR_MALFORMED_INPUT',
+        message: 'line 1 cannot be read: it is not valid UTF-8',
+      },
+    ]);
+    // As plain lines, and as a JSON array: the same.
+    const lines = join(dir, 'latin1.txt');
+    writeFileSync(lines, Buffer.from('ol\xe9\nplain\n', 'latin1'));
+    const plain = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines', '-i', lines]);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toContain('line 1: ERR_MALFORMED_INPUT: line 1 cannot be read');
+    const array = join(dir, 'latin1.json');
+    writeFileSync(array, Buffer.from('[\n"a",\n"caf\xe9"\n]', 'latin1'));
+    const json = await fanout(['run', tasks, '-e', 'echo', '-f', 'json', '-i', array]);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toContain('line 3 cannot be read: it is not valid UTF-8');
+  });
+
   it('refuses, before touching any file, an output, failures or trace file that is another of them', async () => {
     const text = jsonl([1, 2, 3]);
     const input = file('twice.jsonl', text);
