@@ -225,6 +225,25 @@ describe('fanout run', () => {
     expect(failures).toMatchObject([{ line: 3, code: 'ERR_MALFORMED_INPUT' }]);
   });
 
+  it('names, for a JSON array, the line where the failed element starts, or where the text stops being JSON', async () => {
+    // Elements 2 and 4 fail: they start on lines 3 and 4.
+    const array = file('odd.json', '[2,\n\n  3, 4,\n5\n]');
+    const json = ['-f', 'json', '--policy', 'settle', '--errors', join(dir, 'odd-errors.jsonl')];
+    const result = await fanout(['run', tasks, '-e', 'failIfOdd', '-i', array, ...json]);
+    expect(result.code).toBe(1);
+    const failures = readFileSync(join(dir, 'odd-errors.jsonl'), 'utf8').trim().split('\n');
+    expect(failures.map((l) => JSON.parse(l))).toMatchObject([
+      { line: 3, input: 3, code: 'ERR_TASK_FAILED' },
+      { line: 4, input: 5, code: 'ERR_TASK_FAILED' },
+    ]);
+    // `tru` on line 502, which Node's "Unexpected token" message does not place.
+    const items = Array.from({ length: 500 }, (_, i) => `{"a":${i}},`);
+    const wrong = file('wrong.json', `[\n${items.join('\n')}\n{"a": tru}\n]\n`);
+    const stopped = await fanout(['run', tasks, '-e', 'echo', '-f', 'json', '-i', wrong]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('first failure, line 502: ERR_MALFORMED_INPUT: line 502 is');
+  });
+
   it('refuses JSON input that is no array before opening the output', async () => {
     const input = file('object.json', '{"a":1}');
     const output = file('kept.json', 'kept\n');

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { loadTask, type TaskFunction } from '../../workers/task-host.js';
 import { TASK_STDOUT_ENV } from '../protocol.js';
 import { defineTask, type Task } from '../task.js';
+import { elementLines, jsonErrorAt, lineAt } from './json-text.js';
 
 export const FORMATS = ['jsonl', 'json', 'lines'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -159,7 +160,7 @@ export async function* readRecords(
   }
 }
 
-/** A JSON array, read whole: its elements. */
+/** A JSON array, read whole: its elements, each with the line it starts on. */
 async function* readArray(stream: Readable, longest: number): AsyncGenerator<InputRecord> {
   // Decoded as a stream, so that a character split between two reads stays whole; bytes
   // that are not UTF-8 stop the reading (fatal), and are then found.
@@ -190,28 +191,31 @@ async function* readArray(stream: Readable, longest: number): AsyncGenerator<Inp
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    // Where the parser stopped, when its message says (V8's does: "at position N"): the
-    // line it is on, and the text around it; else the input's start.
-    const at = /at position (\d+)/.exec((error as Error).message);
-    const position = at ? Number(at[1]) : 0;
-    const excerpt = text.slice(Math.max(0, position - 100), position + 100);
-    let line = 1;
-    for (let i = text.indexOf('\n'); i !== -1 && i < position; i = text.indexOf('\n', i + 1)) {
-      line++;
+    // Where the text stops being JSON: the line it is on, and the text around it. (Node
+    // 20's messages seldom say: "Unexpected token", "Unexpected end of JSON input".)
+    let position = jsonErrorAt(text);
+    if (position === -1) {
+      const at = /at position (\d+)/.exec((error as Error).message);
+      position = at ? Number(at[1]) : 0;
+    } else if (position === text.length) {
+      // It ended too early: where its last value stops, not the blank lines after.
+      position = text.trimEnd().length;
     }
-    yield { ok: false, line, text: excerpt, error: error as Error };
+    const excerpt = text.slice(Math.max(0, position - 100), position + 100);
+    yield { ok: false, line: lineAt(text, position), text: excerpt, error: error as Error };
     return;
   }
   if (!Array.isArray(parsed)) {
     throw new UsageError('with --format json the input must be one JSON array');
   }
+  const lines = elementLines(text, parsed.length);
   // What was read goes as soon as it is parsed, each element once it was taken: the
   // whole input and every record need not stay in memory to the end of the run.
   text = '';
   for (let i = 0; i < parsed.length; i++) {
     const value = parsed[i];
     parsed[i] = undefined;
-    yield { ok: true, line: i + 1, value };
+    yield { ok: true, line: lines[i]!, value };
   }
 }
 
@@ -223,8 +227,7 @@ async function* readArray(stream: Readable, longest: number): AsyncGenerator<Inp
 function notUtf8Record(text: string, bytes: Buffer): InputRecord {
   const bad = firstInvalidByte(bytes);
   const at = bad === -1 ? bytes.length : bad;
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) line++;
+  let line = lineAt(text, text.length);
   for (let i = bytes.indexOf(LF); i !== -1 && i < at; i = bytes.indexOf(LF, i + 1)) line++;
   const before = at >= 100 ? '' : text.slice(Math.max(0, text.length - (100 - at)));
   const excerpt = before + bytes.toString('utf8', Math.max(0, at - 100), at + 100);

@@ -71,7 +71,9 @@ Examples:
 The module exports the task: (input, ctx) => output | Promise<output>. Each input record
 (a JSONL line, an element of a JSON array, or a plain line) is one item; each output is
 written as the same format. Failed items go to --errors as JSONL:
-{"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}.
+{"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}, where "line" is
+the line of the input where the item starts (with --format json, where its element starts,
+or where the text stops being JSON).
 
 Exit status: 0 every item succeeded; 1 some items failed, or the output, the failures
 file or the trace could not be written; 2 usage error (bad flags, a missing module or export, an input,
