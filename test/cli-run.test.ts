@@ -207,6 +207,10 @@ describe('fanout run', () => {
     expect(split.code).toBe(1);
     expect(split.stdout).toBe('');
     expect(split.stderr).toContain('ERR_OUTPUT_FORMAT: its result cannot be written as lines');
+    // A lone CR is no line break: a line read with one is written back as it was.
+    const echoed = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines'], 'a\rb\nc\r\n\rd\n');
+    expect(echoed.code).toBe(0);
+    expect(echoed.stdout).toBe('a\rb\nc\n\rd\n');
   });
 
   it('reads what was written: UTF-8 split between reads, a byte order mark, a CR inside a line', async () => {

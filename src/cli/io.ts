@@ -517,16 +517,21 @@ export class RecordWriter {
   /**
    * Writes `value`, or throws (writing nothing) when the format cannot hold it: JSON
    * cannot represent a BigInt, a cycle, nesting too deep for JSON.stringify; a line cannot
-   * hold a line break.
+   * hold a line feed, nor end in CR (a CR inside it is written: it reads back the same).
    */
   write(value: unknown): Promise<void> | undefined {
     if (this.#error) return undefined;
     let text: string;
     if (this.#format === 'lines' && typeof value === 'string') {
-      if (/[\n\r]/.test(value)) {
+      // What reads back as it was: a lone CR is no line break (see LineSplitter), but one
+      // at the end would read back as the CR of a CRLF, and go.
+      if (value.includes('\n')) {
         throw new Error(
           'a string with a line break, where --format lines writes one result a line',
         );
+      }
+      if (value.charCodeAt(value.length - 1) === 13) {
+        throw new Error('a string that ends in CR, which would read back without it (as CRLF)');
       }
       text = `${value}\n`;
     } else {
