@@ -105,6 +105,10 @@ export function openInput(path: string, flag = '--input'): InputSource {
   return { stream, size: stats.size, bytesRead: () => stream.bytesRead };
 }
 
+/** What is wrong with a line of the input that could not be read (see InputRecord). */
+export const malformedLine = (line: number, cause: Error): string =>
+  `line ${line} ${cause instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read'}: ${cause.message}`;
+
 /** Why an input that is not UTF-8 cannot be read (the text shows U+FFFD for its bytes). */
 const notUtf8 = () => new Error('it is not valid UTF-8');
 
