@@ -79,3 +79,27 @@ it("keeps standard output for its report: a task's console.log goes to standard 
   expect(JSON.parse(result.stdout)).toMatchObject({ check: expect.anything() });
   expect(result.stderr).toContain('19:0\n');
 });
+
+it('names --sample for a sample it cannot use, and the malformed lines of one it can', async () => {
+  const missing = join(dir, 'missing.jsonl');
+  const absent = await fanout(['advise', tasks, '-e', 'double', '--sample', missing]);
+  expect(absent.code).toBe(2);
+  expect(absent.stderr).toContain(`cannot find the sample file ${missing} (--sample)`);
+  // A JSON sample that does not parse has no inputs: where it stops being JSON, and why.
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '[1,\n2,,3]');
+  const json = await fanout(['advise', tasks, '-e', 'double', '--sample', broken, '-f', 'json']);
+  expect(json.code).toBe(2);
+  expect(json.stderr).toContain(
+    `the sample ${broken} (--sample) has no valid inputs: line 2 is not valid JSON: Unexpected token ','`,
+  );
+  // Malformed lines among valid ones are left out, and said.
+  const some = join(dir, 'some.jsonl');
+  writeFileSync(some, '1\nnope\n3\n{x\n');
+  const told = await fanout(['advise', tasks, '-e', 'double', '--sample', some, '--json']);
+  expect(told.code).toBe(0);
+  expect(JSON.parse(told.stdout).measurement.items).toBe(2);
+  expect(told.stderr).toContain(
+    'left out of the sample (--sample): 2 lines malformed, the first: line 2 is not valid JSON',
+  );
+});

@@ -70,7 +70,7 @@ it('names an input or a trace path it cannot use, before any work (status 2)', a
   expect(directory.stderr).toContain(`the input ${dir} is a directory`);
   const sample = await fanout(['advise', tasks, '-e', 'double', '--sample', dir]);
   expect(sample.code).toBe(2);
-  expect(sample.stderr).toContain(`the input ${dir} is a directory`);
+  expect(sample.stderr).toContain(`the sample ${dir} is a directory, not a file (--sample)`);
   const missing = join(dir, 'no-such-dir', 'trace.json');
   const trace = await fanout(['run', tasks, '-e', 'double', '--trace', missing], inputs);
   expect(trace.code).toBe(2);

@@ -165,6 +165,35 @@ describe('fanout run', () => {
     expect(first.stderr).not.toContain('speedup');
   });
 
+  it('fails a line that is not UTF-8, naming it, where it used to change it quietly', async () => {
+    // A Latin-1 é (E9), and U+FFFD written as UTF-8 (EF BF BD), which is text.
+    const input = join(dir, 'latin1.jsonl');
+    writeFileSync(input, Buffer.from('{"name":"caf\xe9"}\n{"ok":"\xef\xbf\xbd"}\n', 'latin1'));
+    const { result, failures } = await settled('echo', input, join(dir, 'latin1-errors.jsonl'));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('{"ok":"\uFFFD"}\n');
+    expect(failures).toEqual([
+      {
+        line: 1,
+        input: '{"name":"caf\uFFFD"}',
+        code: 'ERR_MALFORMED_INPUT',
+        message: 'line 1 cannot be read: it is not valid UTF-8',
+      },
+    ]);
+    // As plain lines, and as a JSON array: the same.
+    const lines = join(dir, 'latin1.txt');
+    writeFileSync(lines, Buffer.from('ol\xe9\nplain\n', 'latin1'));
+    const plain = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines', '-i', lines]);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toContain('line 1: ERR_MALFORMED_INPUT: line 1 cannot be read');
+    const array = join(dir, 'latin1.json');
+    writeFileSync(array, Buffer.from('[\n"a",\n"caf\xe9"\n]', 'latin1'));
+    const json = await fanout(['run', tasks, '-e', 'echo', '-f', 'json', '-i', array]);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toContain('line 3 cannot be read: it is not valid UTF-8');
+  });
+
   it('refuses, before touching any file, an output, failures or trace file that is another of them', async () => {
     const text = jsonl([1, 2, 3]);
     const input = file('twice.jsonl', text);
@@ -284,6 +313,10 @@ describe('fanout run', () => {
     expect(split.code).toBe(1);
     expect(split.stdout).toBe('');
     expect(split.stderr).toContain('ERR_OUTPUT_FORMAT: its result cannot be written as lines');
+    // A lone CR is no line break: a line read with one is written back as it was.
+    const echoed = await fanout(['run', tasks, '-e', 'echo', '-f', 'lines'], 'a\rb\nc\r\n\rd\n');
+    expect(echoed.code).toBe(0);
+    expect(echoed.stdout).toBe('a\rb\nc\n\rd\n');
   });
 
   it('reads what was written: UTF-8 split between reads, a byte order mark, a CR inside a line', async () => {
@@ -300,6 +333,25 @@ describe('fanout run', () => {
     const { result, failures } = await settled('echo', input, join(dir, 'bom-cr-errors.jsonl'));
     expect(result.stdout).toBe(jsonl([{ a: 1 }, { b: 2 }]));
     expect(failures).toMatchObject([{ line: 3, code: 'ERR_MALFORMED_INPUT' }]);
+  });
+
+  it('names, for a JSON array, the line where the failed element starts, or where the text stops being JSON', async () => {
+    // Elements 2 and 4 fail: they start on lines 3 and 4.
+    const array = file('odd.json', '[2,\n\n  3, 4,\n5\n]');
+    const json = ['-f', 'json', '--policy', 'settle', '--errors', join(dir, 'odd-errors.jsonl')];
+    const result = await fanout(['run', tasks, '-e', 'failIfOdd', '-i', array, ...json]);
+    expect(result.code).toBe(1);
+    const failures = readFileSync(join(dir, 'odd-errors.jsonl'), 'utf8').trim().split('\n');
+    expect(failures.map((l) => JSON.parse(l))).toMatchObject([
+      { line: 3, input: 3, code: 'ERR_TASK_FAILED' },
+      { line: 4, input: 5, code: 'ERR_TASK_FAILED' },
+    ]);
+    // `tru` on line 502, which Node's "Unexpected token" message does not place.
+    const items = Array.from({ length: 500 }, (_, i) => `{"a":${i}},`);
+    const wrong = file('wrong.json', `[\n${items.join('\n')}\n{"a": tru}\n]\n`);
+    const stopped = await fanout(['run', tasks, '-e', 'echo', '-f', 'json', '-i', wrong]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('first failure, line 502: ERR_MALFORMED_INPUT: line 502 is');
   });
 
   it('refuses JSON input that is no array before opening the output', async () => {

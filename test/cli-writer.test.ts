@@ -66,6 +66,21 @@ describe('RecordWriter', () => {
     }
   });
 
+  it('writes with --format lines what reads back the same: a CR inside a line, no line feed nor CR at its end', async () => {
+    const out = sink();
+    const writer = new RecordWriter(out.stream, 'lines');
+    writer.write('a\rb');
+    writer.write('\rc');
+    writer.write('');
+    expect(() => writer.write('a\nb')).toThrow('a string with a line break');
+    expect(() => writer.write('a\r\nb')).toThrow('a string with a line break');
+    expect(() => writer.write('ab\r')).toThrow('a string that ends in CR');
+    expect(() => writer.write('\r')).toThrow('a string that ends in CR');
+    await writer.end();
+    expect(out.chunks.join('')).toBe('a\rb\n\rc\n\n');
+    expect(writer.count).toBe(3);
+  });
+
   it('writes at once when 64 KiB are waiting', () => {
     const out = sink();
     const writer = new RecordWriter(out.stream, 'lines');

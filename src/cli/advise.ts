@@ -18,6 +18,7 @@ import { integerFrom } from './args.js';
 import {
   FORMATS,
   type Format,
+  malformedLine,
   openInput,
   readRecords,
   taskFromArgs,
@@ -322,10 +323,27 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
   let fn: TaskFunction;
   let task: Awaited<ReturnType<typeof taskFromArgs>>['task'];
   const inputs: unknown[] = [];
+  // Lines of the sample that cannot be read: how many, and why the first.
+  let malformed = 0;
+  let firstMalformed = '';
   try {
     ({ task, fn } = await taskFromArgs(modulePath, flags.export));
-    for await (const record of readRecords(openInput(flags.sample).stream, flags.format)) {
-      if (record.ok) inputs.push(record.value);
+    const sample = openInput(flags.sample, '--sample');
+    try {
+      for await (const record of readRecords(sample.stream, flags.format)) {
+        if (record.ok) {
+          inputs.push(record.value);
+        } else {
+          malformed++;
+          if (malformed === 1) firstMalformed = malformedLine(record.line, record.error);
+        }
+      }
+    } catch (error) {
+      // (A JSON sample that is no array, or too long to read whole.)
+      if (error instanceof UsageError) {
+        throw new UsageError(`the sample ${flags.sample} (--sample): ${error.message}`);
+      }
+      throw error;
     }
   } catch (error) {
     if (error instanceof UsageError) {
@@ -334,10 +352,15 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     }
     throw error;
   }
+  const left =
+    malformed > 1 ? `${malformed} lines malformed, the first: ${firstMalformed}` : firstMalformed;
   if (inputs.length === 0) {
-    process.stderr.write('fanout advise: the sample has no valid inputs\n');
+    process.stderr.write(
+      `fanout advise: the sample ${flags.sample} (--sample) has no valid inputs${left ? `: ${left}` : ''}\n`,
+    );
     return 2;
   }
+  if (left) process.stderr.write(`fanout advise: left out of the sample (--sample): ${left}\n`);
   const here = availableParallelism();
   const { m, outputs } = await measure(fn, inputs);
   await using runner = createRunner({ threads: here });

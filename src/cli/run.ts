@@ -83,7 +83,9 @@ Examples:
 The module exports the task: (input, ctx) => output | Promise<output>. Each input record
 (a JSONL line, an element of a JSON array, or a plain line) is one item; each output is
 written as the same format. Failed items go to --errors as JSONL:
-{"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}.
+{"line": 12, "input": ..., "code": "ERR_TASK_FAILED", "message": "..."}, where "line" is
+the line of the input where the item starts (with --format json, where its element starts,
+or where the text stops being JSON).
 
 Exit status: 0 every item succeeded; 1 some items failed, or the output, the failures
 file or the trace could not be written; 2 usage error (bad flags, a missing module or export, an input,
@@ -482,7 +484,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   if (errors) errors.onError = stopWriting;
 
   // What the errors file needs of each item in flight: bounded by the window.
-  const pending = new Map<number, { line: number; input: unknown; chars: number | undefined }>();
+  const pending = new Map<number, { line: number; input: unknown; bytes: number | undefined }>();
   let failed = 0;
   let firstFailure: string | undefined;
   const recordFailure = async (
@@ -509,8 +511,10 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   // then it is the run's failure, unless one of those failed first.
   let malformedEnd: { readonly error: MalformedInput; readonly text: string } | undefined;
   let index = 0;
-  /** About how much of the input the items finished took (see InputRecord.chars). */
-  let doneChars = 0;
+  /** The bytes of the input that the items finished took (see InputRecord.bytes). */
+  let doneBytes = 0;
+  /** Whether every record was read (the blank lines at the end of JSONL are in no record). */
+  let readAll = false;
   // The window bounds items, not bytes: results of a megabyte each would fill the heap
   // (16,384 of them). What was read and is not yet written is also kept under
   // RESULTS_BUDGET characters, by the size of the results written so far.
@@ -539,13 +543,14 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
           malformedEnd = { error: malformed, text: record.text };
           return;
         }
-        doneChars += record.chars ?? 0;
+        doneBytes += record.bytes ?? 0;
         await recordFailure(record.line, record.text, malformed.code, malformed.message);
         continue;
       }
-      pending.set(index++, { line: record.line, input: record.value, chars: record.chars });
+      pending.set(index++, { line: record.line, input: record.value, bytes: record.bytes });
       yield record.value;
     }
+    readAll = true;
   }
 
   const bar =
@@ -566,7 +571,9 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   // items finished took (a JSON array, read whole: their share of its items).
   const drawBar = (done: number, finished: number, rate: number) => {
     const size = input.size ?? 0;
-    const part = flags.format === 'json' ? (index > 0 ? (finished / index) * size : 0) : doneChars;
+    let part = doneBytes;
+    if (flags.format === 'json') part = index > 0 ? (finished / index) * size : 0;
+    else if (readAll && pending.size === 0) part = size;
     bar?.update(Math.min(size, part), { done, failed, rate: Math.round(rate) });
   };
   const onProgress = (progress: Progress) => {
@@ -615,7 +622,7 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     });
     for await (const outcome of stream) {
       const item = pending.get(outcome.job as number);
-      doneChars += item?.chars ?? 0;
+      doneBytes += item?.bytes ?? 0;
       pending.delete(outcome.job as number);
       if (roomForResults && !overBudget()) wakeReader();
       let failure: { readonly code: string; readonly message: string } | undefined;
