@@ -1129,10 +1129,11 @@ export function startCall(
       }
       // Which items ran before the chunk was stopped is not known: they share its time, so
       // that the work counted is the time its thread spent (not that time once per item).
-      // That time starts when its task was heard to start, where it was (an attempt with a
-      // timeout: a thread's start-up and the module's loading are no work); an attempt
-      // never heard to start did none.
-      const from = typeof timedOut === 'number' ? end : (startedAt ?? dispatched);
+      // That time starts when its task was heard to start, where it was asked to tell (an
+      // attempt with a timeout: a thread's start-up and the module's loading are no work);
+      // such an attempt never heard to start (it timed out, or was stopped, still loading)
+      // did none.
+      const from = onStart && startedAt === undefined ? end : (startedAt ?? dispatched);
       const share = (end - from) / length;
       for (let i = 0; i < length; i++) {
         const item = itemAt(chunk, i);

@@ -299,8 +299,10 @@ export function pack(values: readonly unknown[]): Packed | undefined {
   const keys = Object.keys(first);
   const columns = keys.map(() => new Column(length));
   // (A record's own `__proto__`, which JSON.parse makes, hides its prototype from the
-  // packers, which read that key for it.)
-  const fill = (!keys.includes('__proto__') && packerFor(keys)) || fillColumns;
+  // packers, which read that key for it. A small chunk gains less than finding its packer
+  // costs.)
+  const fill =
+    (length >= PACKER_MIN && !keys.includes('__proto__') && packerFor(keys)) || fillColumns;
   if (!fill(values, keys, columns)) return undefined;
   return { keys, columns: columns.map((column) => column.values), length };
 }
@@ -340,6 +342,19 @@ function fillColumns(values: readonly unknown[], keys: readonly string[], column
 /** A Fill for each list of keys seen (at most BUILDS of them); null where none can be made. */
 const packers = new Map<string, Fill | null>();
 
+/** Records in a chunk from which a packer made for their keys is used (see packerFor). */
+const PACKER_MIN = 64;
+
+/** Whether `value.__proto__` reads the prototype (not under node --disable-proto). */
+const protoReads = (() => {
+  try {
+    // biome-ignore lint/suspicious/noProto: what is tested is whether it can be read
+    return ({} as { __proto__?: unknown }).__proto__ === Object.prototype;
+  } catch {
+    return false;
+  }
+})();
+
 /**
  * A Fill for records with these keys (not `__proto__`): each field read by name, and
  * checks of its own, so that V8 sees one shape where the shared one sees every shape a
@@ -352,14 +367,22 @@ const packers = new Map<string, Fill | null>();
 function packerFor(keys: readonly string[]): Fill | undefined {
   const id = JSON.stringify(keys);
   let packer = packers.get(id);
-  if (packer === undefined) {
+  // (As buildFor, past BUILDS lists of keys; and where `__proto__` cannot be read, as
+  // under node --disable-proto.)
+  if (packer === undefined && packers.size < BUILDS && protoReads) {
     packer = null;
     const names = keys.map((_, k) => `c${k} = columns[${k}]`);
+    // Each field is read as for...in reaches its key, as cloning reads it: a getter that
+    // deletes a later key makes the walk skip it (and the record go unpacked).
     const fields = keys
       .map(
-        (key, k) => `const f${k} = value[${JSON.stringify(key)}];
-        if (!isField(f${k})) return false;
-        c${k}.push(f${k});`,
+        (key, k) => `case ${k}: {
+          if (key !== ${JSON.stringify(key)}) return false;
+          const field = value[${JSON.stringify(key)}];
+          if (!isField(field)) return false;
+          c${k}.push(field);
+          break;
+        }`,
       )
       .join('\n');
     try {
@@ -382,17 +405,20 @@ function packerFor(keys: readonly string[]): Fill | undefined {
               return false;
             let k = 0;
             for (const key in value) {
-              if (key !== keys[k]) return false;
+              switch (k) {
+                ${fields}
+                default:
+                  return false;
+              }
               k++;
             }
             if (k !== ${keys.length}) return false;
-            ${fields}
           }
           return true;
         };`,
       )(types.isProxy, Object.prototype, Symbol.iterator, isField) as Fill;
     } catch {}
-    if (packers.size < BUILDS) packers.set(id, packer);
+    packers.set(id, packer);
   }
   return packer ?? undefined;
 }
@@ -448,7 +474,9 @@ const BUILDS = 64;
 function buildFor(keys: readonly string[]): Build | undefined {
   const id = JSON.stringify(keys);
   let build = builds.get(id);
-  if (build === undefined) {
+  // (Past BUILDS lists of keys, the rest use the loop for any keys: making a function for
+  // each chunk costs more than it saves.)
+  if (build === undefined && builds.size < BUILDS) {
     build = null;
     if (keys.length > 0) {
       const names = keys.map((_, k) => `c${k} = columns[${k}]`).join(', ');
@@ -463,7 +491,7 @@ function buildFor(keys: readonly string[]): Build | undefined {
         ) as Build;
       } catch {}
     }
-    if (builds.size < BUILDS) builds.set(id, build);
+    builds.set(id, build);
   }
   return build ?? undefined;
 }

@@ -218,35 +218,46 @@ describe('timeout against an answer already waiting', () => {
     thread: 1,
   };
 
-  it('counts no work for an attempt whose task was never heard to start', async () => {
-    // An executor that never says its task started, nor answers: the attempt times out
-    // after its timeout and the grace for loading (a minute).
-    const executor: Executor = {
-      kind: 'silent',
-      parallelism: 1,
-      execute: (_request, { signal }) =>
-        new Promise((_, reject) => {
-          signal.addEventListener('abort', () => reject(new ExecFailure('aborted', 'stopped')));
-        }),
-      close: async () => {},
-      destroy: async () => {},
-    };
-    const runner = createRunner({ executor });
-    let stats: CallStats | undefined;
-    const call = runner
-      .run(tasks.double, 1, {
-        timeout: 100,
-        onStats: (s) => {
-          stats = s;
-        },
-      })
-      .catch((e: unknown) => e);
-    await vi.advanceTimersByTimeAsync(0); // the attempt is sent
-    vi.advanceTimersToNextTimer(); // the timeout and the grace are over
-    await new Promise((resolve) => setImmediate(resolve)); // and stop the attempt
-    expect(await call).toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
-    expect(stats).toMatchObject({ attempts: 1, workMs: 0 });
-  });
+  it.each(['timed out', 'aborted'])(
+    'counts no work for an attempt whose task was never heard to start (%s)',
+    async (how) => {
+      // An executor that never says its task started, nor answers: the attempt times out
+      // after its timeout and the grace for loading (a minute), or is aborted meanwhile.
+      const executor: Executor = {
+        kind: 'silent',
+        parallelism: 1,
+        execute: (_request, { signal }) =>
+          new Promise((_, reject) => {
+            signal.addEventListener('abort', () => reject(new ExecFailure('aborted', 'stopped')));
+          }),
+        close: async () => {},
+        destroy: async () => {},
+      };
+      const runner = createRunner({ executor });
+      const controller = new AbortController();
+      let stats: CallStats | undefined;
+      const call = runner
+        .run(tasks.double, 1, {
+          timeout: 100,
+          signal: controller.signal,
+          onStats: (s) => {
+            stats = s;
+          },
+        })
+        .catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(0); // the attempt is sent
+      if (how === 'aborted') {
+        vi.advanceTimersByTime(50); // while its task loads, say
+        controller.abort(new Error('enough'));
+        expect(await call).toMatchObject({ message: 'enough' });
+      } else {
+        vi.advanceTimersToNextTimer(); // the timeout and the grace are over
+        await new Promise((resolve) => setImmediate(resolve)); // and stop the attempt
+        expect(await call).toMatchObject({ code: 'ERR_TASK_TIMEOUT' });
+      }
+      expect(stats).toMatchObject({ attempts: 1, workMs: 0 });
+    },
+  );
 
   it('takes the answer of an attempt that ran in time', async () => {
     const { runner, attempt } = held(true);
