@@ -1,8 +1,17 @@
 // `fanout run` when its output cannot be written: a path it cannot open is a usage error
 // before any work; a reader that goes away (`| head`) stops the run quietly with status
 // 141, as for SIGPIPE, its failures file complete; a write that fails stops it, saying why.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
@@ -206,4 +215,115 @@ it('writes a trace of more events than one string could hold in batches, as one 
   const path = join(dir, 'big-trace.json');
   writeTrace(path, { toChromeTrace: () => chrome });
   expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(chrome);
+});
+
+it('sees one file through a link and `..` (as the system follows them), and none in /dev/null', async () => {
+  writeFileSync(input, inputs);
+  const real = join(dir, 'dots', 'real');
+  mkdirSync(join(real, 'deep'), { recursive: true });
+  const link = join(dir, 'dots', 'link');
+  if (!existsSync(link)) symlinkSync(join(real, 'deep'), link);
+  // link/.. is real, where `link` leads, not the folder `link` is in.
+  const result = await fanout([
+    'run',
+    tasks,
+    '-e',
+    'double',
+    '-i',
+    input,
+    '-o',
+    `${link}/../results.jsonl`, // (not join(), which takes `link/..` away as text)
+    '--trace',
+    join(real, 'results.jsonl'),
+  ]);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(/--output and --trace name the same file/);
+  // A device takes any number of writers.
+  const devnull = await fanout(
+    ['run', tasks, '-e', 'failIfOdd', '-i', input, '--policy', 'settle'].concat([
+      '-o',
+      '/dev/null',
+      '--errors',
+      '/dev/null',
+      '-q',
+    ]),
+  );
+  expect(devnull.code).toBe(1);
+  expect(devnull.stderr).toBe('');
+});
+
+it('adds to a log that is standard error, named by a path (--errors /dev/stderr 2>> log)', async () => {
+  writeFileSync(input, '1\n2\n3\n');
+  const log = join(dir, 'run.log');
+  writeFileSync(log, 'an earlier line\n');
+  const fd = openSync(log, 'a');
+  const child = spawn(
+    process.execPath,
+    [CLI, 'run', tasks, '-e', 'failIfOdd', '-i', input, '-o', '/dev/null'].concat([
+      '--policy',
+      'settle',
+      '--errors',
+      '/dev/stderr',
+      '-q',
+    ]),
+    { stdio: ['ignore', 'pipe', fd] },
+  );
+  closeSync(fd);
+  const { code } = await collect(child);
+  expect(code).toBe(1);
+  const lines = readFileSync(log, 'utf8').split('\n');
+  expect(lines[0]).toBe('an earlier line');
+  expect(lines.slice(1, -1).map((line) => JSON.parse(line).input)).toEqual([1, 3]);
+});
+
+it('takes a named pipe for the output or the trace: opened when written, not before', async () => {
+  writeFileSync(input, '1\n2\n');
+  const fifo = join(dir, 'pipe');
+  if (!existsSync(fifo)) execFileSync('mkfifo', [fifo]);
+  // Input that is no JSON array: a usage error, found before anything waits for a reader.
+  const object = join(dir, 'object.json');
+  writeFileSync(object, '{"a":1}');
+  const refused = await fanout([
+    'run',
+    tasks,
+    '-e',
+    'double',
+    '-f',
+    'json',
+    '-i',
+    object,
+    '-o',
+    fifo,
+  ]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('must be one JSON array');
+  // A trace to a pipe with a reader: the reader gets the whole trace, once.
+  const reader = readFile(fifo, 'utf8');
+  const result = await fanout(['run', tasks, '-e', 'double', '-i', input, '--trace', fifo, '-q']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toBe('2\n4\n');
+  expect(JSON.parse(await reader)).toMatchObject({ traceEvents: expect.any(Array) });
+});
+
+it('stops quietly with 141 when the reader of a trace on standard output goes away', async () => {
+  // A trace far bigger than a pipe holds (an event per item).
+  writeFileSync(input, Array.from({ length: 20_000 }, (_, i) => `${i}\n`).join(''));
+  const child = start([
+    'run',
+    tasks,
+    '-e',
+    'double',
+    '-i',
+    input,
+    '-o',
+    '/dev/null',
+    '--trace',
+    '-',
+  ]);
+  const firstOutput = new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const result = collect(child);
+  await firstOutput;
+  child.stdout?.destroy(); // as `head` exits
+  const { code } = await result;
+  expect(code).toBe(141);
 });

@@ -5,6 +5,7 @@
 import {
   closeSync,
   constants,
+  createWriteStream,
   fstatSync,
   lstatSync,
   openSync,
@@ -15,8 +16,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { type FileHandle, open, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { counted, describeMachine } from '../machine.js';
@@ -188,7 +189,8 @@ function whereTo(path: string, links = 0): string {
   } catch {
     // not there (yet): see below
   }
-  const full = resolve(path);
+  // (Not resolve(path), which takes `link/..` away as text where the system follows the link.)
+  const full = isAbsolute(path) ? path : `${process.cwd()}${sep}${path}`;
   try {
     if (links < 40 && lstatSync(full).isSymbolicLink()) {
       return whereTo(resolve(dirname(full), readlinkSync(full)), links + 1);
@@ -200,19 +202,6 @@ function whereTo(path: string, links = 0): string {
     return join(realpathSync(dirname(full)), basename(full));
   } catch {
     return full;
-  }
-}
-
-/**
- * Whether two paths name one file: the same inode if both exist, else the same place once
- * links are followed (`real/x` and `link-to-real/x`, neither created yet, are one file).
- */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const [x, y] = [statSync(a), statSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return whereTo(a) === whereTo(b);
   }
 }
 
@@ -236,19 +225,38 @@ function standardFile(fd: number): Stats | undefined {
   }
 }
 
-/** Whether two named files are one (see sameFile). */
+/**
+ * Whether two named files are one: the same inode if both exist, else the same place once
+ * links are followed (`real/x` and `link-to-real/x`, neither made yet, are one file). A
+ * device (/dev/null) takes any number of writers: none is the same.
+ */
 function same(x: Named, y: Named): boolean {
-  if (x.path !== undefined && y.path !== undefined) return sameFile(x.path, y.path);
   const stats = (named: Named) => {
-    if (named.stats) return named.stats;
     try {
-      return statSync(named.path!);
+      return named.stats ?? statSync(named.path!, { throwIfNoEntry: false });
     } catch {
-      return undefined; // no file there yet: not the one a standard stream is
+      return undefined;
     }
   };
   const [a, b] = [stats(x), stats(y)];
-  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+  if (a?.isCharacterDevice() || b?.isCharacterDevice()) return false;
+  if (a && b) return a.dev === b.dev && a.ino === b.ino;
+  // (A standard stream is a file that exists: one not made yet is not it.)
+  return x.path !== undefined && y.path !== undefined && whereTo(x.path) === whereTo(y.path);
+}
+
+/** Refuses the first two of `named` that are one file (see same). */
+function refuseSame(named: readonly Named[]): void {
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const [x, y] = [named[i]!, named[j]!];
+      if (!same(x, y)) continue;
+      const path = y.path ?? x.path;
+      throw new UsageError(
+        `${x.what} and ${y.what} name the same file${path === undefined ? '' : ` (${path})`}`,
+      );
+    }
+  }
 }
 
 /**
@@ -259,7 +267,7 @@ function same(x: Named, y: Named): boolean {
  * (After `-i data.jsonl > data.jsonl` the shell has emptied it already: the run, refused,
  * at least does not report 0 items as a success.)
  */
-function distinctFiles(modulePath: string, flags: RunFlags): void {
+function distinctFiles(modulePath: string, flags: RunFlags): Named[] {
   const stdin = standardFile(0);
   const stdout = standardFile(1);
   const named: Named[] = [{ what: 'the task module', path: modulePath }];
@@ -282,26 +290,20 @@ function distinctFiles(modulePath: string, flags: RunFlags): void {
       `${onStdout[0]![0]} and ${onStdout[1]![0]} both go to standard output: give one a file`,
     );
   }
-  for (let i = 0; i < named.length; i++) {
-    for (let j = i + 1; j < named.length; j++) {
-      const [x, y] = [named[i]!, named[j]!];
-      if (!same(x, y)) continue;
-      const path = y.path ?? x.path;
-      throw new UsageError(
-        `${x.what} and ${y.what} name the same file${path === undefined ? '' : ` (${path})`}`,
-      );
-    }
-  }
+  refuseSame(named);
+  return named;
 }
 
 /**
  * A file that the run writes (the output, the failures, the trace), opened but not emptied
  * yet: each is opened before any is emptied, so that one that cannot be written is a usage
- * error with the others left as they were.
+ * error with the others left as they were. A named pipe is opened only when it is written
+ * (its opening waits for a reader, and its reader stops at our first close).
  */
 interface Opened {
   readonly path: string;
-  readonly handle: FileHandle;
+  /** Undefined for a named pipe (see above). */
+  readonly handle: FileHandle | undefined;
   /** Whether opening made it: a run that does not start removes it again. */
   readonly created: boolean;
 }
@@ -310,6 +312,9 @@ interface Opened {
 async function openUnemptied(path: string, what: string): Promise<Opened> {
   const { O_WRONLY, O_CREAT, O_EXCL } = constants;
   try {
+    if (statSync(path, { throwIfNoEntry: false })?.isFIFO()) {
+      return { path, handle: undefined, created: false };
+    }
     try {
       return { path, handle: await open(path, O_WRONLY | O_CREAT | O_EXCL), created: true };
     } catch (error) {
@@ -321,20 +326,52 @@ async function openUnemptied(path: string, what: string): Promise<Opened> {
   }
 }
 
-/** Empties a file opened for the run, once every check passed (a device, a pipe: as is). */
-async function emptied(file: Opened, what: string): Promise<FileHandle> {
+/**
+ * Where a file opened for the run writes, now that every check passed: standard output or
+ * error when it is the very file they are (`--errors /dev/stderr 2>> run.log`: opened again,
+ * it would be emptied and written from its start), else the file, emptied (a device: as is).
+ */
+async function emptied(file: Opened, what: string): Promise<Writable> {
   try {
-    if ((await file.handle.stat()).isFile()) await file.handle.truncate(0);
+    if (!file.handle) return createWriteStream(file.path);
+    const stats = await file.handle.stat();
+    for (const [fd, stream] of [
+      [1, process.stdout],
+      [2, process.stderr],
+    ] as const) {
+      const standard = standardFile(fd);
+      if (standard && standard.dev === stats.dev && standard.ino === stats.ino) {
+        await file.handle.close();
+        return stream;
+      }
+    }
+    if (stats.isFile()) await file.handle.truncate(0);
+    return file.handle.createWriteStream();
   } catch (error) {
     throw new UsageError(`cannot write ${what} ${file.path}: ${(error as Error).message}`);
   }
-  return file.handle;
+}
+
+/**
+ * Refuses two of the files opened for the run that are one, or one that is the input or
+ * the module, now that all exist: by inode, which sees what names cannot (`link/../x`, a hard
+ * link, /proc/self/fd/N).
+ */
+async function distinctOpened(
+  files: readonly (readonly [string, Opened | undefined])[],
+  others: readonly Named[],
+): Promise<void> {
+  const named: Named[] = [...others];
+  for (const [what, file] of files) {
+    if (file?.handle) named.push({ what, path: file.path, stats: await file.handle.stat() });
+  }
+  refuseSame(named);
 }
 
 /** Lets go of the files opened for a run that does not start; those it made go again. */
 async function abandon(files: readonly Opened[]): Promise<void> {
   for (const file of files) {
-    await file.handle.close().catch(() => {});
+    await file.handle?.close().catch(() => {});
     if (file.created) await rm(file.path, { force: true }).catch(() => {});
   }
 }
@@ -429,31 +466,60 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     opened.push(file);
     return file;
   };
+  // Ctrl-C before the run starts (a JSON array is read whole first) leaves no file made.
+  let interruptedEarly = false;
+  const onEarlySigint = () => {
+    interruptedEarly = true;
+    void abandon(opened).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onEarlySigint);
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
-    distinctFiles(modulePath, flags);
+    const named = distinctFiles(modulePath, flags);
     input = openInput(flags.input);
     const outputFile = await openFile(flags.output, 'the output');
     const errorsFile = await openFile(flags.errors, 'failures to');
     const traceFile = await openFile(flags.trace, 'the trace to');
+    await distinctOpened(
+      [
+        ['--output', outputFile],
+        ['--errors', errorsFile],
+        ['--trace', traceFile],
+      ],
+      // Against the module, the input, and the standard streams that are files (`-o -` to
+      // a file: those named by no path).
+      named.filter(
+        ({ what, path }) => path === undefined || what === '--input' || what === 'the task module',
+      ),
+    );
     records = await parsedFirst(input.stream, flags.format);
+    // Emptied last, the output: what fails before it is left as it was.
+    if (traceFile?.handle) {
+      // (Emptied now, so that no trace of an earlier run stays; written when the run ends,
+      // as to '-' where it is standard output or error.)
+      const stream = await emptied(traceFile, 'the trace to');
+      if (stream === process.stdout || stream === process.stderr) {
+        traceOut = new RecordWriter(stream, 'lines');
+      } else {
+        stream.destroy();
+      }
+    }
     const writer = async (file: Opened | undefined, format: Format, what: string) =>
-      new RecordWriter(
-        file ? (await emptied(file, what)).createWriteStream() : process.stdout,
-        format,
-      );
-    output = await writer(outputFile, flags.format, 'the output');
+      new RecordWriter(file ? await emptied(file, what) : process.stdout, format);
     errors = flags.errors ? await writer(errorsFile, 'jsonl', 'failures to') : undefined;
-    // (Emptied now, so that no trace of an earlier run stays; written when the run ends.)
-    if (traceFile) await (await emptied(traceFile, 'the trace to')).close();
+    output = await writer(outputFile, flags.format, 'the output');
     if (flags.trace === '-') traceOut = new RecordWriter(process.stdout, 'lines');
   } catch (error) {
     await abandon(opened);
+    // (Its files closed under it: nothing to tell but the interruption's status.)
+    if (interruptedEarly) return 130;
     if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
       return 2;
     }
     throw error;
+  } finally {
+    process.off('SIGINT', onEarlySigint);
   }
   const runner = createRunner(flags.threads === undefined ? {} : { threads: flags.threads });
   if (flags.verbose) say(`fanout run: ${describeMachine()}; ${counted(runner.threads, 'thread')}`);
@@ -678,16 +744,17 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     if (traceOut) {
       if (traceToWrite) await writeTraceTo(traceOut, traceToWrite);
       else await traceOut.end();
-      if (traceOut.error) {
+      if (traceOut.error && !readerGone(traceOut.error)) {
         traceFailed = true;
         process.stderr.write(`fanout run: cannot write the trace: ${traceOut.error.message}\n`);
       }
     }
   }
   process.off('SIGINT', onSigint);
-  // The reader of the output went away: stop quietly, with the status of SIGPIPE, as Unix
-  // tools do. A write that failed otherwise (even after the last result) is told.
-  if (readerGone(output.error)) return 141;
+  // The reader of the output went away (or of the failures or the trace, where standard
+  // output took them): stop quietly, with the status of SIGPIPE, as Unix tools do. A write
+  // that failed otherwise (even after the last result) is told.
+  if ([output, errors, traceOut].some((writer) => readerGone(writer?.error))) return 141;
   const broken = output.error ?? errors?.error;
   if (broken) {
     const what = output.error ? 'the output' : 'the failures file';
