@@ -91,8 +91,9 @@ or where the text stops being JSON).
 Exit status: 0 every item succeeded; 1 some items failed, or the output, the failures
 file or the trace could not be written; 2 usage error (bad flags, a missing module or export, an input,
 output or trace path that cannot be used: caught before any work starts); 130 interrupted
-by Ctrl-C (threads stopped, output flushed up to the last complete result); 141 the reader
-of the output went away (as with | head: the run stops quietly).`;
+by Ctrl-C (threads stopped, output flushed up to the last complete result; Ctrl-C again
+ends at once); 141 the reader of standard output went away (as with | head: the run stops
+quietly).`;
 
 export function runCommand(): Command {
   return new Command('run')
