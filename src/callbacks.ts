@@ -1,7 +1,8 @@
 // The caller's callbacks that run while a call is under way (onProgress, onTaskProgress,
-// retries.retryOn). One that throws must neither break the engine (an outcome lost half
-// way through a chunk) nor be swallowed: the first error is kept, later calls of the
-// callbacks are skipped, and the call fails with that error when it ends.
+// retries.retryOn) and at its end (onStats, onTrace). One that throws must neither break the
+// engine (an outcome lost half way through a chunk) nor be swallowed: the first error is
+// kept, later calls of the callbacks under way are skipped (those of the end still run),
+// and the call fails with that error when it ends.
 
 export class CallbackGuard {
   #error: { readonly error: unknown } | undefined;
@@ -17,6 +18,18 @@ export class CallbackGuard {
         return skipped as R;
       }
     };
+  }
+
+  /**
+   * Calls `fn` (a callback that runs once, at the call's end: onStats, onTrace) whether or
+   * not another threw before, keeping the first error.
+   */
+  once(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#error ??= { error };
+    }
   }
 
   /** Throws what a wrapped callback threw, if one did. */

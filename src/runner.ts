@@ -145,7 +145,7 @@ export interface RunOptions {
    * Called once with what the call measured, just before it settles. If this callback
    * or one of the three below throws, the call (or the map stream) fails at its end with
    * the first such error; onProgress and onTaskProgress are not called again after one
-   * of them threw.
+   * of them threw (onStats and onTrace are, at the end).
    */
   readonly onStats?: ((stats: CallStats) => void) | undefined;
   /**
@@ -571,7 +571,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     const parsed = parseCallOptions(withDefault, CALL_KEYS);
     let call: Promise<CallResult>;
     try {
-      call = this.#call(read(), parsed, parsed.config.policy, 'spawn');
+      call = this.#callUnchecked(read(), parsed, parsed.config.policy, 'spawn');
     } catch (error) {
       // The inputs' iterator threw: a failure of the work, reported as the others are.
       call = Promise.reject(asError(error, 'reading the inputs'));
@@ -594,6 +594,12 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
               `The runner was destroyed while spawn() ran: ${dropped} of its ${outcomes.length} jobs were dropped`,
             ),
           );
+        }
+        // What a callback threw, beside the jobs' failures (not instead of them).
+        try {
+          parsed.callbacks.check();
+        } catch (error) {
+          this.#report(asError(error, 'a callback'));
         }
       },
       (error: unknown) => this.#report(asError(error, 'a callback')),
@@ -677,9 +683,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         );
         // The stream ends once these have run: what they throw ends it.
         const finished = handle.done.then((record) => {
-          meter?.final();
-          parsed.onStats?.(callStats(record, this.threads));
-          this.#trace(parsed, 'map', record, () => task.export);
+          this.#ended(parsed, meter, 'map', record, () => task.export);
           parsed.callbacks.check();
         });
         this.#track(finished);
@@ -735,10 +739,9 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       },
       this.#env(),
     ).then((run) => {
-      meter?.final();
-      parsed.onStats?.(callStats(run.record, this.threads));
-      this.#trace(
+      this.#ended(
         parsed,
+        meter,
         'graph',
         run.record,
         (job) => plan.nodes.get(String(job))?.task?.export,
@@ -797,7 +800,21 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     void work.finally(() => this.#active.delete(work)).catch(() => {});
   }
 
+  /** Runs a call over jobs in memory; it fails at its end if one of its callbacks threw. */
   #call(
+    list: JobList,
+    parsed: ParsedCall,
+    policy: CallPolicy,
+    kind: CallKind,
+  ): Promise<CallResult> {
+    return this.#callUnchecked(list, parsed, policy, kind).then((result) => {
+      parsed.callbacks.check();
+      return result;
+    });
+  }
+
+  /** #call, whatever the callbacks threw (spawn reports it beside the jobs' failures). */
+  #callUnchecked(
     list: JobList,
     parsed: ParsedCall,
     policy: CallPolicy,
@@ -816,33 +833,41 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       // A fail-fast call resolves with values only; spawn reads every outcome.
       policy === 'fail-fast' && kind !== 'spawn',
     ).then((result) => {
-      meter?.final();
-      parsed.onStats?.(callStats(result.record, this.threads));
-      this.#trace(parsed, kind, result.record, taskNames(list));
-      parsed.callbacks.check();
+      this.#ended(parsed, meter, kind, result.record, taskNames(list));
       return result;
     });
     this.#track(call);
     return call;
   }
 
-  #trace(
+  /**
+   * A call's end: its last progress report, its stats and its trace, each called whatever
+   * another of its callbacks threw (the first error is the call's: see CallbackGuard).
+   */
+  #ended(
     parsed: ParsedCall,
+    meter: ProgressMeter | undefined,
     kind: CallKind,
     record: CallRecord,
     taskOf: (job: JobKey) => string | undefined,
     deps?: CallTrace['deps'],
   ): void {
-    parsed.onTrace?.(
-      new CallTrace({
-        kind,
-        started: record.started,
-        ended: record.ended,
-        threads: this.threads,
-        attempts: record.attempts ?? [],
-        deps,
-        taskOf,
-      }),
+    const { callbacks, onStats, onTrace } = parsed;
+    meter?.final();
+    if (onStats) callbacks.once(() => onStats(callStats(record, this.threads)));
+    if (!onTrace) return;
+    callbacks.once(() =>
+      onTrace(
+        new CallTrace({
+          kind,
+          started: record.started,
+          ended: record.ended,
+          threads: this.threads,
+          attempts: record.attempts ?? [],
+          deps,
+          taskOf,
+        }),
+      ),
     );
   }
 

@@ -10,6 +10,10 @@ const double = defineTask<number, number>(
   new URL('./fixtures/tasks.mjs', import.meta.url),
   'double',
 );
+const failIfOdd = defineTask<number, number>(
+  new URL('./fixtures/tasks.mjs', import.meta.url),
+  'failIfOdd',
+);
 const withProgress = defineTask<{ steps: number; every: number }, number>(
   new URL('./fixtures/buffer-tasks.mjs', import.meta.url),
   'countWithProgress',
@@ -52,6 +56,23 @@ describe.each(executors)('callbacks that throw on $name', ({ options }) => {
       // Nothing was left broken: the same call without the callback completes.
       await expect(call(runner, {})).resolves.toBeDefined();
     });
+
+    it('fails with the first callback that threw, and still traces the call once', async () => {
+      const runner = createRunner(options);
+      class Second extends Error {}
+      let traces = 0;
+      const failed = call(runner, {
+        onProgress: boom,
+        onStats: () => {
+          throw new Second('onStats threw after onProgress');
+        },
+        onTrace: () => {
+          traces++;
+        },
+      });
+      await expect(failed).rejects.toBeInstanceOf(CallbackBug);
+      expect(traces).toBe(1);
+    });
   });
 
   it('fails all() with what onTaskProgress threw', async () => {
@@ -69,5 +90,16 @@ describe.each(executors)('callbacks that throw on $name', ({ options }) => {
     await runner.idle();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(CallbackBug);
+  });
+
+  it("hands a spawn()'s job failures to onError too when one of its callbacks threw", async () => {
+    const errors: unknown[] = [];
+    const runner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    runner.spawn(failIfOdd, [1, 2, 3], { onStats: boom });
+    await runner.idle();
+    expect(errors.filter((e) => e instanceof CallbackBug)).toHaveLength(1);
+    expect(errors.filter((e) => (e as { code?: string }).code === 'ERR_TASK_FAILED')).toHaveLength(
+      2,
+    );
   });
 });
