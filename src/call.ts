@@ -362,7 +362,7 @@ export interface CallHandle {
 }
 
 /** The longest wait a timer takes (~24.8 days): Node fires a longer one after 1 ms. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 /** setTimeout for any wait: one past the longest a timer takes waits that long. */
 function after(ms: number, fn: () => void): ReturnType<typeof setTimeout> {

@@ -10,6 +10,7 @@ import {
   type CallRecord,
   type ChunkOptions,
   isPlainArray,
+  LONGEST_TIMER_MS,
   type Outcome,
   runCall,
 } from './call.js';
@@ -108,7 +109,8 @@ export interface RunnerOptions {
    * Ms a thread may stay idle before it ends, giving its memory back (about 9 MiB); threads
    * then start as work comes, each start costing tens of ms. Left out, the threads start
    * with the runner and live until `close()` or `destroy()` (idle, they never hold the
-   * process open).
+   * process open). More than a timer can wait (2^31 - 1 ms, ~24.8 days; Infinity too) is
+   * taken as that.
    * @default threads live until the runner is closed
    */
   readonly idleTimeout?: number | undefined;
@@ -423,7 +425,13 @@ function makeExecutor(options: RunnerOptions, onIdleDeath: (error: unknown) => v
     onIdleDeath,
     ...(options.idleTimeout === undefined
       ? {}
-      : { idleTimeout: integerOption('idleTimeout', options.idleTimeout, 0) }),
+      : {
+          // (Piscina's timer would fire after 1 ms, with a warning, past the longest wait.)
+          idleTimeout: Math.min(
+            integerOption('idleTimeout', options.idleTimeout, 0, { infinity: true }),
+            LONGEST_TIMER_MS,
+          ),
+        }),
     ...(options.resourceLimits === undefined
       ? {}
       : { resourceLimits: resourceLimits(options.resourceLimits) }),

@@ -214,6 +214,26 @@ describe('threads that end when idle (idleTimeout)', () => {
     expect(await lazy.run(tasks.whoAmI, null)).toBeGreaterThan(last);
   });
 
+  // Node's timers wait at most 2^31 - 1 ms: a longer one fires after 1 ms, with a warning.
+  it.each([3_000_000_000, Number.POSITIVE_INFINITY])(
+    'takes an idle time longer than a timer can wait as the longest (%d)',
+    async (idleTimeout) => {
+      const warnings: Error[] = [];
+      const hear = (warning: Error) => warnings.push(warning);
+      process.on('warning', hear);
+      try {
+        const runner = createRunner({ threads: 1, idleTimeout });
+        const first = await runner.run(tasks.whoAmI, null);
+        await new Promise((resolve) => setImmediate(resolve)); // (warnings come a tick late)
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.map((w) => w.name)).not.toContain('TimeoutOverflowWarning');
+        expect(await runner.run(tasks.whoAmI, null)).toBe(first);
+      } finally {
+        process.off('warning', hear);
+      }
+    },
+  );
+
   // With 0, threads end whenever they are idle, and start again for the next call.
   it('still run every call right, then close', async () => {
     const runner = createRunner({ threads: 2, idleTimeout: 0 });
