@@ -95,6 +95,8 @@ export interface RunnerOptions {
    * would wait past it is not made: its job ends with the failure of its last attempt. A
    * `map` sheds nothing: it reads its inputs only while there is room, and waits for room
    * otherwise; nor does a graph its nodes after its first task node, which it starts so.
+   * A map reading ahead can so fill the queue for as long as it runs, and other calls'
+   * jobs are shed meanwhile: give it a `window` below `maxQueue` to leave them room.
    * @default Infinity
    */
   readonly maxQueue?: number | undefined;
