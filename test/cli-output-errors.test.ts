@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
+  createReadStream,
   existsSync,
   mkdirSync,
   openSync,
@@ -23,6 +24,8 @@ const tasks = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
 const dir = scratchDir('output');
 const input = join(dir, 'input.jsonl');
 const inputs = Array.from({ length: 50 }, (_, i) => `${i}\n`).join('');
+const jsonl3 = () =>
+  Array.from({ length: 3 }, (_, id) => `${JSON.stringify({ id, n: 1 })}\n`).join('');
 
 it('names an output or failures file it cannot open, before any work (status 2)', async () => {
   const missing = join(dir, 'no-such-dir', 'out.jsonl');
@@ -326,4 +329,46 @@ it('stops quietly with 141 when the reader of a trace on standard output goes aw
   child.stdout?.destroy(); // as `head` exits
   const { code } = await result;
   expect(code).toBe(141);
+});
+
+it("keeps what tasks print out of a trace named by standard output's own path", async () => {
+  writeFileSync(input, jsonl3());
+  const traced = join(dir, 'traced.json');
+  const fd = openSync(traced, 'w');
+  // (`--trace /dev/stdout > traced.json`: the trace is standard output, named by a path.)
+  const child = spawn(
+    process.execPath,
+    [CLI, 'run', tasks, '-e', 'logLines', '-i', input, '-o', join(dir, 'logged.jsonl')].concat([
+      '--trace',
+      '/dev/stdout',
+      '-q',
+    ]),
+    { stdio: ['ignore', fd, 'pipe'] },
+  );
+  closeSync(fd);
+  const { code, stderr } = await collect(child);
+  expect(code).toBe(0);
+  expect(JSON.parse(readFileSync(traced, 'utf8'))).toMatchObject({
+    traceEvents: expect.any(Array),
+  });
+  expect(stderr).toContain('0:0\n'); // what the task printed
+});
+
+it('says a failures file on a pipe whose reader went away could not be written (status 1)', async () => {
+  // Many failures: far more than a pipe holds.
+  writeFileSync(input, Array.from({ length: 20_000 }, (_, i) => `${i}\n`).join(''));
+  const fifo = join(dir, 'failures-pipe');
+  if (!existsSync(fifo)) execFileSync('mkfifo', [fifo]);
+  const reader = createReadStream(fifo);
+  reader.once('data', () => reader.destroy()); // as `head -c 100 failures-pipe` exits
+  const result = await fanout(
+    ['run', tasks, '-e', 'failIfOdd', '-i', input, '-o', '/dev/null'].concat([
+      '--policy',
+      'settle',
+      '--errors',
+      fifo,
+    ]),
+  );
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('cannot write the failures file');
 });

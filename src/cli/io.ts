@@ -492,6 +492,11 @@ export class RecordWriter {
     return this.#count;
   }
 
+  /** Whether it writes to standard output. */
+  get onStdout(): boolean {
+    return this.#stream === process.stdout;
+  }
+
   /** Writes to the stream (standard output itself, see writeStdout). */
   #write(text: string, done?: () => void): boolean {
     if (this.#stream === process.stdout) return writeStdout(text, done);

@@ -467,13 +467,33 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
     opened.push(file);
     return file;
   };
-  // Ctrl-C before the run starts (a JSON array is read whole first) leaves no file made.
+  const controller = new AbortController();
+  // One listener for the whole command (with none, a Ctrl-C kills the process as it comes).
+  // Before the run starts (a JSON array is read whole first), a Ctrl-C leaves no file made.
+  // Then it stops the run, which flushes what it wrote and says so. Another one ends the
+  // process at once (a reader that takes no more output can hold that flush), unless it
+  // comes with the first: `timeout -s INT` signals the process and then its group.
+  let settingUp = true;
   let interruptedEarly = false;
-  const onEarlySigint = () => {
-    interruptedEarly = true;
-    void abandon(opened).finally(() => process.exit(130));
+  let interruptedAt: number | undefined;
+  let stopBar = () => {};
+  const onSigint = () => {
+    if (settingUp) {
+      if (interruptedEarly) return;
+      interruptedEarly = true;
+      void abandon(opened).finally(() => process.exit(130));
+    } else if (interruptedAt === undefined) {
+      interruptedAt = performance.now();
+      say(
+        'fanout run: interrupted: stopping, and writing what is done (Ctrl-C again ends at once)',
+      );
+      controller.abort(new Interrupted('interrupted'));
+    } else if (performance.now() - interruptedAt >= SIGINT_REPEAT_MS) {
+      stopBar(); // (it hides the terminal's cursor until it stops)
+      process.exit(130);
+    }
   };
-  process.once('SIGINT', onEarlySigint);
+  process.on('SIGINT', onSigint);
   try {
     ({ task } = await taskFromArgs(modulePath, flags.export));
     const named = distinctFiles(modulePath, flags);
@@ -513,37 +533,21 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   } catch (error) {
     await abandon(opened);
     // (Its files closed under it: nothing to tell but the interruption's status.)
+    if (!interruptedEarly) process.off('SIGINT', onSigint);
     if (interruptedEarly) return 130;
     if (error instanceof UsageError) {
       process.stderr.write(`fanout run: ${error.message}\n`);
       return 2;
     }
     throw error;
-  } finally {
-    process.off('SIGINT', onEarlySigint);
   }
+  if (interruptedEarly) return 130; // (its files are being let go: the process ends)
+  settingUp = false;
+  // A file named by a path that is standard output itself (`-o /dev/stdout`) takes it too.
+  if ([output, errors, traceOut].some((writer) => writer?.onStdout)) taskOutputToStderr();
   const runner = createRunner(flags.threads === undefined ? {} : { threads: flags.threads });
   if (flags.verbose) say(`fanout run: ${describeMachine()}; ${counted(runner.threads, 'thread')}`);
 
-  const controller = new AbortController();
-  // Ctrl-C stops the run, which then flushes what it wrote and says so. Another one ends
-  // the process at once (a reader that takes no more output can hold that flush), unless it
-  // comes with the first: `timeout -s INT` signals the process and then its group.
-  let interruptedAt: number | undefined;
-  let stopBar = () => {};
-  const onSigint = () => {
-    if (interruptedAt === undefined) {
-      interruptedAt = performance.now();
-      say(
-        'fanout run: interrupted: stopping, and writing what is done (Ctrl-C again ends at once)',
-      );
-      controller.abort(new Interrupted('interrupted'));
-    } else if (performance.now() - interruptedAt >= SIGINT_REPEAT_MS) {
-      stopBar(); // (it hides the terminal's cursor until it stops)
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
   // A file that cannot be written any more stops the run, as does the reader of a pipe
   // that goes away (`fanout run ... | head`); what happened is told at the end.
   const stopWriting = () => controller.abort(new WriteFailed());
@@ -755,7 +759,12 @@ export async function runTask(modulePath: string, flags: RunFlags): Promise<numb
   // The reader of the output went away (or of the failures or the trace, where standard
   // output took them): stop quietly, with the status of SIGPIPE, as Unix tools do. A write
   // that failed otherwise (even after the last result) is told.
-  if ([output, errors, traceOut].some((writer) => readerGone(writer?.error))) return 141;
+  if (
+    [output, errors, traceOut].some(
+      (writer) => writer && (writer === output || writer.onStdout) && readerGone(writer.error),
+    )
+  )
+    return 141;
   const broken = output.error ?? errors?.error;
   if (broken) {
     const what = output.error ? 'the output' : 'the failures file';
