@@ -167,7 +167,7 @@ export async function* readRecords(
 async function* readArray(stream: Readable, longest: number): AsyncGenerator<InputRecord> {
   // Decoded as a stream, so that a character split between two reads stays whole; bytes
   // that are not UTF-8 stop the reading (fatal), and are then found.
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const decoder = strictDecoder();
   let text = '';
   // The last bytes read (three at most): where a character cut between reads begins.
   let recent = EMPTY;
@@ -186,7 +186,7 @@ async function* readArray(stream: Readable, longest: number): AsyncGenerator<Inp
     }
     text += piece;
     if (chunk !== undefined) {
-      recent = (chunk.length >= 3 ? chunk : Buffer.concat([recent, chunk])).subarray(-3);
+      recent = lastBytes(recent, chunk);
     }
   }
   text = withoutBom(text);
@@ -254,6 +254,10 @@ async function* chunksOf(stream: Readable): AsyncGenerator<Buffer | undefined> {
   yield undefined;
 }
 
+/** The last three bytes (a character's most but one) of `before` followed by `bytes`. */
+const lastBytes = (before: Buffer, bytes: Buffer): Buffer =>
+  (bytes.length >= 3 ? bytes : Buffer.concat([before, bytes])).subarray(-3);
+
 /** The bytes at the end of `bytes` that begin a character without ending it. */
 function incompleteEnd(bytes: Buffer): Buffer {
   for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 3); i--) {
@@ -272,7 +276,7 @@ function incompleteEnd(bytes: Buffer): Buffer {
  * (one cut off by the end counts), or -1 when all do. As the WHATWG decoder reads them:
  * no overlong forms, no surrogates, nothing past U+10FFFF.
  */
-export function firstInvalidByte(bytes: Uint8Array): number {
+function firstInvalidByte(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; ) {
     const lead = bytes[i]!;
     if (lead < 0x80) {
@@ -322,7 +326,7 @@ const strictDecoder = () => new TextDecoder('utf-8', { fatal: true, ignoreBOM: t
  * and dropped: its length comes instead. A line whose bytes are not UTF-8 comes as such,
  * its text with U+FFFD in their place.
  */
-export class LineSplitter {
+class LineSplitter {
   /** The bytes that the line given last took, its line end included (for a progress bar). */
   bytes = 0;
   readonly #longest: number;
@@ -418,7 +422,7 @@ export class LineSplitter {
         stream: more,
       });
     }
-    this.#recent = (bytes.length >= 3 ? bytes : Buffer.concat([this.#recent, bytes])).subarray(-3);
+    this.#recent = lastBytes(this.#recent, bytes);
     this.#length += text.length;
     if (this.#tooLong) return;
     if (this.#length > this.#longest) {

@@ -31,6 +31,7 @@ import {
   FORMATS,
   type Format,
   type InputRecord,
+  malformedLine,
   openInput,
   RecordWriter,
   readerGone,
@@ -64,8 +65,7 @@ class MalformedInput extends Error {
   readonly code = 'ERR_MALFORMED_INPUT';
   readonly line: number;
   constructor(line: number, cause: Error) {
-    const what = cause instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
-    super(`line ${line} ${what}: ${cause.message}`, { cause });
+    super(malformedLine(line, cause), { cause });
     this.line = line;
   }
 }
