@@ -1,6 +1,7 @@
 #!/bin/bash
 # One prepared device run (see prepare.sh): the spin rows and the scaling sweep on every
-# core of the device, then bench:core, each under its own time limit; results under $OUT.
+# core of the device, then bench:core and bench:memory, each under its own time limit;
+# results under $OUT.
 exec > >(tee -a "$OUT/log.txt") 2>&1
 echo "== $(date -u)"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2
 echo "which node: $(command -v node || echo none)"; node -v 2>/dev/null
@@ -19,3 +20,5 @@ echo "== suite rc $? $(date -u)"
 timeout "${CORE_T:-150}" node dist/bench/core.js >"$OUT/core.txt" 2>&1
 echo "== core rc $? $(date -u)"
 tail -30 "$OUT/core.txt"
+timeout "${MEMORY_T:-60}" node --expose-gc dist/bench/memory.js
+echo "== memory rc $? $(date -u)"
