@@ -228,11 +228,8 @@ export interface MapOptions extends CallOptions {
   /**
    * Most inputs between the source and the consumer: read ahead, in flight, and finished
    * but not yet consumed. It bounds memory, and a slow consumer slows the reading.
-   * Lower it for large items. The default grows with the threads, so that each has room for
-   * chunks of a few thousand tiny items (a window of w leaves chunks of at most
-   * w / (2 x threads) items: 512 on 16 threads under 16384, where 1 µs items ran 3x slower
-   * than in chunks of 4096).
-   * @default 8192 per thread of the runner, at least 16384 (and at most 2^20)
+   * Lower it for large items.
+   * @default 16384
    */
   readonly window?: number | undefined;
 }
@@ -284,9 +281,7 @@ const CALL_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'policy', 'concurrency'] as const
 const ANY_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'concurrency'] as const;
 const MAP_KEYS = [...CALL_KEYS, 'ordered', 'window'] as const;
 const GRAPH_KEYS = [...RUN_KEYS, 'policy', 'concurrency', 'order'] as const;
-/** A map's window unless the call sets one (see MapOptions.window). */
-export const defaultWindow = (threads: number): number =>
-  Math.min(2 ** 20, Math.max(16_384, 8192 * threads));
+export const DEFAULT_WINDOW = 16_384;
 
 interface ParsedCall {
   readonly config: Omit<CallConfig, 'policy'> & { readonly policy: Policy };
@@ -659,9 +654,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     const raw = (options ?? {}) as MapOptions;
     const ordered = raw.ordered === undefined ? true : booleanOption('ordered', raw.ordered);
     const window =
-      raw.window === undefined
-        ? defaultWindow(this.threads)
-        : integerOption('window', raw.window, 1);
+      raw.window === undefined ? DEFAULT_WINDOW : integerOption('window', raw.window, 1);
     const config: CallConfig = { ...parsed.config, window };
     // Read as iteration starts. (An array that replaced its iterator is read through it,
     // as any iterable.)

@@ -23,7 +23,7 @@ import { Command, Option } from 'commander';
 import { counted, describeMachine } from '../machine.js';
 import type { Progress } from '../progress.js';
 import { stackless } from '../protocol.js';
-import { createRunner } from '../runner.js';
+import { createRunner, DEFAULT_WINDOW } from '../runner.js';
 import type { CallStats } from '../stats.js';
 import type { CallTrace } from '../trace.js';
 import { chunkArg, integerFrom, threadsFrom } from './args.js';
@@ -134,7 +134,7 @@ export function runCommand(): Command {
     .option('--chunk <auto|n>', 'items sent to a thread in one message', chunkArg, 'auto')
     .option(
       '--window <n>',
-      'most items read ahead, in flight or waiting to be written (default: 8192 per thread, at least 16384)',
+      `most items read ahead, in flight or waiting to be written (default: ${DEFAULT_WINDOW})`,
       integerFrom(1),
     )
     .option('--unordered', 'write results as they complete, not in input order')
