@@ -227,6 +227,8 @@ type Ending = { readonly error: false } | { readonly error: true; readonly cause
  */
 class Consumption {
   readonly handle: CallHandle;
+  /** Once the call's end was reported: what the caller's callbacks threw, if one did. */
+  readonly thrown: Promise<{ readonly error: unknown } | undefined>;
   readonly #buffer: OrderedBuffer | ArrivalBuffer | Collection;
   #ended = false;
   #failure: { error: unknown } | undefined;
@@ -273,6 +275,10 @@ class Consumption {
       settle ? undefined : onValue,
     );
     this.handle = handle;
+    this.thrown = finished.then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
     void Promise.all([handle.done, finished]).then(
       ([record]) => {
         if (!this.#failure) {
@@ -436,12 +442,18 @@ export class MapStream<T> implements AsyncIterable<T> {
       return: async () => {
         // Leaving the loop: stop the work, wait until the threads are free. Calls of
         // next() still waiting are done.
+        const told = over;
         over = true;
         for (const w of waiters.splice(0)) w.resolve(DONE);
         if (!run.ended) {
           run.handle.cancel(new Error('the map() consumer stopped reading'));
           await run.handle.done;
         }
+        // A callback of the call that threw (onStats, onProgress...) is thrown here, where
+        // a loop left by `break` gets it (as from a generator's `finally`), unless the
+        // stream's end already told it. (A loop left by a throw keeps its own error.)
+        const thrown = told ? undefined : await run.thrown;
+        if (thrown) throw thrown.error;
         return DONE;
       },
     };

@@ -75,6 +75,31 @@ describe.each(executors)('callbacks that throw on $name', ({ options }) => {
     });
   });
 
+  it.each(['onProgress', 'onStats'] as const)(
+    'throws what %s threw from a map loop left by break',
+    async (name) => {
+      const runner = createRunner(options);
+      const left = async () => {
+        for await (const value of runner.map(double, inputs, { [name]: boom })) {
+          if (value === 0) break;
+        }
+      };
+      await expect(left()).rejects.toBeInstanceOf(CallbackBug);
+      // A loop left by its own throw keeps its own error.
+      class Own extends Error {}
+      const thrown = async () => {
+        for await (const _ of runner.map(double, inputs, { [name]: boom })) throw new Own();
+      };
+      await expect(thrown()).rejects.toBeInstanceOf(Own);
+      // And a loop left by break with no callback that threw ends quietly.
+      let seen = 0;
+      for await (const _ of runner.map(double, inputs, { [name]: () => {} })) {
+        if (++seen === 3) break;
+      }
+      expect(seen).toBe(3);
+    },
+  );
+
   it('fails all() with what onTaskProgress threw', async () => {
     const runner = createRunner(options);
     const jobs = [{ steps: 10, every: 2 }];
