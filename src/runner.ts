@@ -62,7 +62,7 @@ import {
 } from './options.js';
 import { type CallPolicy, POLICIES, type Policy } from './policies.js';
 import { type Progress, ProgressMeter } from './progress.js';
-import { describeValue, isError } from './protocol.js';
+import { describeValue, isError, now } from './protocol.js';
 import { NO_RETRY, type RetryOptions, type RetryPolicy, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
 import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
@@ -527,8 +527,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   ): Promise<Values<J> | SettledReport<Outcomes<J>>>;
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'all');
-    const list = read();
     const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
+    const list = this.#read(read, parsed, 'all');
     const result = await this.#call(list, parsed, parsed.config.policy, 'all');
     if (parsed.config.policy === 'fail-fast') return this.#failFast(list, result);
     const { record, outcomes } = result;
@@ -552,8 +552,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   any<const J extends JobsInput>(jobs: J, options?: AnyOptions): Promise<ValueOfAny<J>>;
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'any');
-    const list = read();
     const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
+    const list = this.#read(read, parsed, 'any');
     const { record, outcomes } = await this.#call(list, parsed, 'any', 'any');
     if (record.aborted) throw record.aborted.reason;
     const winner = record.stoppedBy?.outcome;
@@ -581,7 +581,12 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     const parsed = parseCallOptions(withDefault, CALL_KEYS);
     let call: Promise<CallResult>;
     try {
-      call = this.#callUnchecked(read(), parsed, parsed.config.policy, 'spawn');
+      call = this.#callUnchecked(
+        this.#read(read, parsed, 'spawn'),
+        parsed,
+        parsed.config.policy,
+        'spawn',
+      );
     } catch (error) {
       // The inputs' iterator threw: a failure of the work, reported as the others are.
       call = Promise.reject(asError(error, 'reading the inputs'));
@@ -808,6 +813,37 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   #track(work: Promise<unknown>): void {
     this.#active.add(work);
     void work.finally(() => this.#active.delete(work)).catch(() => {});
+  }
+
+  /**
+   * Reads a call's jobs. If its inputs' iterator throws, the call ends there: its end is
+   * told as any call's is (onProgress, onStats, onTrace, for no jobs), then the error is
+   * thrown (the first error: what those callbacks throw is dropped).
+   */
+  #read(read: () => JobList, parsed: ParsedCall, kind: CallKind): JobList {
+    const started = now();
+    try {
+      return read();
+    } catch (error) {
+      const meter = parsed.onProgress ? new ProgressMeter(parsed.onProgress, 0) : undefined;
+      const record: CallRecord = {
+        started,
+        ended: now(),
+        jobs: 0,
+        fulfilled: 0,
+        rejected: 0,
+        cancelled: 0,
+        attemptCount: 0,
+        workMs: 0,
+        queueWaitMs: 0,
+        attempts: undefined,
+        stoppedBy: undefined,
+        aborted: undefined,
+        sourceError: { error },
+      };
+      this.#ended(parsed, meter, kind, record, () => undefined);
+      throw error;
+    }
   }
 
   /** Runs a call over jobs in memory; it fails at its end if one of its callbacks threw. */

@@ -100,6 +100,40 @@ describe.each(executors)('callbacks that throw on $name', ({ options }) => {
     },
   );
 
+  it('tells the end of a call whose inputs threw, as any call ends', async () => {
+    const runner = createRunner(options);
+    const boom = new Error('source boom');
+    function* inputs(): Generator<number> {
+      yield 1;
+      throw boom;
+    }
+    const told: string[] = [];
+    const ends = (name: string) => ({
+      onProgress: (p: { done: number; total?: number | undefined }) =>
+        told.push(`${name} progress ${p.done}/${p.total}`),
+      onStats: (s: { jobs: number }) => told.push(`${name} stats ${s.jobs}`),
+      onTrace: () => told.push(`${name} trace`),
+    });
+    await expect(runner.all(double, inputs(), ends('all'))).rejects.toBe(boom);
+    await expect(runner.any(double, inputs(), ends('any'))).rejects.toBe(boom);
+    const errors: unknown[] = [];
+    const spawner = createRunner({ ...options, onError: (e) => errors.push(e) });
+    spawner.spawn(double, inputs(), ends('spawn'));
+    await spawner.idle();
+    expect(errors).toEqual([boom]);
+    expect(told).toEqual(
+      ['all', 'any', 'spawn'].flatMap((n) => [`${n} progress 0/0`, `${n} stats 0`, `${n} trace`]),
+    );
+    // The inputs' error came first: a callback that throws then does not replace it.
+    await expect(
+      runner.all(double, inputs(), {
+        onStats: () => {
+          throw new CallbackBug('onStats threw after the inputs did');
+        },
+      }),
+    ).rejects.toBe(boom);
+  });
+
   it('fails all() with what onTaskProgress threw', async () => {
     const runner = createRunner(options);
     const jobs = [{ steps: 10, every: 2 }];
