@@ -2,7 +2,7 @@
 // contender in the same process, checked, timed, and turned into speedup, efficiency and
 // per-item overhead; then a scaling sweep of fanout over 1..N threads. It returns what it
 // measured; report.ts and chart.ts write it out.
-import { availableParallelism } from 'node:os';
+
 import {
   CONTENDER_NAMES,
   type ContenderName,
@@ -11,7 +11,7 @@ import {
   WORKLOAD_NAMES,
   type WorkloadName,
 } from '../src/cli/bench-catalog.js';
-import { describeMachine, type MachineInfo, machineInfo } from '../src/machine.js';
+import { describeMachine, type MachineInfo, machineInfo, usableCores } from '../src/machine.js';
 import { calibrate } from '../workers/workloads.js';
 import { buildCases } from './cases.js';
 import { CONTENDERS, type Contender, fanout, sequential } from './contenders.js';
@@ -97,7 +97,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
   const t0 = performance.now();
   const log = options.log ?? (() => {});
   const quick = options.quick ?? false;
-  const threads = options.threads ?? availableParallelism();
+  const threads = options.threads ?? usableCores();
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(`Expected \`threads\` to be an integer from 1 and up, got \`${threads}\``);
   }

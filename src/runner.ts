@@ -1,7 +1,6 @@
 // The runner: the public face of the scheduler. It owns one executor and one dispatcher
 // and turns each call's per-job outcomes into the result its policy promises.
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
   type CallConfig,
@@ -48,7 +47,7 @@ import {
 } from './graph.js';
 import { graphResult, runGraph } from './graph-run.js';
 import { type JobList, jobCount, jobSource, parseJobs, shape } from './jobs.js';
-import { tooManyThreads } from './machine.js';
+import { tooManyThreads, usableCores } from './machine.js';
 import { assertIterable, MapStream, startMap } from './map.js';
 import {
   booleanOption,
@@ -82,7 +81,8 @@ export interface RunnerOptions {
    * same semantics: the sequential baseline. More than the machine's memory (or its
    * container's limit) could hold idle, at about 9 MiB a thread, is refused rather than
    * left to run the process out of memory as they start.
-   * @default os.availableParallelism()
+   * @default the cores this process may use: os.availableParallelism(), or fewer under a
+   * CPU quota (a container's `--cpus`, a Kubernetes CPU limit), rounded up
    */
   readonly threads?: number | undefined;
   /**
@@ -416,9 +416,7 @@ function makeExecutor(options: RunnerOptions, onIdleDeath: (error: unknown) => v
     return executor;
   }
   const threads =
-    options.threads === undefined
-      ? availableParallelism()
-      : integerOption('threads', options.threads, 0);
+    options.threads === undefined ? usableCores() : integerOption('threads', options.threads, 0);
   if (threads === 0) return new InlineExecutor();
   const tooMany = tooManyThreads(threads);
   if (tooMany) throw invalidValue('threads', tooMany, threads);

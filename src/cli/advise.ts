@@ -4,14 +4,13 @@
 // costs and how much speed each thread keeps when all are busy; predicts the speedup here
 // and on more cores, picks a thread count and a policy, then checks its own prediction by
 // running the sample both ways, beside each other.
-import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import type { TaskFunction } from '../../workers/task-host.js';
 import { calibrate, spin } from '../../workers/workloads.js';
 import { builtins } from '../builtins.js';
 import { isPromise } from '../call.js';
 import { DEFAULT_TARGET_MS, DEFAULT_MAX_CHUNK as MAX_CHUNK } from '../chunking.js';
-import { counted, describeMachine } from '../machine.js';
+import { counted, describeMachine, usableCores } from '../machine.js';
 import { pack, unpack } from '../protocol.js';
 import { createRunner, type Runner } from '../runner.js';
 import { integerFrom } from './args.js';
@@ -361,7 +360,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     return 2;
   }
   if (left) process.stderr.write(`fanout advise: left out of the sample (--sample): ${left}\n`);
-  const here = availableParallelism();
+  const here = usableCores();
   const { m, outputs } = await measure(fn, inputs);
   await using runner = createRunner({ threads: here });
   const costs = await probe(runner);

@@ -162,7 +162,7 @@ export function benchCommand(): Command {
     .option('-q, --quick', 'fewer items and runs: under a minute on two cores')
     .option(
       '-t, --threads <n>',
-      'threads of every parallel contender, and the top of the scaling sweep (default: the core count)',
+      'threads of every parallel contender, and the top of the scaling sweep (default: the cores this process may use)',
       threadsFrom(1),
     )
     .option(

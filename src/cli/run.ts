@@ -109,7 +109,7 @@ export function runCommand(): Command {
     )
     .option(
       '-t, --threads <n>',
-      'worker threads; 0 runs in this thread (default: one per core)',
+      'worker threads; 0 runs in this thread (default: one per core this process may use, a CPU quota counted)',
       threadsFrom(0),
     )
     .addOption(

@@ -2,7 +2,6 @@
 // CPU-bound work gains nothing from more threads than cores, and a fixed pool avoids
 // paying worker start-up in the middle of a run.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   MessageChannel,
@@ -13,6 +12,7 @@ import {
 } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { onAbort, Stop } from '../abort.js';
+import { usableCores } from '../machine.js';
 import {
   fromWire,
   isError,
@@ -145,7 +145,7 @@ export class ThreadsExecutor implements Executor, StopTaking {
   #endedNow = false;
 
   constructor(options: ThreadsExecutorOptions = {}) {
-    this.parallelism = options.threads ?? availableParallelism();
+    this.parallelism = options.threads ?? usableCores();
     this.#pool = new Piscina({
       filename: hostFilename(),
       // With an idle timeout, threads start as work comes and end when idle that long
