@@ -528,9 +528,13 @@ export function startCall(
   const exec = asStopTaking(executor);
   const threads = executor.parallelism;
   const attempts: AttemptRecord[] | undefined = config.keepAttempts ? [] : undefined;
+  // A timeout is per attempt. This package's executors run the items of a chunk under a
+  // clock that the scheduler reads (TaskRequest.clock), so that each item is timed out on
+  // its own; with other executors, and when inputs are transferred (a chunk given up would
+  // lose the buffers of the items it did not run), attempts that can time out travel alone.
+  const clocked = config.timeout !== undefined && exec === executor && !config.transfer;
   const sizer = new ChunkSizer({
-    // A timeout is per attempt, so attempts that can time out travel alone.
-    fixed: config.timeout !== undefined ? 1 : config.chunk.fixed,
+    fixed: config.timeout !== undefined && !clocked ? 1 : config.chunk.fixed,
     ...(config.chunk.min === undefined ? {} : { min: config.chunk.min }),
     ...(config.chunk.max === undefined
       ? config.transfer
@@ -961,7 +965,10 @@ export function startCall(
    */
   const clockStride = (): number | undefined => {
     const perItemMs = sizer.perItemMs;
-    if (!bareValue || attempts || perItemMs === undefined) return undefined;
+    // (Under a timeout every item is timed: see TaskRequest.timeout.)
+    if (!bareValue || attempts || perItemMs === undefined || config.timeout !== undefined) {
+      return undefined;
+    }
     const stride = Math.min(MAX_STRIDE, Math.floor(STRIDE_MS / Math.max(perItemMs, 1e-6)));
     return stride > 1 ? stride : undefined;
   };
@@ -983,6 +990,8 @@ export function startCall(
     let onStart: (() => void) | undefined;
     let answered = false;
     const timeout = config.timeout;
+    // Which item of the chunk runs, and since when (see TaskRequest.clock).
+    const clock = clocked && length > 1 ? new Int32Array(new SharedArrayBuffer(16)) : undefined;
     if (timeout !== undefined) {
       const controller = new Stop();
       own = controller;
@@ -995,15 +1004,40 @@ export function startCall(
         setImmediate(() => {
           if (answered) return;
           timedOut = startedAt === undefined ? now() - dispatched : true;
+          // (A chunk on the calling thread, which nothing can stop, ends after its item.)
+          if (clock) Atomics.store(clock, 3, 1);
           controller.abort();
         });
-      timer = after(timeout + LOAD_GRACE_MS, expire);
-      onStart = () => {
-        if (startedAt !== undefined || signal.aborted) return;
-        startedAt = now();
-        clearTimeout(timer);
-        timer = after(timeout, expire);
-      };
+      if (clock) {
+        Atomics.store(clock, 1, -1);
+        // Looks at the item running: it expires once it has run the timeout. Looking again
+        // at most a timeout later misses none: an item that starts after a look is due
+        // after the next one.
+        const watch = () => {
+          if (answered) return;
+          const index = Atomics.load(clock, 1);
+          const at = now();
+          if (index < 0) {
+            const late = dispatched + timeout + LOAD_GRACE_MS;
+            if (at >= late) expire();
+            else timer = after(Math.min(timeout, late - at), watch);
+            return;
+          }
+          startedAt ??= dispatched + Atomics.load(clock, 2) / 1000;
+          const due = dispatched + Atomics.load(clock, 0) / 1000 + timeout;
+          if (at >= due) expire();
+          else timer = after(due - at, watch);
+        };
+        timer = after(timeout, watch);
+      } else {
+        timer = after(timeout + LOAD_GRACE_MS, expire);
+        onStart = () => {
+          if (startedAt !== undefined || signal.aborted) return;
+          startedAt = now();
+          clearTimeout(timer);
+          timer = after(timeout, expire);
+        };
+      }
     }
     let inputs: unknown[];
     let retried = false;
@@ -1056,6 +1090,9 @@ export function startCall(
         finalAttempt,
         stop: stopAt,
         cut: cell,
+        ...(clock
+          ? { timeout, clock: clock.buffer as SharedArrayBuffer, clockBase: dispatched }
+          : {}),
       };
       // No chunk is likely to follow this one on its slot: what is left to read and run
       // would not give every other lane a chunk as big.
@@ -1088,7 +1125,8 @@ export function startCall(
       // ignored the stop, timed out; so does one whose times say nothing, by this clock.)
       const span = length > 0 ? response.times[2 * length - 1]! - response.times[0]! : 0;
       const ran = Number.isFinite(span) ? span : received - (startedAt ?? dispatched);
-      if (timeout !== undefined && (timedOut || ran > timeout)) {
+      // (A clocked chunk's items were judged one by one by that clock: see TaskRequest.timeout.)
+      if (timeout !== undefined && !clock && (timedOut || ran > timeout)) {
         timedOut = true;
         response = undefined;
         throw new ExecFailure('aborted', `ran past its timeout of ${timeout} ms`);
@@ -1096,6 +1134,27 @@ export function startCall(
     } catch (failure) {
       progress?.close();
       const end = now();
+      if (clock) {
+        // Whether, and when, the chunk's first item started, by its thread's clock.
+        const first = Atomics.load(clock, 1) < 0 ? undefined : Atomics.load(clock, 2);
+        startedAt = first === undefined ? undefined : dispatched + first / 1000;
+      }
+      if (clock && timedOut !== false && !stopped) {
+        // Given up for the item that ran past the timeout (or, if none started, for the
+        // first): it timed out. Those before it ran, but their results went with the
+        // thread, and those after it did not run: they go back to the front of the queue,
+        // no attempt counted (as a crashed chunk's do; they may run twice).
+        const index = Math.max(0, Atomics.load(clock, 1));
+        const item = itemAt(chunk, index);
+        const error = toTaskError(item, failure, timedOut);
+        const from = Atomics.load(clock, 1) < 0 ? end : dispatched + Atomics.load(clock, 0) / 1000;
+        record(item, Math.min(from, end), end, UNKNOWN_THREAD, error);
+        const back: TaskItem[] = [];
+        for (let i = 0; i < length; i++) if (i !== index) back.push(itemAt(chunk, i));
+        toFront(back);
+        void failed(item, error);
+        return;
+      }
       if (
         length > 1 &&
         !stopped &&
@@ -1133,7 +1192,7 @@ export function startCall(
       // attempt with a timeout: a thread's start-up and the module's loading are no work);
       // such an attempt never heard to start (it timed out, or was stopped, still loading)
       // did none.
-      const from = onStart && startedAt === undefined ? end : (startedAt ?? dispatched);
+      const from = (onStart || clock) && startedAt === undefined ? end : (startedAt ?? dispatched);
       const share = (end - from) / length;
       for (let i = 0; i < length; i++) {
         const item = itemAt(chunk, i);
@@ -1282,7 +1341,9 @@ export function startCall(
           ? new TaskNotFoundError(where, cause)
           : failure.kind === 'data-clone'
             ? new DataCloneError(where, cause, undefined, 'output')
-            : new TaskFailedError(where, cause, failure.kind === 'load'),
+            : failure.kind === 'timeout'
+              ? new TaskTimeoutError(where, config.timeout ?? 0)
+              : new TaskFailedError(where, cause, failure.kind === 'load'),
       );
       record(item, start, end, thread, error);
       void failed(item, error);

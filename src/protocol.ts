@@ -65,6 +65,22 @@ export interface TaskRequest {
   readonly cut?: number | undefined;
   /** Told (an empty message) once the task is loaded and about to run (see onStart). */
   readonly started?: MessagePort | undefined;
+  /**
+   * The call's timeout (ms), sent with `clock`: an item that ran longer, by the clock of
+   * the thread that ran it, fails as timed out (kind `timeout`) even where nothing stopped
+   * it (a task on the calling thread, an answer already on its way).
+   */
+  readonly timeout?: number | undefined;
+  /**
+   * Sent with `timeout` in chunks of more than one item: four Int32s through which the
+   * thread tells which item runs and since when, so that the main thread can time each out
+   * on its own: before each item, [0] its start and then [1] its index (Atomics.store, in
+   * that order); [2] the first item's start. Starts are µs after `clockBase` (ms, on the
+   * clock of `now()`). [3] is set by the main thread when it gave the chunk up: the chunk
+   * ends after the item running (where its thread could not be stopped).
+   */
+  readonly clock?: SharedArrayBuffer | undefined;
+  readonly clockBase?: number | undefined;
 }
 
 /** What the main thread exposes on `TaskRequest.progress`. */
@@ -95,9 +111,10 @@ export interface SerializedError {
 
 /**
  * Why an item failed inside the worker: `task`, it threw; `load`, its module threw while
- * loading; `not-found`, no such module or export; `data-clone`, its output cannot be sent.
+ * loading; `not-found`, no such module or export; `data-clone`, its output cannot be sent;
+ * `timeout`, it ran longer than the request's `timeout`.
  */
-export type FailureKind = 'task' | 'load' | 'not-found' | 'data-clone';
+export type FailureKind = 'task' | 'load' | 'not-found' | 'data-clone' | 'timeout';
 
 /** One item's failure. Failures travel as values, never as throws, so nothing is lost. */
 export interface ItemFailure {

@@ -139,7 +139,10 @@ export interface RunOptions {
    * start-up and the loading of the task's module do not count, for a minute at most (a
    * module still loading then times out, saying so). CPU-bound code that never yields is
    * stopped by terminating its worker (a new one takes its place); an attempt that answers
-   * late where nothing could stop it (on `threads: 0`) times out all the same.
+   * late where nothing could stop it (on `threads: 0`) times out all the same. Items still
+   * travel in chunks, each timed on its own; the items of a chunk whose thread was
+   * terminated run again (those that had run) or go on (those that had not). With an
+   * `executor` of your own, or `transfer`, attempts that can time out travel alone.
    * @default Infinity
    */
   readonly timeout?: number | undefined;

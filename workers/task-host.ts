@@ -236,6 +236,9 @@ export async function runRequest(
   const finalAttempt = request.finalAttempt ?? Number.POSITIVE_INFINITY;
   const stop = request.stop === undefined ? undefined : new Int32Array(request.stop);
   const cut = stop === undefined ? undefined : request.cut;
+  const timeout = request.timeout;
+  const clock = request.clock === undefined ? undefined : new Int32Array(request.clock);
+  const clockBase = request.clockBase ?? 0;
   // A chunk that reaches its thread after its call stopped (queued in the pool, or sent just
   // before the stop) runs none of its items.
   let ran = stop !== undefined && Atomics.load(stop, 0) !== 0 ? 0 : count;
@@ -243,6 +246,13 @@ export async function runRequest(
   let first = 0;
   for (let i = 0; i < ran; i++) {
     let output: unknown;
+    if (clock) {
+      // Which item runs, and since when (its start first: see TaskRequest.clock).
+      const at = Math.round((start - clockBase) * 1000);
+      if (i === 0) Atomics.store(clock, 2, at);
+      Atomics.store(clock, 0, at);
+      Atomics.store(clock, 1, i);
+    }
     if (typeof task !== 'function') {
       fail(i, task.kind, task.error);
     } else {
@@ -263,14 +273,21 @@ export async function runRequest(
       }
     }
     values.push(output);
+    // An item that ran past the timeout fails as timed out, even where nothing stopped it.
+    // (Items are timed one by one under a timeout: stride 1.)
+    const ended = timeout === undefined ? undefined : now();
+    if (ended !== undefined && !failed && ended - start > timeout!) {
+      fail(i, 'timeout', serializeError(new Error(`ran past its timeout of ${timeout} ms`)));
+    }
     // (`failed`: this item failed; a failure ends its clock group.)
     const enough =
       (untilFulfilled && !failed) ||
       (failed && attempt(i) >= finalAttempt) ||
       (stop !== undefined &&
-        (Atomics.load(stop, 0) !== 0 || (cut !== undefined && Atomics.load(stop, cut) !== 0)));
+        (Atomics.load(stop, 0) !== 0 || (cut !== undefined && Atomics.load(stop, cut) !== 0))) ||
+      (clock !== undefined && Atomics.load(clock, 3) !== 0);
     if (i - first + 1 < stride && i + 1 < count && !failed && !enough) continue;
-    const end = now();
+    const end = ended ?? now();
     const share = (end - start) / (i - first + 1);
     times[2 * first] = start;
     for (let j = first; j < i; j++)
