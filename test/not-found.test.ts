@@ -66,6 +66,15 @@ describe.each(executors)('ERR_TASK_NOT_FOUND on $name', ({ options }) => {
     expect(missingDefault.export).toBe('default');
   });
 
+  it('takes the exports of a module compiled to CommonJS, its default one too', async () => {
+    const runner = createRunner(options);
+    const compiled = new URL('./fixtures/compiled-cjs.cjs', import.meta.url);
+    await expect(runner.run(defineTask<number, number>(compiled), 7)).resolves.toBe(21);
+    await expect(runner.run(defineTask<number, number>(compiled, 'double'), 7)).resolves.toBe(14);
+    const error = await runner.run(defineTask(compiled, 'nope'), 7).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('its function exports: default, double');
+  });
+
   it('fails only the jobs that use the missing task; the module still loads for others', async () => {
     const runner = createRunner(options);
     const report = await runner.all(

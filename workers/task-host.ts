@@ -169,12 +169,34 @@ async function resolveTask(request: TaskRef): Promise<TaskFunction | Unusable> {
     // The module exists but failed while loading (syntax error, a throw at top level).
     return { kind: 'load', error: serializeError(error) };
   }
-  const fn = module[request.export];
+  const fn = exportOf(module, request.export);
   if (typeof fn === 'function') return fn as TaskFunction;
-  const exported = Object.keys(module).filter((k) => typeof module[k] === 'function');
+  const exported = [
+    ...new Set([...Object.keys(module), ...Object.keys(compiled(module) ?? {})]),
+  ].filter((k) => typeof exportOf(module, k) === 'function');
   const what = fn === undefined ? 'has no export' : 'has an export that is not a function';
   const message = `module ${request.module} ${what} named \`${request.export}\` (its function exports: ${exported.length > 0 ? exported.join(', ') : 'none'})`;
   return { kind: 'not-found', error: serializeError(new Error(message)) };
+}
+
+/**
+ * A CommonJS module compiled from an ES one (by TypeScript, Babel: marked `__esModule`) is
+ * imported as `{ default: module.exports, ...the names Node finds }`: its own exports, the
+ * default one too, are those of `module.exports`.
+ */
+function compiled(module: TaskModule): Record<string, unknown> | undefined {
+  const exports = module.default as Record<string, unknown> | null | undefined;
+  return typeof exports === 'object' && exports !== null && exports.__esModule === true
+    ? exports
+    : undefined;
+}
+
+/** The module's export named `name` (see compiled). */
+function exportOf(module: TaskModule, name: string): unknown {
+  const value = module[name];
+  if (typeof value === 'function') return value;
+  const exports = compiled(module);
+  return exports && typeof exports[name] === 'function' ? exports[name] : value;
 }
 
 /**
