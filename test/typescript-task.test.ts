@@ -32,6 +32,19 @@ describe.each(executors)('TypeScript task module on $name', ({ options }) => {
     ).resolves.toEqual({ ts: 10, js: 10 });
   });
 
+  it('runs the .ts module beside a .js one that is not there (the compiled one, named ahead)', async () => {
+    const runner = createRunner(options);
+    const named = defineTask<{ x: number; y: number }, number>(
+      new URL('./fixtures/typed-task.js', import.meta.url),
+      'norm',
+    );
+    await expect(runner.run(named, { x: 3, y: 4 })).resolves.toBe(5);
+    // (A .js module that is missing with no TypeScript beside it is still not found.)
+    await expect(
+      runner.run(defineTask(new URL('./fixtures/no-such-task.js', import.meta.url)), 1),
+    ).rejects.toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });
+  });
+
   it('reports a missing export of a .ts module as ERR_TASK_NOT_FOUND', async () => {
     const runner = createRunner(options);
     await expect(runner.run(defineTask(typed, 'nope'), 1)).rejects.toMatchObject({

@@ -1,5 +1,7 @@
 // Loads task modules and runs one request. Shared by the Piscina worker entry (host.ts)
 // and the inline executor, so both run tasks exactly the same way.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type MessagePort, threadId as thread } from 'node:worker_threads';
 import {
   Column,
@@ -74,7 +76,34 @@ const STRIP_ONLY_CODES = new Set([
   'ERR_UNKNOWN_FILE_EXTENSION',
 ]);
 
+/**
+ * The TypeScript module beside a JavaScript one that is not there (`tasks.ts` for
+ * `tasks.js`), if there is one: a task named as the compiled module will be, run from the
+ * sources (under tsx, or Node's type stripping), as TypeScript's own imports take `.js`.
+ */
+function typeScriptSibling(url: string, error: unknown): string | undefined {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const { protocol, pathname } = new URL(url);
+  const match = /\.(m|c)?js(x)?$/.exec(pathname);
+  if (protocol !== 'file:' || !match) return undefined;
+  const path = fileURLToPath(url);
+  // (Only when the module itself is missing, not one that it imports.)
+  if (!(error as Error).message.includes(path) || existsSync(path)) return undefined;
+  const sibling = `${path.slice(0, -match[0].length)}.${match[1] ?? ''}ts${match[2] ?? ''}`;
+  return existsSync(sibling) ? pathToFileURL(sibling).href : undefined;
+}
+
 async function importModule(url: string): Promise<TaskModule> {
+  try {
+    return await importSource(url);
+  } catch (error) {
+    const sibling = typeScriptSibling(url, error);
+    if (sibling === undefined) throw error;
+    return importSource(sibling);
+  }
+}
+
+async function importSource(url: string): Promise<TaskModule> {
   if (!TS_EXTENSION.test(new URL(url).pathname)) return import(url);
   // tsx where it is installed (an optional peer dependency), on every Node: it takes the
   // whole language and imports written without their extension, so a module that loads on
