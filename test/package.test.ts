@@ -16,6 +16,8 @@ const manifest = JSON.parse(
 const project = scratchDir('package');
 const installed = join(project, 'node_modules', 'fanout');
 
+let shipped: string[] = [];
+
 beforeAll(() => {
   const [packed] = JSON.parse(
     execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
@@ -23,6 +25,7 @@ beforeAll(() => {
       encoding: 'utf8',
     }),
   ) as [{ files: { path: string }[] }];
+  shipped = packed.files.map(({ path }) => path);
   for (const { path } of packed.files) {
     mkdirSync(dirname(join(installed, path)), { recursive: true });
     cpSync(join(root, path), join(installed, path));
@@ -40,6 +43,12 @@ const node = (args: string[], input?: string) =>
   spawnSync(process.execPath, args, { cwd: project, encoding: 'utf8', input });
 
 describe('the installed package', () => {
+  it('holds its license, and no source maps (they name sources it does not hold)', () => {
+    expect(shipped).toContain('LICENSE');
+    expect(shipped).toContain('dist/workers/host.js');
+    expect(shipped.filter((path) => path.endsWith('.map'))).toEqual([]);
+  });
+
   it('is imported by name, and runs its tasks on worker threads', () => {
     writeFileSync(
       join(project, 'esm.mjs'),
