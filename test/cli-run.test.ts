@@ -75,6 +75,16 @@ describe('fanout run', () => {
     expect(out.sort((a, b) => a - b)).toEqual(inputs.map((x) => 2 * x));
   });
 
+  it('takes the input file as an argument after the module, but not twice', async () => {
+    const input = file('positional.jsonl', jsonl([1, 2, 3]));
+    const result = await fanout(['run', tasks, input, '-e', 'double', '-q']);
+    expect(result).toMatchObject({ code: 0, stdout: '2\n4\n6\n', stderr: '' });
+    const twice = await fanout(['run', tasks, input, '-i', input, '-e', 'double']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('the input is given twice');
+    expect(twice.stdout).toBe('');
+  });
+
   it('with settle, writes failed items to --errors and exits with status 1', async () => {
     const input = file('mixed.jsonl', jsonl([2, 3, 4, 5, 6]));
     const { result, failures } = await settled('failIfOdd', input, join(dir, 'errors.jsonl'));

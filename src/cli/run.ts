@@ -78,6 +78,7 @@ class WriteFailed extends Error {}
 const EXAMPLES = `
 Examples:
   $ fanout run ./tasks.js --export resize --input images.jsonl --output out.jsonl
+  $ fanout run ./tasks.js data.jsonl > out.jsonl
   $ cat records.jsonl | fanout run ./transform.ts -e clean --policy settle --errors bad.jsonl > clean.jsonl
   $ fanout run ./hash.mjs --format lines --input paths.txt --unordered --threads 8
 
@@ -99,6 +100,7 @@ export function runCommand(): Command {
   return new Command('run')
     .description('Run a task module over a data file on every core, streaming the results.')
     .argument('<module>', 'the task module (.js, .mjs, .ts...): a file path')
+    .argument('[input]', 'the input file, as --input gives it')
     .option('-e, --export <name>', 'the export of the module to run', 'default')
     .option('-i, --input <file>', "input file, or '-' for standard input", '-')
     .option('-o, --output <file>', "output file, or '-' for standard output", '-')
@@ -149,8 +151,19 @@ export function runCommand(): Command {
     .option('-q, --quiet', 'print nothing but errors on stderr')
     .option('-v, --verbose', 'also print the machine, each failure, and memory use')
     .addHelpText('after', EXAMPLES)
-    .action(async (module: string, flags: RunFlags) => {
-      process.exitCode = await runTask(module, flags);
+    .action(async function (
+      this: Command,
+      module: string,
+      input: string | undefined,
+      flags: RunFlags,
+    ) {
+      if (input !== undefined && this.getOptionValueSource('input') === 'cli') {
+        this.error(
+          `error: the input is given twice: '${input}' (an argument) and '${flags.input}' (--input)`,
+          { exitCode: 2 },
+        );
+      }
+      process.exitCode = await runTask(module, input === undefined ? flags : { ...flags, input });
     });
 }
 
