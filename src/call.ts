@@ -624,7 +624,8 @@ export function startCall(
     // each time, whose stack capture cost ~5 µs, several times per stopped call and once per
     // job running on the main thread (whose signals share it, as signals that follow
     // another's do).
-    stopError = new DOMException('This operation was aborted', 'AbortError');
+    // (No stack either: it would show the scheduler only.)
+    stopError = stackless(() => new DOMException('This operation was aborted', 'AbortError'));
     stop.abort(stopError);
     for (const controller of live) controller.abort(stopError);
     if (stopCell) Atomics.store(stopCell, 0, 1);
@@ -645,7 +646,8 @@ export function startCall(
   const onSignal = () => abortWith(config.signal?.reason, 'the call was aborted');
   const onDestroyed = () => {
     abortWith(
-      new RunnerClosedError('The runner was destroyed while the call ran'),
+      // (No stack: destroy() stops every call at once, and it would show the scheduler.)
+      stackless(() => new RunnerClosedError('The runner was destroyed while the call ran')),
       'the runner was destroyed',
     );
     // destroy() stops everything now: no grace, even for a call already stopping.

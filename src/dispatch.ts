@@ -5,13 +5,13 @@
 // costs nothing and lets the scheduler know when an attempt really starts: timeouts do not
 // count time spent waiting, and every executor gets the same queue semantics.
 //
-// EventTarget's addEventListener is linear in the listeners already there, so the
-// dispatcher listens once per signal, and the queue is a binary heap with lazy removal.
+// The dispatcher hears each stop once (a Stop: no AbortSignal is made for a wait, see
+// abort.ts), and the queue is a binary heap with lazy removal.
 import type { Stop } from './abort.js';
 import { Heap } from './heap.js';
 
 interface Waiter {
-  readonly signal: AbortSignal;
+  readonly stop: Stop;
   readonly priority: number;
   /** Arrival order: breaks ties between equal priorities, so they stay FIFO. */
   readonly seq: number;
@@ -36,8 +36,8 @@ export class Dispatcher {
    */
   #granted = 0;
   #roomWaiters = new Set<() => void>();
-  /** Waiters per signal, each signal listened to once. */
-  readonly #bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
+  /** Waiters per stop, each stop heard once. */
+  readonly #byStop = new Map<Stop, { waiters: Set<Waiter>; unhear: () => void }>();
 
   constructor(slots: number, maxQueue: number) {
     this.#slots = slots;
@@ -132,29 +132,25 @@ export class Dispatcher {
       this.#granted++;
       return Promise.resolve(this.#releaser());
     }
-    // (Only a wait needs the stop's signal: see Stop.)
-    const signal = stop.signal;
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { signal, priority, seq: this.#seq++, resolve, reject, done: false };
+      const waiter: Waiter = { stop, priority, seq: this.#seq++, resolve, reject, done: false };
       this.#heap.push(waiter);
-      let group = this.#bySignal.get(signal);
+      let group = this.#byStop.get(stop);
       if (!group) {
-        const onAbort = () => this.#abortAll(signal);
-        group = { waiters: new Set(), onAbort };
-        this.#bySignal.set(signal, group);
-        signal.addEventListener('abort', onAbort, { once: true });
+        group = { waiters: new Set(), unhear: stop.hear(() => this.#abortAll(stop)) };
+        this.#byStop.set(stop, group);
       }
       group.waiters.add(waiter);
     });
   }
 
-  #abortAll(signal: AbortSignal): void {
-    const group = this.#bySignal.get(signal);
+  #abortAll(stop: Stop): void {
+    const group = this.#byStop.get(stop);
     if (!group) return;
-    this.#bySignal.delete(signal);
+    this.#byStop.delete(stop);
     for (const waiter of group.waiters) {
       waiter.done = true;
-      waiter.reject(signal.reason);
+      waiter.reject(stop.reason);
     }
     this.#gone += group.waiters.size;
     // Aborted waiters leave the heap lazily; once they are most of it, rebuild it.
@@ -172,12 +168,12 @@ export class Dispatcher {
         continue;
       }
       waiter.done = true;
-      const group = this.#bySignal.get(waiter.signal);
+      const group = this.#byStop.get(waiter.stop);
       if (group) {
         group.waiters.delete(waiter);
         if (group.waiters.size === 0) {
-          this.#bySignal.delete(waiter.signal);
-          waiter.signal.removeEventListener('abort', group.onAbort);
+          this.#byStop.delete(waiter.stop);
+          group.unhear();
         }
       }
       return waiter;
