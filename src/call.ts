@@ -8,7 +8,14 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { onAbort, onAborts, Stop } from './abort.js';
-import { ChunkSizer, type Flight, itemsLeft, type TaskCosts, toCut } from './chunking.js';
+import {
+  ChunkSizer,
+  DEFAULT_MAX_CHUNK,
+  type Flight,
+  itemsLeft,
+  type TaskCosts,
+  toCut,
+} from './chunking.js';
 import type { Dispatcher } from './dispatch.js';
 import {
   DataCloneError,
@@ -28,6 +35,8 @@ import { asStopTaking, ExecFailure, type Executor, type Session } from './execut
 import { type CallPolicy, stopReason, stopsCall } from './policies.js';
 import {
   buffersIn,
+  CLOCK_SPAN_MS,
+  CLOCK_UNITS_PER_MS,
   deserializeError,
   hasDetachedBuffer,
   type ItemFailure,
@@ -532,15 +541,30 @@ export function startCall(
   // clock that the scheduler reads (TaskRequest.clock), so that each item is timed out on
   // its own; with other executors, and when inputs are transferred (a chunk given up would
   // lose the buffers of the items it did not run), attempts that can time out travel alone.
-  const clocked = config.timeout !== undefined && exec === executor && !config.transfer;
-  const sizer = new ChunkSizer({
-    fixed: config.timeout !== undefined && !clocked ? 1 : config.chunk.fixed,
-    ...(config.chunk.min === undefined ? {} : { min: config.chunk.min }),
-    ...(config.chunk.max === undefined
+  // (Every item of a clocked chunk starts within what the clock holds: each runs the
+  // timeout at most, the first after loading for a minute at most.)
+  const clockItems =
+    config.timeout === undefined
+      ? 0
+      : Math.floor((CLOCK_SPAN_MS - LOAD_GRACE_MS) / Math.max(config.timeout, 1));
+  const clocked =
+    config.timeout !== undefined && exec === executor && !config.transfer && clockItems >= 2;
+  const most = clocked ? clockItems : Number.POSITIVE_INFINITY;
+  const max =
+    config.chunk.max === undefined
       ? config.transfer
-        ? { max: TRANSFER_MAX_CHUNK }
-        : {}
-      : { max: config.chunk.max }),
+        ? TRANSFER_MAX_CHUNK
+        : undefined
+      : config.chunk.max;
+  const sizer = new ChunkSizer({
+    fixed:
+      config.timeout !== undefined && !clocked
+        ? 1
+        : config.chunk.fixed === undefined
+          ? undefined
+          : Math.min(config.chunk.fixed, most),
+    ...(config.chunk.min === undefined ? {} : { min: Math.min(config.chunk.min, most) }),
+    ...(max === undefined && !clocked ? {} : { max: Math.min(max ?? DEFAULT_MAX_CHUNK, most) }),
     threads,
   });
 
@@ -984,6 +1008,7 @@ export function startCall(
     let timedOut: boolean | number = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let own: Stop | undefined;
+    let unfollow: (() => void) | undefined;
     // A timeout counts from when the task starts (onStart): a thread's start-up and the
     // loading of its module do not count, or a module slower to load than the timeout
     // could never run on a fresh thread (each timeout replaces the thread). Until then,
@@ -994,11 +1019,21 @@ export function startCall(
     const timeout = config.timeout;
     // Which item of the chunk runs, and since when (see TaskRequest.clock).
     const clock = clocked && length > 1 ? new Int32Array(new SharedArrayBuffer(16)) : undefined;
+    // The item the watch found past its timeout (-1: none had started), and its start.
+    let blamed: number | undefined;
+    let blamedStart: number | undefined;
     if (timeout !== undefined) {
       const controller = new Stop();
       own = controller;
-      live.add(controller);
       signal = controller;
+      if (clock) {
+        // A stopped call ends a clocked chunk as any chunk of several: after the item it
+        // runs (stopCell), and by ending its thread only when `terminate` says so.
+        if (terminate.aborted) controller.abort(terminate.reason);
+        else unfollow = terminate.hear(() => controller.abort(terminate.reason));
+      } else {
+        live.add(controller);
+      }
       // Timers fire before the messages waiting on ports are read: after the main thread
       // was busy past the timeout, an answer already here is read first (whether it came
       // in time is judged by the worker's clock, below).
@@ -1021,14 +1056,19 @@ export function startCall(
           const at = now();
           if (index < 0) {
             const late = dispatched + timeout + LOAD_GRACE_MS;
-            if (at >= late) expire();
-            else timer = after(Math.min(timeout, late - at), watch);
+            if (at >= late) {
+              blamed = -1;
+              expire();
+            } else timer = after(Math.min(timeout, late - at), watch);
             return;
           }
-          startedAt ??= dispatched + Atomics.load(clock, 2) / 1000;
-          const due = dispatched + Atomics.load(clock, 0) / 1000 + timeout;
-          if (at >= due) expire();
-          else timer = after(due - at, watch);
+          startedAt ??= dispatched + Atomics.load(clock, 2) / CLOCK_UNITS_PER_MS;
+          const due = dispatched + Atomics.load(clock, 0) / CLOCK_UNITS_PER_MS + timeout;
+          if (at >= due) {
+            blamed = index;
+            blamedStart = due - timeout;
+            expire();
+          } else timer = after(due - at, watch);
         };
         timer = after(timeout, watch);
       } else {
@@ -1143,17 +1183,17 @@ export function startCall(
       if (clock) {
         // Whether, and when, the chunk's first item started, by its thread's clock.
         const first = Atomics.load(clock, 1) < 0 ? undefined : Atomics.load(clock, 2);
-        startedAt = first === undefined ? undefined : dispatched + first / 1000;
+        startedAt = first === undefined ? undefined : dispatched + first / CLOCK_UNITS_PER_MS;
       }
       if (clock && timedOut !== false && !stopped) {
         // Given up for the item that ran past the timeout (or, if none started, for the
         // first): it timed out. Those before it ran, but their results went with the
         // thread, and those after it did not run: they go back to the front of the queue,
         // no attempt counted (as a crashed chunk's do; they may run twice).
-        const index = Math.max(0, Atomics.load(clock, 1));
+        const index = Math.max(0, blamed ?? Atomics.load(clock, 1));
         const item = itemAt(chunk, index);
         const error = toTaskError(item, failure, timedOut);
-        const from = Atomics.load(clock, 1) < 0 ? end : dispatched + Atomics.load(clock, 0) / 1000;
+        const from = blamedStart ?? end;
         record(item, Math.min(from, end), end, UNKNOWN_THREAD, error);
         const back: TaskItem[] = [];
         for (let i = 0; i < length; i++) if (i !== index) back.push(itemAt(chunk, i));
@@ -1202,7 +1242,9 @@ export function startCall(
       const share = (end - from) / length;
       for (let i = 0; i < length; i++) {
         const item = itemAt(chunk, i);
-        const error = toTaskError(item, failure, timedOut);
+        // (A clocked chunk timed out for one item: the others were only stopped.)
+        const late = clock && i !== Math.max(0, blamed ?? -1) ? false : timedOut;
+        const error = toTaskError(item, failure, late);
         record(item, from + i * share, from + (i + 1) * share, UNKNOWN_THREAD, error);
         void failed(item, error);
       }
@@ -1212,6 +1254,7 @@ export function startCall(
       if (cell) freeCells.push(cell);
       clearTimeout(timer);
       if (own) live.delete(own);
+      unfollow?.();
       // A failure's outcomes were handed over above: the slot is free.
       if (response === undefined) release();
     }

@@ -75,13 +75,22 @@ export interface TaskRequest {
    * Sent with `timeout` in chunks of more than one item: four Int32s through which the
    * thread tells which item runs and since when, so that the main thread can time each out
    * on its own: before each item, [0] its start and then [1] its index (Atomics.store, in
-   * that order); [2] the first item's start. Starts are µs after `clockBase` (ms, on the
-   * clock of `now()`). [3] is set by the main thread when it gave the chunk up: the chunk
-   * ends after the item running (where its thread could not be stopped).
+   * that order); [2] the first item's start. Starts are in CLOCK_UNITS_PER_MS after
+   * `clockBase` (ms, on the clock of `now()`). [3] is set by the main thread when it gave
+   * the chunk up: the chunk ends after the item running (where its thread could not be
+   * stopped).
    */
   readonly clock?: SharedArrayBuffer | undefined;
   readonly clockBase?: number | undefined;
 }
+
+/**
+ * The units of TaskRequest.clock's starts: 1/64 ms, so that an Int32 holds 9.3 hours of a
+ * chunk (the scheduler keeps chunks within that: see CLOCK_SPAN_MS).
+ */
+export const CLOCK_UNITS_PER_MS = 64;
+/** How long after its sending a clocked chunk's items may start: what an Int32 holds. */
+export const CLOCK_SPAN_MS = (2 ** 31 - 1) / CLOCK_UNITS_PER_MS;
 
 /** What the main thread exposes on `TaskRequest.progress`. */
 export interface ProgressReceiver {

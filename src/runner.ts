@@ -194,7 +194,7 @@ export interface CallOptions extends RunOptions {
    * no thread idles; the first call of a task starts at one item, and the runner
    * remembers the cost, so later calls of the same task start near the right size.
    * Under a map's `window`, a chunk is at most window / (2 x threads). Errors, retries
-   * and outcomes stay per item. A `timeout` makes every attempt travel alone.
+   * and outcomes stay per item, a `timeout` too (see `timeout`).
    * Main-thread function jobs are never chunked.
    * @default 'auto'
    */

@@ -14,8 +14,9 @@ export interface CallStats {
   /** Jobs stopped or never started because the call stopped (ERR_TASK_CANCELLED). */
   readonly cancelled: number;
   /**
-   * Attempts made, retries included. A chunk stopped while it ran (fail-fast, abort, a
-   * timeout) counts one for each of its items: which of them had started is not known.
+   * Attempts made, retries included. A chunk stopped while it ran (fail-fast, abort)
+   * counts one for each of its items: which of them had started is not known. One given
+   * up for an item that ran past its timeout counts one, that item's: the others run again.
    */
   readonly attempts: number;
   /** From the call's start to its end (ms). */

@@ -5,14 +5,22 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InlineExecutor } from '../src/executors/inline.js';
 import { ThreadsExecutor } from '../src/executors/threads.js';
-import { defineTask, type JobOutcome, type TaskRequest, TaskTimeoutError } from '../src/index.js';
+import {
+  type CallStats,
+  defineTask,
+  type JobOutcome,
+  type TaskRequest,
+  TaskTimeoutError,
+} from '../src/index.js';
 import { trackRunners } from './helpers/runners.js';
+import { tasks } from './helpers/tasks.js';
 
 interface Slow {
   value: number;
   busy?: number;
   hang?: 'spin' | 'never';
   hangUntil?: number;
+  fail?: boolean;
 }
 const slowAt = defineTask<Slow, number>(
   new URL('./fixtures/chunk-tasks.mjs', import.meta.url),
@@ -108,7 +116,75 @@ describe.each(cases)('timeouts in chunks on $name', ({ options, hang }) => {
   });
 });
 
+describe('timeouts in chunks on threads', () => {
+  it('fails the other items of a chunk given up as cancelled when the call stops meanwhile', async () => {
+    const runner = createRunner({ threads: 2 });
+    const inputs: Slow[] = Array.from({ length: 20 }, (_, value) =>
+      value % 10 === 0 ? { value, hang: 'spin' } : { value },
+    );
+    let stats: CallStats | undefined;
+    await expect(
+      runner.all(slowAt, inputs, { timeout: 100, chunkSize: 10, onStats: (s) => (stats = s) }),
+    ).rejects.toBeInstanceOf(TaskTimeoutError);
+    // The two items that spun, no more (a chunk given up as the call stopped counted all of
+    // its items as timed out).
+    expect(stats!.rejected).toBeLessThanOrEqual(2);
+    expect(stats!.fulfilled + stats!.rejected + stats!.cancelled).toBe(20);
+  });
+
+  it('lets a stopped call end its chunks after their items, keeping the threads', async () => {
+    const runner = createRunner({ threads: 2 });
+    const threadsNow = async () => {
+      const sab = new SharedArrayBuffer(4);
+      const ids = await runner.all(tasks.barrier, [
+        { sab, parties: 2 },
+        { sab, parties: 2 },
+      ]);
+      return new Set(ids);
+    };
+    const before = await threadsNow();
+    const inputs: Slow[] = Array.from({ length: 4000 }, (_, value) => ({
+      value,
+      busy: 0.05,
+      fail: value === 3000,
+    }));
+    await expect(runner.all(slowAt, inputs, { timeout: 5000 })).rejects.toMatchObject({
+      code: 'ERR_TASK_FAILED',
+      job: 3000,
+    });
+    expect(await threadsNow()).toEqual(before);
+  });
+
+  it('keeps the items of a chunk within what its clock holds (9.3 hours from its sending)', async () => {
+    const sizes = requestSizes();
+    const runner = createRunner({ threads: 2 });
+    const inputs = Array.from({ length: 120 }, (_, value) => ({ value }));
+    // 10 minutes a timeout: 55 items may all start within the clock's span.
+    await runner.all(slowAt, inputs, { timeout: 600_000, chunkSize: 100 });
+    expect(Math.max(...sizes)).toBe(55);
+    sizes.length = 0;
+    // 20 days: none but the first would; each item goes alone.
+    await runner.all(slowAt, inputs, { timeout: 20 * 86_400_000, chunkSize: 100 });
+    expect(Math.max(...sizes)).toBe(1);
+  });
+});
+
 describe('timeouts in chunks where nothing can stop a task', () => {
+  it('fails an item that threw after running past the timeout as timed out, as one sent alone', async () => {
+    const runner = createRunner({ threads: 0 });
+    const inputs: Slow[] = Array.from({ length: 4 }, (_, value) =>
+      value === 1 ? { value, busy: 120, fail: true } : { value },
+    );
+    for (const chunkSize of [1, 4]) {
+      const report = await runner.all(slowAt, inputs, {
+        timeout: 40,
+        chunkSize,
+        policy: 'settle',
+      });
+      expect(values(report.results)).toEqual([0, 'ERR_TASK_TIMEOUT', 2, 3]);
+    }
+  });
+
   it('fails an item that answered past the timeout, and only it', async () => {
     const runner = createRunner({ threads: 0 });
     const inputs: Slow[] = Array.from({ length: 6 }, (_, value) =>

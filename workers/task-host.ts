@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type MessagePort, threadId as thread } from 'node:worker_threads';
 import {
+  CLOCK_UNITS_PER_MS,
   Column,
   type FailureKind,
   hasDetachedBuffer,
@@ -299,7 +300,7 @@ export async function runRequest(
     let output: unknown;
     if (clock) {
       // Which item runs, and since when (its start first: see TaskRequest.clock).
-      const at = Math.round((start - clockBase) * 1000);
+      const at = Math.round((start - clockBase) * CLOCK_UNITS_PER_MS);
       if (i === 0) Atomics.store(clock, 2, at);
       Atomics.store(clock, 0, at);
       Atomics.store(clock, 1, i);
@@ -327,8 +328,13 @@ export async function runRequest(
     // An item that ran past the timeout fails as timed out, even where nothing stopped it.
     // (Items are timed one by one under a timeout: stride 1.)
     const ended = timeout === undefined ? undefined : now();
-    if (ended !== undefined && !failed && ended - start > timeout!) {
-      fail(i, 'timeout', serializeError(new Error(`ran past its timeout of ${timeout} ms`)));
+    // (One that threw after running past it timed out too, as an attempt sent alone does.)
+    if (ended !== undefined && ended - start > timeout!) {
+      const last = failures?.at(-1);
+      if (!failed)
+        fail(i, 'timeout', serializeError(new Error(`ran past its timeout of ${timeout} ms`)));
+      else if (last?.index === i && last.kind === 'task')
+        failures![failures!.length - 1] = { ...last, kind: 'timeout' };
     }
     // (`failed`: this item failed; a failure ends its clock group.)
     const enough =
