@@ -26,6 +26,7 @@ import { TaskCosts } from './chunking.js';
 import { Dispatcher } from './dispatch.js';
 import {
   FanoutError,
+  InvalidArgValueError,
   invalidType,
   invalidValue,
   type JobKey,
@@ -284,6 +285,16 @@ const CALL_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'policy', 'concurrency'] as const
 const ANY_KEYS = [...RUN_KEYS, ...CHUNK_KEYS, 'concurrency'] as const;
 const MAP_KEYS = [...CALL_KEYS, 'ordered', 'window'] as const;
 const GRAPH_KEYS = [...RUN_KEYS, 'policy', 'concurrency', 'order'] as const;
+/** The options each call takes. */
+const CALL_OPTIONS = {
+  run: RUN_KEYS,
+  all: CALL_KEYS,
+  any: ANY_KEYS,
+  spawn: CALL_KEYS,
+  map: MAP_KEYS,
+  graph: GRAPH_KEYS,
+} as const satisfies Record<string, readonly string[]>;
+type CallName = keyof typeof CALL_OPTIONS;
 export const DEFAULT_WINDOW = 16_384;
 
 interface ParsedCall {
@@ -298,8 +309,21 @@ interface ParsedCall {
   readonly callbacks: CallbackGuard;
 }
 
-function parseCallOptions(value: unknown, allowed: readonly string[]): ParsedCall {
+function parseCallOptions(value: unknown, call: CallName): ParsedCall {
   const options = value === undefined ? {} : objectOption('options', value);
+  const allowed: readonly string[] = CALL_OPTIONS[call];
+  // An options object of another call's type may hold its keys (TypeScript allows a wider
+  // object held in a variable): named as such, not as a misspelling.
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key) || options[key] === undefined) continue;
+    const takers = Object.entries(CALL_OPTIONS)
+      .filter(([, keys]) => (keys as readonly string[]).includes(key))
+      .map(([name]) => `${name}()`);
+    if (takers.length === 0) continue;
+    throw new InvalidArgValueError(
+      `\`${key}\` in \`options\` is an option of ${takers.join(', ')}, not of ${call}() (the keys it takes: ${allowed.join(', ')})`,
+    );
+  }
   knownKeys('options', options, allowed);
   const callbacks = new CallbackGuard();
   // A retryOn that throws retries nothing more; the call fails with its error at its end.
@@ -494,7 +518,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       throw invalidType('run(task, input): task', 'a task made by defineTask()', task);
     }
     const list = parseJobs(task, [input], 'run').read();
-    const parsed = parseCallOptions(options, RUN_KEYS);
+    const parsed = parseCallOptions(options, 'run');
     const result = await this.#call(list, parsed, 'fail-fast', 'run');
     return (this.#failFast(list, result) as Out[])[0] as Out;
   }
@@ -530,7 +554,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   ): Promise<Out[] | SettledReport<JobOutcome<Out>[]>>;
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'all');
-    const parsed = parseCallOptions(rest[at - 1], CALL_KEYS);
+    const parsed = parseCallOptions(rest[at - 1], 'all');
     const list = this.#read(read, parsed, 'all');
     const result = await this.#call(list, parsed, parsed.config.policy, 'all');
     if (parsed.config.policy === 'fail-fast') return this.#failFast(list, result);
@@ -555,7 +579,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
   any<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: AnyOptions): Promise<Out>;
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'any');
-    const parsed = parseCallOptions(rest[at - 1], ANY_KEYS);
+    const parsed = parseCallOptions(rest[at - 1], 'any');
     const list = this.#read(read, parsed, 'any');
     const { record, outcomes } = await this.#call(list, parsed, 'any', 'any');
     if (record.aborted) throw record.aborted.reason;
@@ -581,7 +605,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
       (typeof raw === 'object' && raw !== null && (raw as CallOptions).policy === undefined)
         ? { ...(raw as object | undefined), policy: 'settle' }
         : raw;
-    const parsed = parseCallOptions(withDefault, CALL_KEYS);
+    const parsed = parseCallOptions(withDefault, 'spawn');
     let call: Promise<CallResult>;
     try {
       call = this.#callUnchecked(
@@ -658,7 +682,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     if (!isTask(task))
       throw invalidType('map(task, inputs): task', 'a task made by defineTask()', task);
     assertIterable(inputs, 'map(task, inputs): inputs');
-    const parsed = parseCallOptions(options, MAP_KEYS);
+    const parsed = parseCallOptions(options, 'map');
     const raw = (options ?? {}) as MapOptions;
     const ordered = raw.ordered === undefined ? true : booleanOption('ordered', raw.ordered);
     const window =
@@ -735,7 +759,7 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     options?: GraphOptions,
   ): Promise<GraphValues<N> | GraphReport<GraphOutcomes<N>>>;
   async graph(nodes: unknown, options?: GraphOptions): Promise<unknown> {
-    const parsed = parseCallOptions(options, GRAPH_KEYS);
+    const parsed = parseCallOptions(options, 'graph');
     const raw = (options ?? {}) as GraphOptions;
     const order =
       raw.order === undefined ? 'critical-path' : oneOf('order', raw.order, GRAPH_ORDERS);

@@ -241,6 +241,9 @@ describe.each(executors)('call options on $name', ({ options }) => {
     [{ onStats: 5 }, 'type', 'onStats', '5'],
     [{ polciy: 'settle' }, 'range', 'Unknown key `polciy`'],
     [{ retries: { attempts: 1, bakcoff: {} } }, 'range', 'Unknown key `bakcoff` in `retries`'],
+    // Another call's options (an options object of MapOptions' type, in a variable).
+    [{ ordered: false }, 'range', '`ordered` in `options` is an option of map(), not of all()'],
+    [{ order: 'fifo' }, 'range', '`order` in `options` is an option of graph(), not of all()'],
   ])('all() rejects %o', async (bad, kind, ...named) => {
     const runner = makeRunner(options);
     const { sab, cells: counter } = cells(1);
