@@ -529,29 +529,27 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * Fail-fast (default) resolves with the outputs in the input's shape; settle resolves
    * with a report.
    */
-  // (The form of jobs comes first: where no overload matches, TypeScript explains the last
-  // one, and a mistake in a task's inputs is then told against the task's form.)
-  all<const J extends JobsInput>(jobs: J, options?: FailFastOptions): Promise<Values<J>>;
-  all<const J extends JobsInput>(
-    jobs: J,
-    options: SettleOptions,
-  ): Promise<SettledReport<Outcomes<J>>>;
-  // Options whose policy is not known until run time (a variable typed CallOptions).
-  all<const J extends JobsInput>(
-    jobs: J,
-    options?: CallOptions,
-  ): Promise<Values<J> | SettledReport<Outcomes<J>>>;
   all<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: FailFastOptions): Promise<Out[]>;
   all<In, Out>(
     task: Task<In, Out>,
     inputs: Inputs<In>,
     options: SettleOptions,
   ): Promise<SettledReport<JobOutcome<Out>[]>>;
+  all<const J extends JobsInput>(jobs: J, options?: FailFastOptions): Promise<Values<J>>;
+  all<const J extends JobsInput>(
+    jobs: J,
+    options: SettleOptions,
+  ): Promise<SettledReport<Outcomes<J>>>;
+  // Options whose policy is not known until run time (a variable typed CallOptions).
   all<In, Out>(
     task: Task<In, Out>,
     inputs: Inputs<In>,
     options?: CallOptions,
   ): Promise<Out[] | SettledReport<JobOutcome<Out>[]>>;
+  all<const J extends JobsInput>(
+    jobs: J,
+    options?: CallOptions,
+  ): Promise<Values<J> | SettledReport<Outcomes<J>>>;
   async all(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'all');
     const parsed = parseCallOptions(rest[at - 1], 'all');
@@ -575,8 +573,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * Resolves with the first job to succeed and cancels the rest. Rejects with an
    * AggregateError of every job's TaskError (in input order) only when all fail.
    */
-  any<const J extends JobsInput>(jobs: J, options?: AnyOptions): Promise<ValueOfAny<J>>;
   any<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: AnyOptions): Promise<Out>;
+  any<const J extends JobsInput>(jobs: J, options?: AnyOptions): Promise<ValueOfAny<J>>;
   async any(first: unknown, ...rest: unknown[]): Promise<unknown> {
     const { read, rest: at } = parseJobs(first, rest[0], 'any');
     const parsed = parseCallOptions(rest[at - 1], 'any');
@@ -594,8 +592,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * failure goes to `onError`, the `'error'` event, or a process warning, never to an
    * unhandled rejection. Same forms as `all`; the policy defaults to `'settle'`.
    */
-  spawn(jobs: JobsInput, options?: CallOptions): void;
   spawn<In, Out>(task: Task<In, Out>, inputs: Inputs<In>, options?: CallOptions): void;
+  spawn(jobs: JobsInput, options?: CallOptions): void;
   spawn(first: unknown, ...rest: unknown[]): void {
     const { read, rest: at } = parseJobs(first, rest[0], 'spawn');
     const raw = rest[at - 1];
