@@ -75,6 +75,12 @@ describe('fanout run', () => {
     expect(out.sort((a, b) => a - b)).toEqual(inputs.map((x) => 2 * x));
   });
 
+  it('runs the TypeScript module beside a JavaScript one named that is not there', async () => {
+    const typed = fileURLToPath(new URL('./fixtures/typed-task.js', import.meta.url));
+    const result = await fanout(['run', typed, '-e', 'norm', '-q'], jsonl([{ x: 3, y: 4 }]));
+    expect(result).toMatchObject({ code: 0, stdout: '5\n', stderr: '' });
+  });
+
   it('takes the input file as an argument after the module, but not twice', async () => {
     const input = file('positional.jsonl', jsonl([1, 2, 3]));
     const result = await fanout(['run', tasks, input, '-e', 'double', '-q']);

@@ -78,33 +78,27 @@ const STRIP_ONLY_CODES = new Set([
 ]);
 
 /**
- * The TypeScript module beside a JavaScript one that is not there (`tasks.ts` for
- * `tasks.js`), if there is one: a task named as the compiled module will be, run from the
- * sources (under tsx, or Node's type stripping), as TypeScript's own imports take `.js`.
+ * The module a task names: itself, or where it is a JavaScript file that is not there and
+ * the TypeScript one beside it is (`tasks.ts` for `tasks.js`, `.mts` for `.mjs`, `.cts`
+ * for `.cjs`, `.tsx` for `.jsx`), that one: a task named as the compiled module will be,
+ * run from the sources (under tsx, or Node's type stripping), as TypeScript's own imports
+ * take `.js`.
  */
-function typeScriptSibling(url: string, error: unknown): string | undefined {
-  if ((error as { code?: unknown } | null)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
-  const { protocol, pathname } = new URL(url);
-  const match = /\.(m|c)?js(x)?$/.exec(pathname);
-  if (protocol !== 'file:' || !match) return undefined;
-  const path = fileURLToPath(url);
-  // (Only when the module itself is missing, not one that it imports.)
-  if (!(error as Error).message.includes(path) || existsSync(path)) return undefined;
+export function taskModuleUrl(url: string): string {
+  const parsed = new URL(url);
+  const match = /\.(m|c)?js(x)?$/.exec(parsed.pathname);
+  if (parsed.protocol !== 'file:' || !match) return url;
+  const path = fileURLToPath(parsed);
+  if (existsSync(path)) return url;
   const sibling = `${path.slice(0, -match[0].length)}.${match[1] ?? ''}ts${match[2] ?? ''}`;
-  return existsSync(sibling) ? pathToFileURL(sibling).href : undefined;
+  if (!existsSync(sibling)) return url;
+  const found = pathToFileURL(sibling);
+  found.search = parsed.search;
+  found.hash = parsed.hash;
+  return found.href;
 }
 
 async function importModule(url: string): Promise<TaskModule> {
-  try {
-    return await importSource(url);
-  } catch (error) {
-    const sibling = typeScriptSibling(url, error);
-    if (sibling === undefined) throw error;
-    return importSource(sibling);
-  }
-}
-
-async function importSource(url: string): Promise<TaskModule> {
   if (!TS_EXTENSION.test(new URL(url).pathname)) return import(url);
   // tsx where it is installed (an optional peer dependency), on every Node: it takes the
   // whole language and imports written without their extension, so a module that loads on
@@ -138,7 +132,9 @@ async function importSource(url: string): Promise<TaskModule> {
   }
 }
 
-function load(url: string): Promise<TaskModule> {
+function load(named: string): Promise<TaskModule> {
+  // (One copy of a module per thread, whichever name it was given by.)
+  const url = taskModuleUrl(named);
   let module = modules.get(url);
   if (!module) {
     module = importModule(url);
@@ -223,10 +219,9 @@ function compiled(module: TaskModule): Record<string, unknown> | undefined {
 
 /** The module's export named `name` (see compiled). */
 function exportOf(module: TaskModule, name: string): unknown {
-  const value = module[name];
-  if (typeof value === 'function') return value;
   const exports = compiled(module);
-  return exports && typeof exports[name] === 'function' ? exports[name] : value;
+  // (Its `default` is `module.exports` itself: its own default export is in there.)
+  return exports && (name === 'default' || name in exports) ? exports[name] : module[name];
 }
 
 /**

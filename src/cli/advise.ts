@@ -406,7 +406,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
   const lines = [
     `fanout advise: ${describeMachine()}`,
     '',
-    `sample: ${m.items} items, ${m.failures} failed`,
+    `sample: ${counted(m.items, 'item')}, ${m.failures} failed`,
     `cost per item: ${fmtMs(m.meanMs)} on average (max ${fmtMs(m.maxMs)}, variation ${(m.cv * 100).toFixed(0)}%)`,
     `threads here keep ${(measurement.efficiency * 100).toFixed(0)}% of their speed when all run at once; what fanout adds per item: ${fmtMs(measurement.itemMs)} (items that cost nothing, every thread busy), and ${fmtMs(measurement.cloneMs)} more to move this input and output between threads; one message to a worker and back: ${fmtMs(measurement.messageMs)}`,
     '',
@@ -414,7 +414,7 @@ export async function advise(modulePath: string, flags: AdviseFlags): Promise<nu
     pays
       ? `  Each item costs ${fmtMs(m.meanMs)} of work, shared by ${counted(here, 'thread')}, against ${fmtMs(perItem)} that fanout adds to it.`
       : `  ${whyNot(best.limit, measurement, perItem)}; run it in one thread (--threads 0).`,
-    `chunk size: auto, the default (--chunk auto): about ${counted(best.chunk, 'item')} a message here (${fmtMs(best.chunk * m.meanMs)} of work${best.chunk * m.meanMs >= measurement.messageMs ? ': hides the message cost' : `, less than a message costs: the input has too few items for larger chunks`}), and smaller ones at the end of the input so that no thread idles${m.cv > 1 ? '; costs vary a lot, and auto adapts to that' : ''}.`,
+    `chunk size: auto, the default (--chunk auto): about ${counted(best.chunk, 'item')} a message here (${fmtMs(best.chunk * m.meanMs)} of work${best.chunk * m.meanMs >= measurement.messageMs ? ': hides the message cost' : `, less than a message costs: ${best.chunk < MAX_CHUNK ? 'the input has too few items for larger chunks' : 'the largest chunk there is'}`}), and smaller ones at the end of the input so that no thread idles${m.cv > 1 ? '; costs vary a lot, and auto adapts to that' : ''}.`,
     `threads: ${threads === 0 ? '0 (in this thread)' : `${threads}, one per core: CPU-bound work gains nothing from more`}.`,
     `policy: ${policy}: ${policy === 'settle' ? `${m.failures} of ${m.items} sample items failed, so fail-fast would likely stop a full run early; settle runs everything and lists what failed (--errors).` : 'no sample item failed, so a failure in a full run is likely worth stopping for.'}`,
     '',

@@ -6,7 +6,7 @@ import { createReadStream, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { loadTask, type TaskFunction } from '../../workers/task-host.js';
+import { loadTask, type TaskFunction, taskModuleUrl } from '../../workers/task-host.js';
 import { TASK_STDOUT_ENV } from '../protocol.js';
 import { defineTask, type Task } from '../task.js';
 import { elementLines, jsonErrorAt, lineAt } from './json-text.js';
@@ -39,7 +39,9 @@ export async function taskFromArgs(
   exportName: string,
 ): Promise<{ task: Task; fn: TaskFunction }> {
   const path = resolve(modulePath);
-  if (!existsSync(path))
+  // (A JavaScript module not there runs the TypeScript beside it: see taskModuleUrl.)
+  const url = pathToFileURL(path).href;
+  if (!existsSync(path) && taskModuleUrl(url) === url)
     throw new UsageError(`cannot find the task module ${modulePath} (${path})`);
   const task = defineTask(pathToFileURL(path), exportName);
   const loaded = await loadTask(task);
