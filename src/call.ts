@@ -1111,7 +1111,6 @@ export function startCall(
     const flight: Flying = { at: dispatched, size: length, cell, cutAsked: false };
     flying.add(flight);
     let response: TaskResponse | undefined;
-    let sendMs = 0;
     // An input whose buffer is already detached cannot be sent (a thread given one in its
     // transfer list fails to read the message: its worker dies, or a session's message is
     // lost and the chunk never answers). Found before sending, it fails as cloning does.
@@ -1146,16 +1145,13 @@ export function startCall(
       const last =
         (more !== undefined && readyCount() + more <= others * length) ||
         (windowFull && readyCount() === 0);
-      const answer = session
+      response = await (session
         ? session.execute(request, transfer, last)
         : exec.execute(request, {
             signal,
             ...(transfer ? { transfer } : {}),
             ...(onStart ? { onStart } : {}),
-          });
-      // What sending cost the main thread (packing the inputs, posting them).
-      sendMs = now() - dispatched;
-      response = await answer;
+          }));
       received = now();
       answered = true;
       const wrong = malformed(response, length, stopped);
@@ -1264,10 +1260,7 @@ export function startCall(
       handed = canStop ? undefined : handOn(slot, length - (response.failures?.length ?? 0));
       // A chunk's outcomes come after its progress reports (they travel on another port).
       if (progress) await progress.closed;
-      const settling = now();
       settleChunk(chunk, response, received - dispatched);
-      // What the chunk cost the main thread, which the sizer keeps chunks within.
-      sizer.observeMain(length, sendMs + now() - settling);
     } catch (error) {
       // Outcomes that could not all be handed over: the call stops with ERR_INTERNAL. A
       // chunk already handed on goes on with the slot (stopped, it ends at once); the

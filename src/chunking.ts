@@ -67,15 +67,6 @@ const EVEN_SPREAD = 0.25;
 const TAIL_FLOOR_ROUND_TRIPS = 2;
 /** The least a round-trip sample may exceed twice the estimate by (ms). */
 const ROUND_TRIP_STEP_MS = 0.1;
-/**
- * The most one chunk may cost the main thread (ms), which packs its inputs and hands over
- * its outcomes each in one go, its event loop waiting meanwhile: items that cost it
- * microseconds each (records of many keys, settle outcomes, failures) come in smaller
- * chunks. Bare values of tiny items cost it ~0.1 µs each, so they are not held back.
- */
-const MAIN_BUDGET_MS = 10;
-/** The fewest items that budget leaves a chunk. */
-const MAIN_FLOOR_ITEMS = 16;
 
 export class ChunkSizer {
   readonly #fixed: number | undefined;
@@ -100,8 +91,6 @@ export class ChunkSizer {
   #count = 0;
   #totalMs = 0;
   #totalSquares = 0;
-  /** Smoothed cost of one item to the main thread (ms): see MAIN_BUDGET_MS. */
-  #mainPerItemMs: number | undefined;
 
   constructor(options: ChunkSizerOptions) {
     this.#fixed = options.fixed;
@@ -180,10 +169,6 @@ export class ChunkSizer {
       const ideal = this.#perItemMs > 0 ? Math.floor(this.#targetMs / this.#perItemMs) : this.#max;
       size = Math.min(ideal, 2 * this.#largest, this.#max);
     }
-    if (this.#mainPerItemMs !== undefined && this.#mainPerItemMs > 0) {
-      const budget = Math.floor(MAIN_BUDGET_MS / this.#mainPerItemMs);
-      size = Math.min(size, Math.max(MAIN_FLOOR_ITEMS, budget));
-    }
     if (remaining !== undefined) {
       // Even items: a share such that every thread ends together, counting what the others
       // still have to run. Uneven ones: a part of that share, so the end can balance.
@@ -227,16 +212,6 @@ export class ChunkSizer {
     const imbalanceMs = spread * Math.sqrt(share) * perItemMs;
     const halvings = Math.log2(Math.max(1, share / this.#floorItems(perItemMs)));
     return imbalanceMs <= halvings * this.#roundTripMs;
-  }
-
-  /** Feeds back what a chunk of `items` cost the main thread (ms): sending and settling it. */
-  observeMain(items: number, ms: number): void {
-    if (items <= 0 || !(ms >= 0)) return;
-    const cost = ms / items;
-    this.#mainPerItemMs =
-      this.#mainPerItemMs === undefined
-        ? cost
-        : (1 - SMOOTHING) * this.#mainPerItemMs + SMOOTHING * cost;
   }
 
   /**

@@ -180,36 +180,6 @@ describe('ChunkSizer (simulated timings)', () => {
     expect(recovered.at(-1)).toBeGreaterThan(950);
   });
 
-  it('keeps what a chunk costs the main thread within 10 ms, down to 16 items', () => {
-    // Items of 1 µs whose outcomes cost the main thread 0.5 µs each (settle outcomes).
-    const settle = new ChunkSizer({ threads: 2 });
-    for (let i = 0; i < 40; i++) {
-      const size = settle.next();
-      settle.observe(size, size * 0.001);
-      settle.observeMain(size, size * 0.0005);
-    }
-    expect(settle.next()).toBe(20_000); // 50,000 by the target alone
-    // Records of many keys: 30 µs each to the main thread.
-    const records = new ChunkSizer({ threads: 2 });
-    records.observe(1000, 1000 * 0.001);
-    records.observeMain(1000, 1000 * 0.03);
-    expect(records.next()).toBe(333);
-    records.observeMain(1000, 1000 * 10);
-    expect(records.next()).toBe(16);
-    // Bare values of tiny items cost it ~0.1 µs: the target decides.
-    const bare = new ChunkSizer({ threads: 2 });
-    for (let i = 0; i < 40; i++) {
-      const size = bare.next();
-      bare.observe(size, size * 0.001);
-      bare.observeMain(size, size * 0.0001);
-    }
-    expect(bare.next()).toBe(50_000);
-    // Neither cuts a chunk smaller than it already is, nor a fixed size.
-    const fixed = new ChunkSizer({ threads: 2, fixed: 500 });
-    fixed.observeMain(500, 500);
-    expect(fixed.next()).toBe(500);
-  });
-
   it('uses a fixed size when one is given, never more than what remains', () => {
     const sizer = new ChunkSizer({ threads: 2, fixed: 7 });
     expect(drive(sizer, 0.001, 3)).toEqual([7, 7, 7]);
