@@ -670,8 +670,7 @@ export function startCall(
   const onSignal = () => abortWith(config.signal?.reason, 'the call was aborted');
   const onDestroyed = () => {
     abortWith(
-      // (No stack: destroy() stops every call at once, and it would show the scheduler.)
-      stackless(() => new RunnerClosedError('The runner was destroyed while the call ran')),
+      new RunnerClosedError('The runner was destroyed while the call ran'),
       'the runner was destroyed',
     );
     // destroy() stops everything now: no grace, even for a call already stopping.

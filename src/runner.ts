@@ -642,7 +642,15 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
           this.#report(asError(error, 'a callback'));
         }
       },
-      (error: unknown) => this.#report(asError(error, 'a callback')),
+      (error: unknown) => {
+        this.#report(asError(error, 'a callback'));
+        // (Inputs that threw still have their end told: what its callbacks threw too.)
+        try {
+          parsed.callbacks.check();
+        } catch (thrown) {
+          this.#report(asError(thrown, 'a callback'));
+        }
+      },
     );
     this.#detached.add(work);
     void work.finally(() => this.#detached.delete(work));
@@ -846,6 +854,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * thrown (the first error: what those callbacks throw is dropped).
    */
   #read(read: () => JobList, parsed: ParsedCall, kind: CallKind): JobList {
+    // (A closed runner takes no call: nothing is read, no end is told.)
+    if (this.#closed) throw new RunnerClosedError();
     const started = now();
     try {
       return read();
@@ -866,7 +876,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         aborted: undefined,
         sourceError: { error },
       };
-      this.#ended(parsed, meter, kind, record, () => undefined);
+      // Told after the call returned its promise, as every call's end is.
+      void Promise.resolve().then(() => this.#ended(parsed, meter, kind, record, () => undefined));
       throw error;
     }
   }

@@ -124,6 +124,39 @@ describe.each(executors)('callbacks that throw on $name', ({ options }) => {
     expect(told).toEqual(
       ['all', 'any', 'spawn'].flatMap((n) => [`${n} progress 0/0`, `${n} stats 0`, `${n} trace`]),
     );
+    // Told after the call returned its promise, as every call's end.
+    let returned = false;
+    let toldAfter: boolean | undefined;
+    const late = runner.all(double, inputs(), { onStats: () => (toldAfter = returned) });
+    returned = true;
+    await expect(late).rejects.toBe(boom);
+    expect(toldAfter).toBe(true);
+    // A spawn's callback that threw there is reported too, beside the inputs' error.
+    const both: unknown[] = [];
+    const reporting = createRunner({ ...options, onError: (e) => both.push(e) });
+    reporting.spawn(double, inputs(), {
+      onStats: () => {
+        throw new CallbackBug('onStats threw after the inputs did');
+      },
+    });
+    await reporting.idle();
+    expect(both).toHaveLength(2);
+    expect(both[0]).toBe(boom);
+    expect(both[1]).toBeInstanceOf(CallbackBug);
+    // A closed runner reads nothing and tells no end: it is closed.
+    const closed = createRunner(options);
+    await closed.close();
+    let read = false;
+    function* noticed(): Generator<number> {
+      read = true;
+      yield 1;
+    }
+    const heard: string[] = [];
+    await expect(
+      closed.all(double, noticed(), { onStats: () => heard.push('stats') }),
+    ).rejects.toMatchObject({ code: 'ERR_RUNNER_CLOSED' });
+    expect(read).toBe(false);
+    expect(heard).toEqual([]);
     // The inputs' error came first: a callback that throws then does not replace it.
     await expect(
       runner.all(double, inputs(), {
