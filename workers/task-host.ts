@@ -133,15 +133,18 @@ async function importModule(url: string): Promise<TaskModule> {
 }
 
 function load(named: string): Promise<TaskModule> {
-  // (One copy of a module per thread, whichever name it was given by.)
+  let module = modules.get(named);
+  if (module) return module;
+  // (One copy of a module per thread, whichever name it was given by; the name is looked
+  // up on disk once, not for every chunk.)
   const url = taskModuleUrl(named);
-  let module = modules.get(url);
-  if (!module) {
-    module = importModule(url);
-    modules.set(url, module);
-    module.catch(() => modules.delete(url));
+  module = modules.get(url) ?? importModule(url);
+  const loaded = module;
+  for (const key of new Set([named, url])) {
+    modules.set(key, loaded);
+    loaded.catch(() => modules.delete(key));
   }
-  return module;
+  return loaded;
 }
 
 /** Why a module could not be loaded that says it is not there (or is a directory, no module). */
