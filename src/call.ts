@@ -648,7 +648,7 @@ export function startCall(
     // each time, whose stack capture cost ~5 µs, several times per stopped call and once per
     // job running on the main thread (whose signals share it, as signals that follow
     // another's do).
-    // (No stack either: it would show the scheduler only.)
+    // (And with no stack: capturing one is most of that cost.)
     stopError = stackless(() => new DOMException('This operation was aborted', 'AbortError'));
     stop.abort(stopError);
     for (const controller of live) controller.abort(stopError);

@@ -613,7 +613,8 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
         'spawn',
       );
     } catch (error) {
-      // The inputs' iterator threw: a failure of the work, reported as the others are.
+      // The inputs' iterator threw (or the runner is closed): a failure of the work,
+      // reported as the others are.
       call = Promise.reject(asError(error, 'reading the inputs'));
     }
     const work = call.then(
