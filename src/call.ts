@@ -544,18 +544,11 @@ export function startCall(
   // (Every item of a clocked chunk starts within what the clock holds: each runs the
   // timeout at most, the first after loading for a minute at most.)
   const clockItems =
-    config.timeout === undefined
-      ? 0
-      : Math.floor((CLOCK_SPAN_MS - LOAD_GRACE_MS) / Math.max(config.timeout, 1));
+    config.timeout === undefined ? 0 : Math.floor((CLOCK_SPAN_MS - LOAD_GRACE_MS) / config.timeout);
   const clocked =
     config.timeout !== undefined && exec === executor && !config.transfer && clockItems >= 2;
   const most = clocked ? clockItems : Number.POSITIVE_INFINITY;
-  const max =
-    config.chunk.max === undefined
-      ? config.transfer
-        ? TRANSFER_MAX_CHUNK
-        : undefined
-      : config.chunk.max;
+  const max = config.chunk.max ?? (config.transfer ? TRANSFER_MAX_CHUNK : undefined);
   const sizer = new ChunkSizer({
     fixed:
       config.timeout !== undefined && !clocked

@@ -43,7 +43,7 @@ export async function taskFromArgs(
   const url = pathToFileURL(path).href;
   if (!existsSync(path) && taskModuleUrl(url) === url)
     throw new UsageError(`cannot find the task module ${modulePath} (${path})`);
-  const task = defineTask(pathToFileURL(path), exportName);
+  const task = defineTask(url, exportName);
   const loaded = await loadTask(task);
   if (!loaded.ok) {
     // A module that threw while loading tells only its own error: name the module.
