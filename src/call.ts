@@ -8,6 +8,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { onAbort, onAborts, Stop } from './abort.js';
+import { callbackMs } from './callbacks.js';
 import {
   ChunkSizer,
   DEFAULT_MAX_CHUNK,
@@ -1103,6 +1104,8 @@ export function startCall(
     const flight: Flying = { at: dispatched, size: length, cell, cutAsked: false };
     flying.add(flight);
     let response: TaskResponse | undefined;
+    // What the chunk cost the main thread to send (packing its inputs, posting them).
+    let sendMs = 0;
     // An input whose buffer is already detached cannot be sent (a thread given one in its
     // transfer list fails to read the message: its worker dies, or a session's message is
     // lost and the chunk never answers). Found before sending, it fails as cloning does.
@@ -1137,13 +1140,15 @@ export function startCall(
       const last =
         (more !== undefined && readyCount() + more <= others * length) ||
         (windowFull && readyCount() === 0);
-      response = await (session
+      const answer = session
         ? session.execute(request, transfer, last)
         : exec.execute(request, {
             signal,
             ...(transfer ? { transfer } : {}),
             ...(onStart ? { onStart } : {}),
-          }));
+          });
+      sendMs = now() - dispatched;
+      response = await answer;
       received = now();
       answered = true;
       const wrong = malformed(response, length, stopped);
@@ -1252,7 +1257,11 @@ export function startCall(
       handed = canStop ? undefined : handOn(slot, length - (response.failures?.length ?? 0));
       // A chunk's outcomes come after its progress reports (they travel on another port).
       if (progress) await progress.closed;
+      const settling = now();
+      const called = callbackMs();
       settleChunk(chunk, response, received - dispatched);
+      // What the chunk cost the main thread, which the sizer keeps chunks within.
+      sizer.observeMain(length, sendMs + now() - settling - (callbackMs() - called));
     } catch (error) {
       // Outcomes that could not all be handed over: the call stops with ERR_INTERNAL. A
       // chunk already handed on goes on with the slot (stopped, it ends at once); the

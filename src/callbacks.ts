@@ -4,6 +4,18 @@
 // kept, later calls of the callbacks under way are skipped (those of the end still run),
 // and the call fails with that error when it ends.
 
+import { now } from './protocol.js';
+
+/**
+ * How long the callbacks of every call have run so far (ms): what the scheduler times as
+ * its own cost on the main thread leaves it out.
+ */
+let spentMs = 0;
+
+export function callbackMs(): number {
+  return spentMs;
+}
+
 export class CallbackGuard {
   #error: { readonly error: unknown } | undefined;
 
@@ -11,11 +23,14 @@ export class CallbackGuard {
   wrap<A extends unknown[], R = void>(fn: (...args: A) => R, skipped?: R): (...args: A) => R {
     return (...args) => {
       if (this.#error) return skipped as R;
+      const start = now();
       try {
         return fn(...args);
       } catch (error) {
         this.#error = { error };
         return skipped as R;
+      } finally {
+        spentMs += now() - start;
       }
     };
   }

@@ -31,10 +31,14 @@ export interface ChunkSizerOptions {
   readonly roundTripMs?: number;
 }
 
-/** What a task's items cost: on average (ms), and how unevenly (coefficient of variation). */
+/**
+ * What a task's items cost: on average (ms), how unevenly (coefficient of variation), and
+ * what each cost the main thread (ms), once measured (see MAIN_BUDGET_MS).
+ */
 export interface ItemCost {
   readonly perItemMs: number;
   readonly spread: number | undefined;
+  readonly mainPerItemMs?: number | undefined;
 }
 
 /** What an automatic chunk aims to cost by default (ms): see ChunkSizerOptions.targetMs. */
@@ -67,6 +71,23 @@ const EVEN_SPREAD = 0.25;
 const TAIL_FLOOR_ROUND_TRIPS = 2;
 /** The least a round-trip sample may exceed twice the estimate by (ms). */
 const ROUND_TRIP_STEP_MS = 0.1;
+/**
+ * The most one chunk may cost the main thread (ms), which packs its inputs and hands over
+ * its outcomes each in one go, its event loop waiting meanwhile: items that cost it
+ * microseconds each (records of many keys, settle outcomes, failures) come in smaller
+ * chunks. Bare values of tiny items cost it ~0.1 µs each: they are not held back.
+ */
+const MAIN_BUDGET_MS = 10;
+/** The fewest items that budget leaves a chunk. */
+const MAIN_FLOOR_ITEMS = 16;
+/**
+ * Weights of a new measurement of the main thread's cost of an item, below and above the
+ * estimate. A chunk's own costs (a message, a turn of the event loop) and the main thread
+ * being preempted only add to what its items cost: the estimate follows the cheaper
+ * measurements more closely, so that one slow chunk does not shrink the next ones much.
+ */
+const MAIN_DOWN = 0.5;
+const MAIN_UP = 0.2;
 
 export class ChunkSizer {
   readonly #fixed: number | undefined;
@@ -91,6 +112,8 @@ export class ChunkSizer {
   #count = 0;
   #totalMs = 0;
   #totalSquares = 0;
+  /** Estimated cost of one item to the main thread (ms): see MAIN_BUDGET_MS. */
+  #mainPerItemMs: number | undefined;
 
   constructor(options: ChunkSizerOptions) {
     this.#fixed = options.fixed;
@@ -107,10 +130,11 @@ export class ChunkSizer {
    * is measured yet: the first chunk then aims at half the target instead of one item,
    * and later ones still grow at most 2x a step.
    */
-  seed({ perItemMs, spread }: ItemCost): void {
+  seed({ perItemMs, spread, mainPerItemMs }: ItemCost): void {
     if (this.#perItemMs !== undefined || !(perItemMs >= 0) || this.#fixed !== undefined) return;
     this.#perItemMs = perItemMs;
     this.#spread = spread;
+    this.#mainPerItemMs ??= mainPerItemMs;
     const ideal = perItemMs > 0 ? Math.floor(this.#targetMs / perItemMs) : this.#max;
     this.#largest = Math.max(this.#min, Math.min(this.#max, Math.floor(ideal / 4)));
   }
@@ -131,12 +155,17 @@ export class ChunkSizer {
    * follow the last chunks (and those may be the cheap end of an input).
    */
   get cost(): ItemCost | undefined {
+    const mainPerItemMs = this.#mainPerItemMs;
     if (this.#count === 0) {
       return this.#perItemMs === undefined
         ? undefined
-        : { perItemMs: this.#perItemMs, spread: this.#spread };
+        : { perItemMs: this.#perItemMs, spread: this.#spread, mainPerItemMs };
     }
-    return { perItemMs: this.#totalMs / this.#count, spread: this.#overallSpread() };
+    return {
+      perItemMs: this.#totalMs / this.#count,
+      spread: this.#overallSpread(),
+      mainPerItemMs,
+    };
   }
 
   /** The coefficient of variation of every item measured in this call, if any. */
@@ -168,6 +197,10 @@ export class ChunkSizer {
     if (this.#perItemMs !== undefined) {
       const ideal = this.#perItemMs > 0 ? Math.floor(this.#targetMs / this.#perItemMs) : this.#max;
       size = Math.min(ideal, 2 * this.#largest, this.#max);
+    }
+    const main = this.#mainPerItemMs;
+    if (main !== undefined && main > 0) {
+      size = Math.min(size, Math.max(MAIN_FLOOR_ITEMS, Math.floor(MAIN_BUDGET_MS / main)));
     }
     if (remaining !== undefined) {
       // Even items: a share such that every thread ends together, counting what the others
@@ -212,6 +245,20 @@ export class ChunkSizer {
     const imbalanceMs = spread * Math.sqrt(share) * perItemMs;
     const halvings = Math.log2(Math.max(1, share / this.#floorItems(perItemMs)));
     return imbalanceMs <= halvings * this.#roundTripMs;
+  }
+
+  /**
+   * Feeds back what a chunk of `items` cost the main thread (ms): sending it and handing
+   * over its outcomes, the caller's callbacks not included. Divided per item, a chunk's
+   * own cost makes a small chunk's items look dearer; the cap that follows is still above
+   * the chunk unless the chunk itself cost more than the budget.
+   */
+  observeMain(items: number, ms: number): void {
+    if (items <= 0 || !(ms >= 0)) return;
+    const cost = ms / items;
+    const was = this.#mainPerItemMs;
+    this.#mainPerItemMs =
+      was === undefined ? cost : was + (cost < was ? MAIN_DOWN : MAIN_UP) * (cost - was);
   }
 
   /**

@@ -180,6 +180,60 @@ describe('ChunkSizer (simulated timings)', () => {
     expect(recovered.at(-1)).toBeGreaterThan(950);
   });
 
+  it('keeps what a chunk costs the main thread within 10 ms, down to 16 items', () => {
+    /** Drives 1 µs items whose chunks cost the main thread `chunkMs` + `itemMs` an item. */
+    const driveMain = (sizer: ChunkSizer, itemMs: number, chunkMs = 0, steps = 40) => {
+      const sizes: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const size = sizer.next();
+        sizes.push(size);
+        sizer.observe(size, size * 0.001);
+        sizer.observeMain(size, chunkMs + size * itemMs);
+      }
+      return sizes;
+    };
+    // Settle outcomes, 0.5 µs each: 20,000 (50,000 by the target alone).
+    const settle = new ChunkSizer({ threads: 2 });
+    driveMain(settle, 0.0005);
+    expect(settle.next()).toBe(20_000);
+    // Records of many keys, 30 µs each: 333; a chunk of 10 ms an item: 16 at least.
+    const records = new ChunkSizer({ threads: 2 });
+    records.observe(1000, 1000 * 0.001);
+    records.observeMain(1000, 1000 * 0.03);
+    expect(records.next()).toBe(333);
+    const dear = new ChunkSizer({ threads: 2 });
+    dear.observe(1000, 1000 * 0.001);
+    dear.observeMain(1000, 1000 * 10);
+    expect(dear.next()).toBe(16);
+    // Bare values of tiny items, ~0.1 µs: the target decides, even where each chunk costs
+    // 0.2 ms of its own (a small chunk's items look dear, not enough to hold it back).
+    const bare = new ChunkSizer({ threads: 2 });
+    const sizes = driveMain(bare, 0.0001, 0.2);
+    expect(sizes.slice(0, 5)).toEqual([1, 2, 4, 8, 16]);
+    expect(bare.next()).toBe(50_000);
+    // A fixed size is the caller's.
+    const fixed = new ChunkSizer({ threads: 2, fixed: 500 });
+    fixed.observeMain(500, 500);
+    expect(fixed.next()).toBe(500);
+  });
+
+  it("follows the main thread's cheaper chunks more closely than its slower ones", () => {
+    const sizer = new ChunkSizer({ threads: 2 });
+    sizer.observe(1000, 1000 * 0.001);
+    sizer.observeMain(1000, 1000 * 0.01); // 10 µs an item: 1000 a chunk
+    expect(sizer.next()).toBe(1000);
+    // One chunk 10x slower (a garbage collection, the thread preempted) shrinks the next
+    // ones less than 3x; a usual one after it brings them half way back.
+    sizer.observeMain(1000, 1000 * 0.1);
+    expect(sizer.next()).toBe(357); // 10 ms / 28 µs
+    sizer.observeMain(1000, 1000 * 0.01);
+    expect(sizer.next()).toBe(526); // 10 ms / 19 µs
+    // Remembered with the task's cost, and a later call starts from it.
+    const later = new ChunkSizer({ threads: 2 });
+    later.seed(sizer.cost!);
+    expect(later.next()).toBe(526);
+  });
+
   it('uses a fixed size when one is given, never more than what remains', () => {
     const sizer = new ChunkSizer({ threads: 2, fixed: 7 });
     expect(drive(sizer, 0.001, 3)).toEqual([7, 7, 7]);

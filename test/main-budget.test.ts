@@ -1,0 +1,83 @@
+// Automatic chunks keep what one costs the main thread (sending it, handing over its
+// outcomes) within a budget, whatever the worker-side target would allow: the caller's
+// callbacks do not count, and a later call of the task starts from what it learned.
+// The main thread's clock is simulated: costs are jumps of it, so sizes are exact.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Executor, TaskRequest, TaskResponse } from '../src/index.js';
+import { trackRunners } from './helpers/runners.js';
+import { tasks } from './helpers/tasks.js';
+
+const clock = vi.hoisted(() => ({ offset: 0 }));
+vi.mock('../src/protocol.js', async (original) => {
+  const actual = await original<typeof import('../src/protocol.js')>();
+  return { ...actual, now: () => actual.now() + clock.offset };
+});
+
+afterEach(() => {
+  clock.offset = 0;
+});
+
+const createRunner = trackRunners();
+
+/**
+ * Answers every chunk at once, as if each item had taken 1 µs of a thread's time, and
+ * costs the main thread `sendMsPerItem` an item to send (a jump of its clock).
+ */
+function recordingExecutor(sendMsPerItem: number) {
+  const sizes: number[] = [];
+  const executor: Executor = {
+    kind: 'recording',
+    parallelism: 2,
+    execute: (req: TaskRequest): Promise<TaskResponse> => {
+      sizes.push(req.inputs.length);
+      clock.offset += sendMsPerItem * req.inputs.length;
+      const start = performance.timeOrigin + performance.now();
+      const times = new Float64Array(2 * req.inputs.length);
+      for (let i = 0; i < req.inputs.length; i++) {
+        times[2 * i] = start + i * 0.001;
+        times[2 * i + 1] = start + (i + 1) * 0.001;
+      }
+      const values = req.inputs.map((x) => (x as number) * 2);
+      return Promise.resolve({ values, failures: undefined, times, thread: 1 });
+    },
+    close: async () => {},
+    destroy: async () => {},
+  };
+  return { executor, sizes };
+}
+
+const inputs = Array.from({ length: 20_000 }, (_, i) => i);
+const doubled = inputs.map((x) => x * 2);
+
+describe("automatic chunks within the main thread's budget", () => {
+  it('caps chunks at 10 ms of the main thread, a later call of the task from the start', async () => {
+    // Items of 1 µs that cost the main thread 30 µs each: 333 in 10 ms, where the
+    // worker-side target alone (50 ms) would send 50,000 (here, a thread's share).
+    const { executor, sizes } = recordingExecutor(0.03);
+    const runner = createRunner({ executor });
+    expect(await runner.all(tasks.double, inputs)).toEqual(doubled);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(333);
+    expect(sizes.filter((size) => size >= 300).length).toBeGreaterThan(20);
+    // The runner remembers it with the task's cost: the next call's first chunk is within
+    // the budget already (a quarter of the target, 12,500 items, without it).
+    sizes.length = 0;
+    expect(await runner.map(tasks.double, inputs).toArray()).toEqual(doubled);
+    expect(sizes[0]).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(333);
+  });
+
+  it("leaves the caller's callbacks out of what a chunk costs it", async () => {
+    // An onProgress that takes a second each time would otherwise make every item of the
+    // chunk it ran after look as if it cost the main thread 1000 ms / its size.
+    const { executor, sizes } = recordingExecutor(0);
+    const runner = createRunner({ executor });
+    let reports = 0;
+    const onProgress = () => {
+      reports++;
+      clock.offset += 1000;
+    };
+    expect(await runner.all(tasks.double, inputs, { onProgress })).toEqual(doubled);
+    expect(reports).toBeGreaterThan(5);
+    expect(Math.max(...sizes)).toBeGreaterThanOrEqual(2048);
+  });
+});
