@@ -512,8 +512,16 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
     return this.#dispatcher.queuedJobs;
   }
 
-  /** Runs one task on one input. Rejects with the job's TaskError. */
-  async run<In, Out>(task: Task<In, Out>, input: NoInfer<In>, options?: RunOptions): Promise<Out> {
+  /**
+   * Runs one task on one input. Rejects with the job's TaskError. A task whose input may
+   * be undefined (`void`, `unknown`, `T | undefined`) runs with none: `run(task)`.
+   */
+  async run<In, Out>(
+    task: Task<In, Out>,
+    ...[input, options]: undefined extends In
+      ? [input?: NoInfer<In>, options?: RunOptions]
+      : [input: NoInfer<In>, options?: RunOptions]
+  ): Promise<Out> {
     if (!isTask(task)) {
       throw invalidType('run(task, input): task', 'a task made by defineTask()', task);
     }

@@ -42,11 +42,31 @@ describe('call types', () => {
     const wrong5 = () => runner.all(length, 'abc');
     // @ts-expect-error: nor for a stream
     const wrong6 = () => runner.map(length, 'abc');
-    expect([wrong, wrong2, wrong3, wrong4, wrong5, wrong6]).toHaveLength(6);
+    // @ts-expect-error: double needs its input
+    const wrong7 = () => runner.run(double);
+    expect([wrong, wrong2, wrong3, wrong4, wrong5, wrong6, wrong7]).toHaveLength(7);
     // Narrower ones still compile: a task of numbers or strings over numbers.
     const either = defineTask<number | string, string>(new URL(import.meta.url), 'x');
     expectTypeOf(() => runner.all(either, [1, 2])).returns.toEqualTypeOf<Promise<string[]>>();
     expect(await runner.all(double, [1, 2])).toEqual([2, 4]);
+  });
+
+  it('run a task whose input may be undefined with none', async () => {
+    await using runner = createRunner({ threads: 0 });
+    const fixtures = new URL('./fixtures/tasks.mjs', import.meta.url);
+    const whoAmI = defineTask<void, number>(fixtures, 'whoAmI');
+    const echo = defineTask<string | undefined, string | undefined>(fixtures, 'echo');
+    const attempt = defineTask<unknown, number>(fixtures, 'attempt');
+    // (Each needed run(task, undefined).)
+    expectTypeOf(runner.run(whoAmI)).toEqualTypeOf<Promise<number>>();
+    expect(await runner.run(whoAmI)).toBe(0); // the calling thread: threads: 0
+    expect(await runner.run(echo)).toBeUndefined();
+    expect(await runner.run(echo, 'x', { retries: 1 })).toBe('x');
+    expect(await runner.run(attempt)).toBe(1);
+    expect(await runner.run(attempt, undefined, { retries: 0 })).toBe(1);
+    // @ts-expect-error: options come after the input, which may not be skipped
+    const wrong = () => runner.run(echo, { retries: 1 });
+    expect(wrong).toBeTypeOf('function');
   });
 
   it('type the cause of a job error as an Error', () => {
