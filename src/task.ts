@@ -74,8 +74,11 @@ export type JobLike<Out = unknown> = TaskJob<Out> | FunctionJob<Out>;
 export type OutputOf<J> =
   J extends TaskJob<infer O> ? O : J extends FunctionJob<infer O> ? Awaited<O> : never;
 
-/** Pairs a task with one input. */
-export function job<In, Out>(task: Task<In, Out>, input: NoInfer<In>): TaskJob<Out> {
+/** Pairs a task with one input (none, for a task whose input may be undefined). */
+export function job<In, Out>(
+  task: Task<In, Out>,
+  ...[input]: undefined extends In ? [input?: NoInfer<In>] : [input: NoInfer<In>]
+): TaskJob<Out> {
   if (!isTask(task)) throw invalidType('task', 'a task made by defineTask()', task);
   return Object.freeze({ kind: 'task-job', task: task as Task<unknown, Out>, input });
 }

@@ -64,9 +64,13 @@ describe('call types', () => {
     expect(await runner.run(echo, 'x', { retries: 1 })).toBe('x');
     expect(await runner.run(attempt)).toBe(1);
     expect(await runner.run(attempt, undefined, { retries: 0 })).toBe(1);
+    // A job too.
+    expect(await runner.all([job(whoAmI), job(echo, 'y')])).toEqual([0, 'y']);
+    // @ts-expect-error: double needs its input
+    const noInput = () => job(double);
     // @ts-expect-error: options come after the input, which may not be skipped
     const wrong = () => runner.run(echo, { retries: 1 });
-    expect(wrong).toBeTypeOf('function');
+    expect([wrong, noInput]).toHaveLength(2);
   });
 
   it('type the cause of a job error as an Error', () => {
