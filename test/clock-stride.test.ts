@@ -2,8 +2,9 @@
 // item (a reading costs ~50 ns, 5% of a 1 µs item), when the call keeps no time of each
 // item: no trace, and bare values rather than outcomes (which carry timings).
 import { describe, expect, it } from 'vitest';
-import type { Executor, Runner, TaskRequest, TaskResponse } from '../src/index.js';
+import type { Runner, TaskRequest } from '../src/index.js';
 import { runRequest } from '../workers/task-host.js';
+import { doublingExecutor } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 import { fixtures, tasks } from './helpers/tasks.js';
 
@@ -56,33 +57,10 @@ describe('a worker under a stride', () => {
   });
 });
 
-/**
- * Answers every chunk at once, as if each item had taken 1 µs, and records the stride
- * each request asked for.
- */
+/** Records the stride each request asked for (see doublingExecutor). */
 function tinyItemsExecutor() {
   const strides: (number | undefined)[] = [];
-  const executor: Executor = {
-    kind: 'recording',
-    parallelism: 2,
-    execute: async (req: TaskRequest): Promise<TaskResponse> => {
-      strides.push(req.stride);
-      const start = performance.timeOrigin + performance.now();
-      const times = new Float64Array(2 * req.inputs.length);
-      for (let i = 0; i < req.inputs.length; i++) {
-        times[2 * i] = start + i * 0.001;
-        times[2 * i + 1] = start + (i + 1) * 0.001;
-      }
-      return {
-        values: req.inputs.map((x) => (x as number) * 2),
-        failures: undefined,
-        times,
-        thread: 1,
-      };
-    },
-    close: async () => {},
-    destroy: async () => {},
-  };
+  const executor = doublingExecutor((request) => strides.push(request.stride));
   return { executor, strides };
 }
 

@@ -3,7 +3,7 @@
 // callbacks do not count, and a later call of the task starts from what it learned.
 // The main thread's clock is simulated: costs are jumps of it, so sizes are exact.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Executor, TaskRequest, TaskResponse } from '../src/index.js';
+import { doublingExecutor } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
 import { tasks } from './helpers/tasks.js';
 
@@ -19,30 +19,13 @@ afterEach(() => {
 
 const createRunner = trackRunners();
 
-/**
- * Answers every chunk at once, as if each item had taken 1 µs of a thread's time, and
- * costs the main thread `sendMsPerItem` an item to send (a jump of its clock).
- */
+/** Records each chunk's size; sending one costs the main thread `sendMsPerItem` an item. */
 function recordingExecutor(sendMsPerItem: number) {
   const sizes: number[] = [];
-  const executor: Executor = {
-    kind: 'recording',
-    parallelism: 2,
-    execute: (req: TaskRequest): Promise<TaskResponse> => {
-      sizes.push(req.inputs.length);
-      clock.offset += sendMsPerItem * req.inputs.length;
-      const start = performance.timeOrigin + performance.now();
-      const times = new Float64Array(2 * req.inputs.length);
-      for (let i = 0; i < req.inputs.length; i++) {
-        times[2 * i] = start + i * 0.001;
-        times[2 * i + 1] = start + (i + 1) * 0.001;
-      }
-      const values = req.inputs.map((x) => (x as number) * 2);
-      return Promise.resolve({ values, failures: undefined, times, thread: 1 });
-    },
-    close: async () => {},
-    destroy: async () => {},
-  };
+  const executor = doublingExecutor((request) => {
+    sizes.push(request.inputs.length);
+    clock.offset += sendMsPerItem * request.inputs.length;
+  });
   return { executor, sizes };
 }
 
