@@ -98,14 +98,21 @@ export type GraphNodes = Readonly<Record<string, GraphNode>>;
 
 /**
  * Checks each task node's input (or what its input function returns) against the task; a
- * task whose input cannot be undefined needs one.
+ * task whose input cannot be undefined needs one. And each node's `deps`, written out,
+ * names nodes of the graph.
  */
 export type CheckedNodes<N> = {
-  readonly [K in keyof N]: N[K] extends { readonly task: Task<infer In, unknown> }
+  readonly [K in keyof N]: (N[K] extends { readonly task: Task<infer In, unknown> }
     ? undefined extends In
       ? { readonly input?: In | ((deps: never) => In) }
       : { readonly input: In | ((deps: never) => In) }
-    : unknown;
+    : unknown) &
+    // (Names known only at run time, as strings, are checked then: ERR_GRAPH_UNKNOWN_DEP.)
+    (N[K] extends { readonly deps: readonly (infer D)[] }
+      ? string extends D
+        ? unknown
+        : { readonly deps?: readonly (keyof N & string)[] | undefined }
+      : unknown);
 };
 
 /** The result type of one node. */

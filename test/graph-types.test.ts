@@ -1,5 +1,6 @@
 // graph()'s types: each result has its node's output type, each task node's input (or what
-// its input function returns) is checked against the task, and settle gives outcomes.
+// its input function returns) is checked against the task, deps name nodes of the graph,
+// and settle gives outcomes.
 // Checked by tsc (npm test type-checks the tests); the runtime part is a smoke run.
 import { describe, expectTypeOf, it } from 'vitest';
 import { createRunner, type NodeOutcome } from '../src/index.js';
@@ -32,6 +33,13 @@ describe('graph types', () => {
       await runner.graph({ n: { task: double } });
       // @ts-expect-error: an all-done node gets outcomes, not values
       await runner.graph({ a: { run: (d: Record<string, number>) => d, when: 'all-done' } });
+      // @ts-expect-error: no node is named nn
+      await runner.graph({ n: { task: double, input: 2 }, m: { run: () => 1, deps: ['nn'] } });
+      await runner.graph({
+        n: { task: double, input: 2 },
+        // @ts-expect-error: nor here (a task node)
+        t: { task: double, input: 1, deps: ['n', 'x'] },
+      });
     };
     expectTypeOf(wrongInputs).toBeFunction();
   });
