@@ -8,7 +8,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { onAbort, onAborts, Stop } from './abort.js';
-import { callbackMs } from './callbacks.js';
+import { callbackMs, timed } from './callbacks.js';
 import {
   ChunkSizer,
   DEFAULT_MAX_CHUNK,
@@ -1260,8 +1260,12 @@ export function startCall(
       const settling = now();
       const called = callbackMs();
       settleChunk(chunk, response, received - dispatched);
-      // What the chunk cost the main thread, which the sizer keeps chunks within.
-      sizer.observeMain(length, sendMs + now() - settling - (callbackMs() - called));
+      // What the chunk cost the main thread, which the sizer keeps chunks within (of the
+      // items that ran, where it ended early).
+      const settleMs = now() - settling - (callbackMs() - called);
+      sizer.observeMain(response.ran ?? length, sendMs + (response.receivedMs ?? 0) + settleMs);
+      // (A call that ended as its last chunk was handed over remembered its cost before.)
+      if (finished) remember();
     } catch (error) {
       // Outcomes that could not all be handed over: the call stops with ERR_INTERNAL. A
       // chunk already handed on goes on with the slot (stopped, it ends at once); the
@@ -1563,7 +1567,7 @@ export function startCall(
     const start = now();
     try {
       const value = await Promise.race([
-        spec.fn({ signal: controller.signal, attempt: item.attempt }),
+        timed(() => spec.fn({ signal: controller.signal, attempt: item.attempt })),
         ended,
       ]);
       record(item, start, now(), 0);

@@ -16,6 +16,16 @@ export function callbackMs(): number {
   return spentMs;
 }
 
+/** Calls the caller's `fn` (a graph node's input function, a main-thread job), timed as a callback. */
+export function timed<R>(fn: () => R): R {
+  const start = now();
+  try {
+    return fn();
+  } finally {
+    spentMs += now() - start;
+  }
+}
+
 export class CallbackGuard {
   #error: { readonly error: unknown } | undefined;
 
@@ -23,14 +33,11 @@ export class CallbackGuard {
   wrap<A extends unknown[], R = void>(fn: (...args: A) => R, skipped?: R): (...args: A) => R {
     return (...args) => {
       if (this.#error) return skipped as R;
-      const start = now();
       try {
-        return fn(...args);
+        return timed(() => fn(...args));
       } catch (error) {
         this.#error = { error };
         return skipped as R;
-      } finally {
-        spentMs += now() - start;
       }
     };
   }

@@ -81,13 +81,11 @@ const MAIN_BUDGET_MS = 10;
 /** The fewest items that budget leaves a chunk. */
 const MAIN_FLOOR_ITEMS = 16;
 /**
- * Weights of a new measurement of the main thread's cost of an item, below and above the
- * estimate. A chunk's own costs (a message, a turn of the event loop) and the main thread
- * being preempted only add to what its items cost: the estimate follows the cheaper
- * measurements more closely, so that one slow chunk does not shrink the next ones much.
+ * Weight of a new measurement of the main thread's cost of an item. A chunk that cost more
+ * than the budget sets the estimate to what it measured, at least: its items cost that
+ * much, or more (a small first chunk of an earlier call, or of cheaper items, said less).
  */
-const MAIN_DOWN = 0.5;
-const MAIN_UP = 0.2;
+const MAIN_SMOOTHING = 0.5;
 
 export class ChunkSizer {
   readonly #fixed: number | undefined;
@@ -248,17 +246,17 @@ export class ChunkSizer {
   }
 
   /**
-   * Feeds back what a chunk of `items` cost the main thread (ms): sending it and handing
-   * over its outcomes, the caller's callbacks not included. Divided per item, a chunk's
-   * own cost makes a small chunk's items look dearer; the cap that follows is still above
-   * the chunk unless the chunk itself cost more than the budget.
+   * Feeds back what a chunk of `items` cost the main thread (ms): sending it, taking its
+   * answer in and handing over its outcomes, the caller's callbacks not included. Divided
+   * per item, a chunk's own cost makes a small chunk's items look dearer; the cap that
+   * follows is still above the chunk unless the chunk itself cost more than the budget.
    */
   observeMain(items: number, ms: number): void {
     if (items <= 0 || !(ms >= 0)) return;
     const cost = ms / items;
     const was = this.#mainPerItemMs;
-    this.#mainPerItemMs =
-      was === undefined ? cost : was + (cost < was ? MAIN_DOWN : MAIN_UP) * (cost - was);
+    const smoothed = was === undefined ? cost : was + MAIN_SMOOTHING * (cost - was);
+    this.#mainPerItemMs = ms > MAIN_BUDGET_MS ? Math.max(smoothed, cost) : smoothed;
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   type Outcome,
   startCall,
 } from './call.js';
+import { timed } from './callbacks.js';
 import { dependentsOf, pathAhead } from './dag.js';
 import { RunnerClosedError, type TaskError, TaskFailedError } from './errors.js';
 import type {
@@ -227,7 +228,7 @@ export function runGraph(plan: GraphPlan, config: GraphConfig, env: CallEnv): Pr
       let input = node.input;
       if (typeof input === 'function') {
         try {
-          input = input(deps);
+          input = timed(() => (input as (deps: unknown) => unknown)(deps));
           if (typeof (input as PromiseLike<unknown> | null)?.then === 'function') {
             // (Its rejection, if any, is this failure's: never an unhandled one.)
             Promise.resolve(input).catch(() => {});

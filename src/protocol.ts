@@ -159,6 +159,12 @@ export interface TaskResponse {
    * and `stop`).
    */
   readonly ran?: number | undefined;
+  /**
+   * What taking the answer in cost the main thread (ms), where the executor timed it
+   * (making outputs sent by column objects again): the scheduler counts it with what the
+   * chunk cost there.
+   */
+  readonly receivedMs?: number | undefined;
 }
 
 /**

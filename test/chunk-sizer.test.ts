@@ -217,21 +217,23 @@ describe('ChunkSizer (simulated timings)', () => {
     expect(fixed.next()).toBe(500);
   });
 
-  it("follows the main thread's cheaper chunks more closely than its slower ones", () => {
+  it('smooths what chunks cost the main thread, and takes one over the budget at its word', () => {
     const sizer = new ChunkSizer({ threads: 2 });
     sizer.observe(1000, 1000 * 0.001);
     sizer.observeMain(1000, 1000 * 0.01); // 10 µs an item: 1000 a chunk
     expect(sizer.next()).toBe(1000);
-    // One chunk 10x slower (a garbage collection, the thread preempted) shrinks the next
-    // ones less than 3x; a usual one after it brings them half way back.
-    sizer.observeMain(1000, 1000 * 0.1);
-    expect(sizer.next()).toBe(357); // 10 ms / 28 µs
-    sizer.observeMain(1000, 1000 * 0.01);
-    expect(sizer.next()).toBe(526); // 10 ms / 19 µs
+    // Within the budget, half way to each new measurement.
+    sizer.observeMain(1000, 1000 * 0.002);
+    expect(sizer.next()).toBe(1666); // 10 ms / 6 µs
+    // A chunk over the budget: its cost at once (items dearer than a cheap start said).
+    sizer.observeMain(1000, 1000 * 0.125);
+    expect(sizer.next()).toBe(80); // 10 ms / 125 µs
+    sizer.observeMain(80, 80 * 0.0625);
+    expect(sizer.next()).toBe(106); // 10 ms / 93.75 µs
     // Remembered with the task's cost, and a later call starts from it.
     const later = new ChunkSizer({ threads: 2 });
     later.seed(sizer.cost!);
-    expect(later.next()).toBe(526);
+    expect(later.next()).toBe(106);
   });
 
   it('uses a fixed size when one is given, never more than what remains', () => {

@@ -16,6 +16,7 @@ import { usableCores } from '../machine.js';
 import {
   fromWire,
   isError,
+  now,
   type OpenSession,
   type SessionMessage,
   type TaskRequest,
@@ -106,7 +107,9 @@ const wire = (request: TaskRequest): WireRequest => {
  */
 const unwire = (response: WireResponse): TaskResponse => {
   try {
-    return { ...response, values: fromWire(response.values) };
+    const start = now();
+    const values = fromWire(response.values);
+    return { ...response, values, receivedMs: now() - start };
   } catch (error) {
     throw new ExecFailure('data-clone', `the outputs could not be received: ${error}`, error);
   }
