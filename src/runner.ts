@@ -65,7 +65,7 @@ import { type Progress, ProgressMeter } from './progress.js';
 import { describeValue, isError, now } from './protocol.js';
 import { NO_RETRY, type RetryOptions, type RetryPolicy, retryPolicy } from './retry.js';
 import { type CallStats, callStats } from './stats.js';
-import { isTask, type JobLike, type OutputOf, type Task } from './task.js';
+import { type InputOptional, isTask, type JobLike, type OutputOf, type Task } from './task.js';
 import { type CallKind, CallTrace } from './trace.js';
 
 /**
@@ -516,12 +516,9 @@ export class Runner extends EventEmitter<{ error: [TaskError | Error] }> {
    * Runs one task on one input. Rejects with the job's TaskError. A task whose input may
    * be undefined (`void`, `unknown`, `T | undefined`) runs with none: `run(task)`.
    */
-  async run<In, Out>(
-    task: Task<In, Out>,
-    ...[input, options]: undefined extends In
-      ? [input?: NoInfer<In>, options?: RunOptions]
-      : [input: NoInfer<In>, options?: RunOptions]
-  ): Promise<Out> {
+  run<In, Out>(task: Task<In, Out>, input: NoInfer<In>, options?: RunOptions): Promise<Out>;
+  run<In, Out>(task: Task<In, Out> & InputOptional<In>): Promise<Out>;
+  async run<Out>(task: Task<unknown, Out>, input?: unknown, options?: RunOptions): Promise<Out> {
     if (!isTask(task)) {
       throw invalidType('run(task, input): task', 'a task made by defineTask()', task);
     }

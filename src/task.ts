@@ -74,11 +74,19 @@ export type JobLike<Out = unknown> = TaskJob<Out> | FunctionJob<Out>;
 export type OutputOf<J> =
   J extends TaskJob<infer O> ? O : J extends FunctionJob<infer O> ? Awaited<O> : never;
 
+/**
+ * What a task must also be to run with no input: nothing more if its input may be
+ * undefined (`void`, `unknown`, `T | undefined`); otherwise it is not, which the error
+ * says.
+ */
+export type InputOptional<In> = undefined extends In
+  ? unknown
+  : { readonly 'its input may not be left out': never };
+
 /** Pairs a task with one input (none, for a task whose input may be undefined). */
-export function job<In, Out>(
-  task: Task<In, Out>,
-  ...[input]: undefined extends In ? [input?: NoInfer<In>] : [input: NoInfer<In>]
-): TaskJob<Out> {
+export function job<In, Out>(task: Task<In, Out>, input: NoInfer<In>): TaskJob<Out>;
+export function job<In, Out>(task: Task<In, Out> & InputOptional<In>): TaskJob<Out>;
+export function job<Out>(task: Task<unknown, Out>, input?: unknown): TaskJob<Out> {
   if (!isTask(task)) throw invalidType('task', 'a task made by defineTask()', task);
   return Object.freeze({ kind: 'task-job', task: task as Task<unknown, Out>, input });
 }

@@ -14,6 +14,7 @@ import {
   type JobOutcome,
   job,
   type MapOptions,
+  type RunOptions,
   type SettledReport,
   type Task,
   type TaskFailedError,
@@ -68,6 +69,10 @@ describe('call types', () => {
     expect(await runner.all([job(whoAmI), job(echo, 'y')])).toEqual([0, 'y']);
     // @ts-expect-error: double needs its input
     const noInput = () => job(double);
+    // A generic wrapper passes its input and options on.
+    const runIt = <T, R>(task: Task<T, R>, input: T, options?: RunOptions) =>
+      runner.run(task, input, options);
+    expect(await runIt(echo, 'z')).toBe('z');
     // @ts-expect-error: options come after the input, which may not be skipped
     const wrong = () => runner.run(echo, { retries: 1 });
     expect([wrong, noInput]).toHaveLength(2);
