@@ -1148,6 +1148,7 @@ export function startCall(
             ...(onStart ? { onStart } : {}),
           });
       sendMs = now() - dispatched;
+      sizer.observeSent(length, sendMs);
       response = await answer;
       received = now();
       answered = true;

@@ -260,6 +260,16 @@ export class ChunkSizer {
   }
 
   /**
+   * Feeds back what sending a chunk of `items` cost the main thread (ms), before its answer
+   * says the rest: where that alone was over the budget, the estimate is at least that (so
+   * the chunks sent meanwhile, on other threads, are not sized by a cheaper past).
+   */
+  observeSent(items: number, ms: number): void {
+    if (items <= 0 || !(ms > MAIN_BUDGET_MS)) return;
+    this.#mainPerItemMs = Math.max(this.#mainPerItemMs ?? 0, ms / items);
+  }
+
+  /**
    * Feeds back a finished chunk: how many items, the ms they spent running, and, when
    * known, the ms its message cost beyond them (from sending to answer, less the items)
    * and the sum of the squares of the items' ms (for how evenly they cost).

@@ -234,6 +234,12 @@ describe('ChunkSizer (simulated timings)', () => {
     const later = new ChunkSizer({ threads: 2 });
     later.seed(sizer.cost!);
     expect(later.next()).toBe(106);
+    // Sending a chunk over the budget raises the estimate before its answer comes; within
+    // the budget, sending says nothing yet.
+    later.observeSent(1000, 9);
+    expect(later.next()).toBe(106);
+    later.observeSent(1000, 200); // 200 µs an item
+    expect(later.next()).toBe(50);
   });
 
   it('uses a fixed size when one is given, never more than what remains', () => {
