@@ -16,7 +16,10 @@ export function callbackMs(): number {
   return spentMs;
 }
 
-/** Calls the caller's `fn` (a graph node's input function, a main-thread job), timed as a callback. */
+/**
+ * Calls the caller's `fn` (a callback, a graph node's input function, a main-thread job's
+ * synchronous part), counting its time with the callbacks'.
+ */
 export function timed<R>(fn: () => R): R {
   const start = now();
   try {

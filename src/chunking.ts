@@ -72,10 +72,11 @@ const TAIL_FLOOR_ROUND_TRIPS = 2;
 /** The least a round-trip sample may exceed twice the estimate by (ms). */
 const ROUND_TRIP_STEP_MS = 0.1;
 /**
- * The most one chunk may cost the main thread (ms), which packs its inputs and hands over
- * its outcomes each in one go, its event loop waiting meanwhile: items that cost it
- * microseconds each (records of many keys, settle outcomes, failures) come in smaller
- * chunks. Bare values of tiny items cost it ~0.1 µs each: they are not held back.
+ * The most one chunk may cost the main thread (ms), which packs its inputs, takes its
+ * answer in and hands over its outcomes each in one go, its event loop waiting meanwhile:
+ * items that cost it microseconds each (records of many keys, settle outcomes, failures)
+ * come in smaller chunks. Bare values of tiny items cost it ~0.1 µs each: they are not
+ * held back.
  */
 const MAIN_BUDGET_MS = 10;
 /** The fewest items that budget leaves a chunk. */

@@ -71,7 +71,15 @@ export type {
 } from './runner.js';
 export { createRunner, Runner } from './runner.js';
 export type { CallStats } from './stats.js';
-export type { FunctionJob, FunctionJobContext, JobLike, OutputOf, Task, TaskJob } from './task.js';
+export type {
+  FunctionJob,
+  FunctionJobContext,
+  InputOptional,
+  JobLike,
+  OutputOf,
+  Task,
+  TaskJob,
+} from './task.js';
 export { defineTask, job } from './task.js';
 export type { CallKind, CallTraceInit, ChromeTrace, ChromeTraceEvent } from './trace.js';
 export { CallTrace } from './trace.js';
