@@ -69,6 +69,7 @@ import {
 } from './queue.js';
 import { backoffDelay, type RetryPolicy, shouldRetry } from './retry.js';
 import type { FunctionJob } from './task.js';
+import { turns } from './turns.js';
 
 /** One job of a call: a worker task with its input, or a main-thread function. */
 export type JobSpec =
@@ -1258,15 +1259,23 @@ export function startCall(
       handed = canStop ? undefined : handOn(slot, length - (response.failures?.length ?? 0));
       // A chunk's outcomes come after its progress reports (they travel on another port).
       if (progress) await progress.closed;
-      const settling = now();
-      const called = callbackMs();
-      settleChunk(chunk, response, received - dispatched);
-      // What the chunk cost the main thread, which the sizer keeps chunks within (of the
-      // items that ran, where it ended early).
-      const settleMs = now() - settling - (callbackMs() - called);
-      sizer.observeMain(response.ran ?? length, sendMs + (response.receivedMs ?? 0) + settleMs);
-      // (A call that ended as its last chunk was handed over remembered its cost before.)
-      if (finished) remember();
+      // (Handed over in turn with other answers: see Turns.)
+      const turn = turns.enter();
+      if (turn) await turn;
+      let settleMs = 0;
+      try {
+        const settling = now();
+        const called = callbackMs();
+        settleChunk(chunk, response, received - dispatched);
+        // What the chunk cost the main thread, which the sizer keeps chunks within (of the
+        // items that ran, where it ended early).
+        settleMs = now() - settling - (callbackMs() - called);
+        sizer.observeMain(response.ran ?? length, sendMs + (response.receivedMs ?? 0) + settleMs);
+        // (A call that ended as its last chunk was handed over remembered its cost before.)
+        if (finished) remember();
+      } finally {
+        turns.leave((response.receivedMs ?? 0) + settleMs);
+      }
     } catch (error) {
       // Outcomes that could not all be handed over: the call stops with ERR_INTERNAL. A
       // chunk already handed on goes on with the slot (stopped, it ends at once); the

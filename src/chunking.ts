@@ -78,7 +78,7 @@ const ROUND_TRIP_STEP_MS = 0.1;
  * come in smaller chunks. Bare values of tiny items cost it ~0.1 µs each: they are not
  * held back.
  */
-const MAIN_BUDGET_MS = 10;
+export const MAIN_BUDGET_MS = 10;
 /** The fewest items that budget leaves a chunk. */
 const MAIN_FLOOR_ITEMS = 16;
 /**
