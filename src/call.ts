@@ -1259,8 +1259,11 @@ export function startCall(
       handed = canStop ? undefined : handOn(slot, length - (response.failures?.length ?? 0));
       // A chunk's outcomes come after its progress reports (they travel on another port).
       if (progress) await progress.closed;
-      // (Handed over in turn with other answers: see Turns.)
-      const turn = turns.enter();
+      // Handed over in turn with other answers (see Turns), unless it may end the call: a
+      // failure that stops it, a success that ends an any() (rare, and the first to come
+      // must be the one that does, whatever else waits).
+      const gated = !canStop && !untilFulfilled;
+      const turn = gated ? turns.enter() : undefined;
       if (turn) await turn;
       let settleMs = 0;
       try {
@@ -1274,7 +1277,8 @@ export function startCall(
         // (A call that ended as its last chunk was handed over remembered its cost before.)
         if (finished) remember();
       } finally {
-        turns.leave((response.receivedMs ?? 0) + settleMs);
+        // (Taken in during an earlier turn, if it waited for this one.)
+        if (gated) turns.leave((turn ? 0 : (response.receivedMs ?? 0)) + settleMs);
       }
     } catch (error) {
       // Outcomes that could not all be handed over: the call stops with ERR_INTERNAL. A

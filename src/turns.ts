@@ -1,4 +1,7 @@
 // Answers handed over within a budget of the main thread's time a turn of its event loop.
+// (Node's own setImmediate, not the global: fake timers in a caller's tests replace that,
+// and a turn that never came would hold every later answer of the process.)
+import { setImmediate } from 'node:timers';
 import { MAIN_BUDGET_MS } from './chunking.js';
 
 /**
