@@ -394,12 +394,12 @@ const protoReads = (() => {
  * call into the runtime after isProxy's). Twice as fast as fillColumns on 2 cores (records
  * of two numbers: ~20 against ~38 ns a record), which the main thread pays for every item
  * of a map. The keys go in as JSON string literals, so no key can be read as code.
- * Undefined as for buildFor.
+ * Undefined as for readerFor.
  */
 function packerFor(keys: readonly string[]): Fill | undefined {
   const id = JSON.stringify(keys);
   let packer = packers.get(id);
-  // (As buildFor, past BUILDS lists of keys; and where `__proto__` cannot be read, as
+  // (As readerFor, past BUILDS lists of keys; and where `__proto__` cannot be read, as
   // under node --disable-proto.)
   if (packer === undefined && packers.size < BUILDS && protoReads) {
     packer = null;
@@ -485,63 +485,78 @@ export function fromWire(values: Wire): Values {
     : unpack(values as Packed);
 }
 
-/** Makes records from columns, for one list of keys. */
-type Build = (columns: Packed['columns'], length: number) => unknown[];
+/**
+ * The value at an index of values as {@link toWire} sent them. A packed record is made when
+ * it is read: a worker reads each input as its item starts, so a record lives as long as
+ * its task keeps it, not for the whole chunk (records made up front, and their array, were
+ * half of what a worker running 1 µs items allocated, and lived through the young
+ * generation's collections while their chunk ran, each collection copying them).
+ */
+export type Reader = (index: number) => unknown;
 
-/** A Build for each list of keys seen (at most BUILDS of them); null where none can be made. */
-const builds = new Map<string, Build | null>();
+/** Reads values as {@link toWire} sent them, one at a time (see Reader). */
+export function readerOf(values: Wire): Reader {
+  if (Array.isArray(values) || ArrayBuffer.isView(values)) {
+    const array = values as Values;
+    return (index) => array[index];
+  }
+  return recordReader(values as Packed);
+}
+
+/** Makes a Reader of packed records over their columns, for one list of keys. */
+type ReaderOf = (columns: Packed['columns']) => Reader;
+
+/** A ReaderOf for each list of keys seen (at most BUILDS of them); null where none can be made. */
+const readers = new Map<string, ReaderOf | null>();
 const BUILDS = 64;
 
 /**
- * A function that makes records with these keys from columns, each key set by name: ~4x
- * faster than setting keys from a list (11 against 38–54 ns a record on a 2-core machine).
- * Each record starts empty and gets its keys in order, as structured cloning builds one,
- * so its hidden class is the one a cloned record has: a task given both (a chunk too small
- * to pack, then packed ones) stays monomorphic. (Records made by an object literal have
- * other hidden classes, and made a task calling for both 6% slower, 53 against 50 µs an
- * item.) The keys go in as JSON string literals, so no key can be read as code. Undefined
- * where code cannot be made from strings (Node run with
- * --disallow-code-generation-from-strings) and for no keys at all.
+ * A ReaderOf that sets each key by name: ~4x faster than setting keys from a list (11
+ * against 38–54 ns a record on a 2-core machine). Each record starts empty and gets its
+ * keys in order, as structured cloning builds one, so its hidden class is the one a cloned
+ * record has: a task given both (a chunk too small to pack, then packed ones) stays
+ * monomorphic. (Records made by an object literal have other hidden classes, and made a
+ * task calling for both 6% slower, 53 against 50 µs an item.) The keys go in as JSON string
+ * literals, so no key can be read as code. Undefined where code cannot be made from strings
+ * (Node run with --disallow-code-generation-from-strings) and for no keys at all.
  */
-function buildFor(keys: readonly string[]): Build | undefined {
+function readerFor(keys: readonly string[]): ReaderOf | undefined {
   const id = JSON.stringify(keys);
-  let build = builds.get(id);
+  let reader = readers.get(id);
   // (Past BUILDS lists of keys, the rest use the loop for any keys: making a function for
   // each chunk costs more than it saves.)
-  if (build === undefined && builds.size < BUILDS) {
-    build = null;
+  if (reader === undefined && readers.size < BUILDS) {
+    reader = null;
     if (keys.length > 0) {
       const names = keys.map((_, k) => `c${k} = columns[${k}]`).join(', ');
       const sets = keys.map((key, k) => `r[${JSON.stringify(key)}] = c${k}[i];`).join(' ');
       try {
-        build = new Function(
+        reader = new Function(
           'columns',
-          'length',
-          `'use strict'; const ${names}; const values = [];
-          for (let i = 0; i < length; i++) { const r = {}; ${sets} values.push(r); }
-          return values;`,
-        ) as Build;
+          `'use strict'; const ${names};
+          return (i) => { const r = {}; ${sets} return r; };`,
+        ) as ReaderOf;
       } catch {}
     }
-    builds.set(id, build);
+    readers.set(id, reader);
   }
-  return build ?? undefined;
+  return reader ?? undefined;
 }
 
 /**
- * The values that {@link pack} packed. A key that `Object.prototype` has (`toString`,
- * `__proto__`, or one added to it) is defined on each record rather than set, as cloning
- * does: setting it would call an inherited setter, fail on a frozen prototype, or (for
- * `__proto__`) change the record's prototype. Checked for each chunk, since the prototype
- * can change between two.
+ * Reads the records that {@link pack} packed. A key that `Object.prototype` has
+ * (`toString`, `__proto__`, or one added to it) is defined on each record rather than set,
+ * as cloning does: setting it would call an inherited setter, fail on a frozen prototype,
+ * or (for `__proto__`) change the record's prototype. Checked for each chunk, since the
+ * prototype can change between two (a task that changes it while its chunk runs changes
+ * how the chunk's later records are made).
  */
-export function unpack(packed: Packed): unknown[] {
-  const { keys, columns, length } = packed;
+function recordReader(packed: Packed): Reader {
+  const { keys, columns } = packed;
   const inherited = keys.map((key) => key in Object.prototype);
-  const build = inherited.includes(true) ? undefined : buildFor(keys);
-  if (build) return build(columns, length);
-  const values: unknown[] = [];
-  for (let i = 0; i < length; i++) {
+  const made = inherited.includes(true) ? undefined : readerFor(keys);
+  if (made) return made(columns);
+  return (i) => {
     const value: Record<string, unknown> = {};
     for (let k = 0; k < keys.length; k++) {
       const field = columns[k]![i];
@@ -556,8 +571,15 @@ export function unpack(packed: Packed): unknown[] {
         value[keys[k]!] = field;
       }
     }
-    values.push(value);
-  }
+    return value;
+  };
+}
+
+/** The values that {@link pack} packed, every record made at once. */
+export function unpack(packed: Packed): unknown[] {
+  const read = recordReader(packed);
+  const values: unknown[] = [];
+  for (let i = 0; i < packed.length; i++) values.push(read(i));
   return values;
 }
 

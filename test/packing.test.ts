@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { Column, fromWire, pack, toWire, unpack } from '../src/protocol.js';
+import { Column, fromWire, pack, readerOf, toWire, unpack } from '../src/protocol.js';
 import { rng } from '../workers/workloads.js';
 import { executors } from './helpers/executors.js';
 import { trackRunners } from './helpers/runners.js';
@@ -232,6 +232,25 @@ describe('pack and unpack', () => {
     const received = unpack(structuredClone(pack(values)!));
     const cloned = structuredClone(values);
     for (let i = 0; i < values.length; i++) expectSame(received[i], cloned[i]);
+  });
+
+  it('read one value at a time as fromWire gives them all, a record made anew at each read', () => {
+    const records = Array.from({ length: 20 }, (_, i) => ({ id: i, name: `n${i}`, half: i / 2 }));
+    const wires = [records, records.map((r) => r.half), records.map((r) => r.id)].map((values) =>
+      structuredClone(toWire(values, false)),
+    );
+    expect(wires.map((wire) => ArrayBuffer.isView(wire) || !Array.isArray(wire))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    for (const wire of [...wires, ['a', 1, null]]) {
+      const read = readerOf(wire);
+      const all = fromWire(wire);
+      expect(Array.from({ length: all.length }, (_, i) => read(i))).toEqual([...all]);
+    }
+    const read = readerOf(wires[0]!);
+    expect(read(3)).not.toBe(read(3));
   });
 
   it('make records of the hidden class a cloned record has (a task given both stays monomorphic)', async () => {

@@ -93,6 +93,24 @@ describe.each(executors)('record and array forms on $name', ({ options }) => {
     await expect(runner.all(tasks.attempt, [null, null])).resolves.toEqual([1, 1]);
   });
 
+  it('gives worker tasks a frozen ctx: first attempts, retries, and where progress is heard', async () => {
+    const runner = createRunner(options);
+    const nulls = Array.from({ length: 100 }, () => null);
+    const first = { frozen: true, attempt: 1 };
+    await expect(runner.all(tasks.ctxOf, nulls)).resolves.toEqual(nulls.map(() => first));
+    await expect(runner.all(tasks.ctxOf, [{ succeedOn: 3 }], { retries: 2 })).resolves.toEqual([
+      { frozen: true, attempt: 3 },
+    ]);
+    await expect(runner.all(tasks.ctxOf, [null], { onTaskProgress: () => {} })).resolves.toEqual([
+      first,
+    ]);
+    // (A task's module is strict code: writing to a frozen object throws.)
+    await expect(runner.all(tasks.writeCtx, [null, null])).rejects.toMatchObject({
+      code: 'ERR_TASK_FAILED',
+      cause: { name: 'TypeError' },
+    });
+  });
+
   it('resolves empty inputs with an empty result of the same shape', async () => {
     const runner = createRunner(options);
     await expect(runner.all(tasks.double, [])).resolves.toEqual([]);

@@ -12,7 +12,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import {
   buffersIn,
-  fromWire,
   type SessionMessage,
   TASK_STDOUT_ENV,
   toWire,
@@ -33,7 +32,7 @@ async function answer(
 ): Promise<{ readonly response: WireResponse; readonly buffers: ArrayBuffer[] }> {
   const { started } = request;
   const response = await runRequest(
-    { ...request, inputs: fromWire(request.inputs) },
+    request,
     started &&
       (() => {
         started.postMessage(null);

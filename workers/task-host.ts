@@ -12,12 +12,12 @@ import {
   isError,
   now,
   type ProgressReceiver,
+  readerOf,
   type SerializedError,
   serializeError,
   type TaskRef,
-  type TaskRequest,
   type TaskResponse,
-  type Values,
+  type WireRequest,
 } from '../src/protocol.js';
 
 /** What a task receives as its second argument. */
@@ -33,10 +33,16 @@ export interface TaskContext {
 
 const ignore = () => {};
 
+/** Where a chunk's tasks report progress. */
+interface ProgressChannel {
+  report(item: number, value: unknown): void;
+  done(): void;
+}
+
 /** The progress channel of a chunk, through comlink; undefined when nobody listens. */
 async function progressChannel(
   port: MessagePort | undefined,
-): Promise<{ report: (item: number, value: unknown) => void; done: () => void } | undefined> {
+): Promise<ProgressChannel | undefined> {
   if (!port) return undefined;
   const [{ wrap }, { default: nodeEndpoint }] = await Promise.all([
     import('comlink'),
@@ -242,17 +248,32 @@ export async function loadTask(
   return { ok: false, kind: task.kind, message: task.error.message };
 }
 
+/** The ctx of first attempts that report no progress: one for all, not one an item. */
+const FIRST: TaskContext = Object.freeze({ attempt: 1, progress: ignore });
+
+/**
+ * An item's ctx (frozen: a first attempt's is shared). Made outside runRequest's loop: a
+ * closure there over the loop's `i` would make V8 allocate a context for every item, even
+ * where none is made.
+ */
+function contextOf(attempt: number, channel: ProgressChannel | undefined, item: number) {
+  if (!channel) return attempt === 1 ? FIRST : Object.freeze({ attempt, progress: ignore });
+  return Object.freeze({ attempt, progress: (value: unknown) => channel.report(item, value) });
+}
+
 /**
  * Runs one chunk: every item, in order, each failure kept to its own item. Never throws.
  */
 export async function runRequest(
-  request: Omit<TaskRequest, 'inputs'> & { readonly inputs: Values },
+  request: WireRequest,
   onStart?: () => void,
 ): Promise<TaskResponse> {
   const task = await resolveTask(request);
   onStart?.();
-  const { inputs, attempts } = request;
-  const count = inputs.length;
+  const { attempts } = request;
+  // Each input is read as its item starts (a packed record is made then: see Reader).
+  const input = readerOf(request.inputs);
+  const count = request.inputs.length;
   const attempt = (i: number) => attempts?.[i] ?? 1;
   // Outputs that are numbers go straight into a typed array, others into an array (see
   // Column).
@@ -266,11 +287,12 @@ export async function runRequest(
   const fail = (index: number, kind: FailureKind, error: SerializedError) => {
     failed = true;
     failures ??= [];
-    const input = inputs[index];
-    // (Unless the task moved a buffer of it away itself: it could not be sent.)
+    // (Unless the task moved a buffer of it away itself: it could not be sent. A call that
+    // transfers sends its inputs as they are: this is the value the task was given.)
+    const given = giveBack ? input(index) : undefined;
     failures.push(
-      giveBack && !hasDetachedBuffer(input)
-        ? { index, kind, error, input }
+      giveBack && !hasDetachedBuffer(given)
+        ? { index, kind, error, input: given }
         : { index, kind, error },
     );
   };
@@ -312,8 +334,7 @@ export async function runRequest(
       fail(i, task.kind, task.error);
     } else {
       try {
-        const progress = channel ? (value: unknown) => channel.report(i, value) : ignore;
-        let value = task(inputs[i], { attempt: attempt(i), progress });
+        let value = task(input(i), contextOf(attempt(i), channel, i));
         // Awaiting only real promises keeps a chunk of tiny synchronous items cheap.
         if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
         if (!checkClone) {

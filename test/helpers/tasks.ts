@@ -16,6 +16,8 @@ export const tasks = {
   doubleAsync: task<number, number>('doubleAsync'),
   echo: task<unknown, unknown>('echo'),
   attempt: task<unknown, number>('attempt'),
+  ctxOf: task<{ succeedOn?: number } | null, { frozen: boolean; attempt: number }>('ctxOf'),
+  writeCtx: task<unknown, number>('writeCtx'),
   flaky: task<{ succeedOn: number }, number>('flaky'),
   failWith: task<{ message: string; field: string }, never>('failWith'),
   failIfOdd: task<number, number>('failIfOdd'),
