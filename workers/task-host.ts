@@ -20,7 +20,7 @@ import {
   type WireRequest,
 } from '../src/protocol.js';
 
-/** What a task receives as its second argument. */
+/** What a task receives as its second argument (frozen; first attempts may share one). */
 export interface TaskContext {
   /** 1 for the first attempt, 2 for the first retry, and so on. */
   readonly attempt: number;
