@@ -394,12 +394,12 @@ const protoReads = (() => {
  * call into the runtime after isProxy's). Twice as fast as fillColumns on 2 cores (records
  * of two numbers: ~20 against ~38 ns a record), which the main thread pays for every item
  * of a map. The keys go in as JSON string literals, so no key can be read as code.
- * Undefined as for readerFor.
+ * Undefined as for recordsFor.
  */
 function packerFor(keys: readonly string[]): Fill | undefined {
   const id = JSON.stringify(keys);
   let packer = packers.get(id);
-  // (As readerFor, past BUILDS lists of keys; and where `__proto__` cannot be read, as
+  // (As recordsFor, past BUILDS lists of keys; and where `__proto__` cannot be read, as
   // under node --disable-proto.)
   if (packer === undefined && packers.size < BUILDS && protoReads) {
     packer = null;
@@ -500,63 +500,78 @@ export function readerOf(values: Wire): Reader {
     const array = values as Values;
     return (index) => array[index];
   }
-  return recordReader(values as Packed);
+  return records(values as Packed).read;
 }
 
-/** Makes a Reader of packed records over their columns, for one list of keys. */
-type ReaderOf = (columns: Packed['columns']) => Reader;
+/** The records of a packed chunk: one at a time, or all at once. */
+interface Records {
+  readonly read: Reader;
+  readonly all: () => unknown[];
+}
 
-/** A ReaderOf for each list of keys seen (at most BUILDS of them); null where none can be made. */
-const readers = new Map<string, ReaderOf | null>();
+/** Makes the Records of a packed chunk from its columns and length, for one list of keys. */
+type RecordsOf = (columns: Packed['columns'], length: number) => Records;
+
+/** A RecordsOf for each list of keys seen (at most BUILDS of them); null where none can be made. */
+const makers = new Map<string, RecordsOf | null>();
 const BUILDS = 64;
 
 /**
- * A ReaderOf that sets each key by name: ~4x faster than setting keys from a list (11
+ * A RecordsOf that sets each key by name: ~4x faster than setting keys from a list (11
  * against 38–54 ns a record on a 2-core machine). Each record starts empty and gets its
  * keys in order, as structured cloning builds one, so its hidden class is the one a cloned
  * record has: a task given both (a chunk too small to pack, then packed ones) stays
  * monomorphic. (Records made by an object literal have other hidden classes, and made a
- * task calling for both 6% slower, 53 against 50 µs an item.) The keys go in as JSON string
- * literals, so no key can be read as code. Undefined where code cannot be made from strings
- * (Node run with --disallow-code-generation-from-strings) and for no keys at all.
+ * task calling for both 6% slower, 53 against 50 µs an item.) `all` makes them in a loop of
+ * its own (a call a record made it ~25% slower). The keys go in as JSON string literals,
+ * so no key can be read as code. Undefined where code cannot be made from strings (Node run
+ * with --disallow-code-generation-from-strings) and for no keys at all.
  */
-function readerFor(keys: readonly string[]): ReaderOf | undefined {
+function recordsFor(keys: readonly string[]): RecordsOf | undefined {
   const id = JSON.stringify(keys);
-  let reader = readers.get(id);
+  let maker = makers.get(id);
   // (Past BUILDS lists of keys, the rest use the loop for any keys: making a function for
   // each chunk costs more than it saves.)
-  if (reader === undefined && readers.size < BUILDS) {
-    reader = null;
+  if (maker === undefined && makers.size < BUILDS) {
+    maker = null;
     if (keys.length > 0) {
       const names = keys.map((_, k) => `c${k} = columns[${k}]`).join(', ');
-      const sets = keys.map((key, k) => `r[${JSON.stringify(key)}] = c${k}[i];`).join(' ');
+      const make = `const r = {}; ${keys.map((key, k) => `r[${JSON.stringify(key)}] = c${k}[i];`).join(' ')}`;
       try {
-        reader = new Function(
+        maker = new Function(
           'columns',
+          'length',
           `'use strict'; const ${names};
-          return (i) => { const r = {}; ${sets} return r; };`,
-        ) as ReaderOf;
+          return {
+            read: (i) => { ${make} return r; },
+            all: () => {
+              const values = [];
+              for (let i = 0; i < length; i++) { ${make} values.push(r); }
+              return values;
+            },
+          };`,
+        ) as RecordsOf;
       } catch {}
     }
-    readers.set(id, reader);
+    makers.set(id, maker);
   }
-  return reader ?? undefined;
+  return maker ?? undefined;
 }
 
 /**
- * Reads the records that {@link pack} packed. A key that `Object.prototype` has
- * (`toString`, `__proto__`, or one added to it) is defined on each record rather than set,
- * as cloning does: setting it would call an inherited setter, fail on a frozen prototype,
- * or (for `__proto__`) change the record's prototype. Checked for each chunk, since the
- * prototype can change between two (a task that changes it while its chunk runs changes
- * how the chunk's later records are made).
+ * The records that {@link pack} packed. A key that `Object.prototype` has (`toString`,
+ * `__proto__`, or one added to it) is defined on each record rather than set, as cloning
+ * does: setting it would call an inherited setter, fail on a frozen prototype, or (for
+ * `__proto__`) change the record's prototype. Checked for each chunk, since the prototype
+ * can change between two (a task that changes it while its chunk runs changes how the
+ * chunk's later records are made).
  */
-function recordReader(packed: Packed): Reader {
-  const { keys, columns } = packed;
+function records(packed: Packed): Records {
+  const { keys, columns, length } = packed;
   const inherited = keys.map((key) => key in Object.prototype);
-  const made = inherited.includes(true) ? undefined : readerFor(keys);
-  if (made) return made(columns);
-  return (i) => {
+  const made = inherited.includes(true) ? undefined : recordsFor(keys);
+  if (made) return made(columns, length);
+  const read = (i: number) => {
     const value: Record<string, unknown> = {};
     for (let k = 0; k < keys.length; k++) {
       const field = columns[k]![i];
@@ -573,14 +588,19 @@ function recordReader(packed: Packed): Reader {
     }
     return value;
   };
+  return {
+    read,
+    all: () => {
+      const values: unknown[] = [];
+      for (let i = 0; i < length; i++) values.push(read(i));
+      return values;
+    },
+  };
 }
 
 /** The values that {@link pack} packed, every record made at once. */
 export function unpack(packed: Packed): unknown[] {
-  const read = recordReader(packed);
-  const values: unknown[] = [];
-  for (let i = 0; i < packed.length; i++) values.push(read(i));
-  return values;
+  return records(packed).all();
 }
 
 /**
